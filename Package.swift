@@ -1,0 +1,56 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Runlog",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Runlog", targets: ["Runlog"]),
+        .library(name: "RunlogStore", targets: ["RunlogStore"]),
+        .library(name: "RunlogWorkloads", targets: ["RunlogWorkloads"]),
+        .executable(name: "runlog", targets: ["RunlogCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // liblz4 from the system (Debian: liblz4-dev), found through pkg-config.
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
+        ),
+        // The engine: formats, codecs, segment log, index, recovery, file I/O seam.
+        .target(
+            name: "RunlogStore",
+            dependencies: [
+                "CLZ4",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Format/FORMAT.md"]
+        ),
+        // The public API a training binary imports.
+        .target(name: "Runlog", dependencies: ["RunlogStore"]),
+        // Seeded workload generators shared by the demo, tests and benchmarks.
+        .target(name: "RunlogWorkloads"),
+        .executableTarget(
+            name: "RunlogCLI",
+            dependencies: [
+                "Runlog",
+                "RunlogWorkloads",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // A writer process that tests start, kill and race against (second-writer and crash tests).
+        .executableTarget(
+            name: "RunlogTestWriter",
+            dependencies: ["RunlogStore", "RunlogWorkloads"]
+        ),
+        .testTarget(
+            name: "RunlogStoreTests",
+            dependencies: ["RunlogStore", "RunlogWorkloads"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

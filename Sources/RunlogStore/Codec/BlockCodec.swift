@@ -1,0 +1,219 @@
+/// The payload of a block record: a header with the block's summary, then its column data, either
+/// LZ4-compressed or raw. See FORMAT.md, "Block record".
+struct BlockHeader: Sendable, Hashable {
+    static let size = 94
+    /// The most points one block may hold; a larger count in a header is corruption.
+    static let maxPoints = 1 << 16
+
+    var seriesID: UInt32
+    var summary: BlockSummary
+    var compressed: Bool
+    var valueCodec: ValueCodec
+    var stepsLength: Int
+    var timesLength: Int
+    var rawLength: Int
+
+    func append(to bytes: inout [UInt8]) {
+        bytes.appendLittleEndian(seriesID)
+        bytes.appendLittleEndian(UInt32(summary.count))
+        bytes.appendLittleEndian(summary.minStep)
+        bytes.appendLittleEndian(summary.maxStep)
+        bytes.appendLittleEndian(summary.minTimestamp)
+        bytes.appendLittleEndian(summary.maxTimestamp)
+        bytes.appendLittleEndian(summary.minValue)
+        bytes.appendLittleEndian(summary.maxValue)
+        bytes.appendLittleEndian(summary.latest.step)
+        bytes.appendLittleEndian(summary.latest.timestamp)
+        bytes.appendLittleEndian(summary.latest.value)
+        bytes.append(compressed ? 1 : 0)
+        bytes.append(valueCodec.rawValue)
+        bytes.appendLittleEndian(UInt32(stepsLength))
+        bytes.appendLittleEndian(UInt32(timesLength))
+        bytes.appendLittleEndian(UInt32(rawLength))
+    }
+
+    /// Parses and checks a header; the column data follows at `reader.offset`.
+    static func read(_ reader: inout ByteReader) throws(DecodeError) -> BlockHeader {
+        let seriesID = try reader.read(UInt32.self, "series id")
+        let count = Int(try reader.read(UInt32.self, "point count"))
+        guard count >= 1, count <= maxPoints else { throw DecodeError("point count \(count) outside 1…\(maxPoints)") }
+        let minStep = try reader.read(Int64.self, "min step")
+        let maxStep = try reader.read(Int64.self, "max step")
+        let minTime = try reader.read(Int64.self, "min timestamp")
+        let maxTime = try reader.read(Int64.self, "max timestamp")
+        let minValue = try reader.readDouble("min value")
+        let maxValue = try reader.readDouble("max value")
+        let latest = MetricPoint(
+            step: try reader.read(Int64.self, "latest step"),
+            timestamp: try reader.read(Int64.self, "latest timestamp"),
+            value: try reader.readDouble("latest value"))
+        let compression = try reader.read(UInt8.self, "compression")
+        guard compression <= 1 else { throw DecodeError("unknown compression \(compression)") }
+        let codec = try ValueCodec(rawValue: try reader.read(UInt8.self, "value codec"))
+        let stepsLength = Int(try reader.read(UInt32.self, "steps length"))
+        let timesLength = Int(try reader.read(UInt32.self, "timestamps length"))
+        let rawLength = Int(try reader.read(UInt32.self, "raw length"))
+        let columnBound = IntegerColumn.maxEncodedSize(count)
+        guard stepsLength <= columnBound, timesLength <= columnBound,
+            rawLength == stepsLength + timesLength + count * codec.bytesPerValue
+        else { throw DecodeError("column lengths \(stepsLength)+\(timesLength) disagree with raw length \(rawLength)") }
+        guard minStep <= maxStep, minTime <= maxTime else { throw DecodeError("inverted step or time range") }
+        return BlockHeader(
+            seriesID: seriesID,
+            summary: BlockSummary(
+                count: count, minStep: minStep, maxStep: maxStep, minTimestamp: minTime, maxTimestamp: maxTime,
+                minValue: minValue, maxValue: maxValue, latest: latest),
+            compressed: compression == 1, valueCodec: codec,
+            stepsLength: stepsLength, timesLength: timesLength, rawLength: rawLength)
+    }
+}
+
+/// Encodes blocks. Owns scratch buffers, so one encoder serves many blocks without allocating.
+struct BlockEncoder {
+    /// Whether values are XOR-ed with their predecessor before shuffling.
+    var xorValues: Bool
+    private var sorted: [MetricPoint] = []
+    private var steps: [Int64] = []
+    private var times: [Int64] = []
+    private var values: [Double] = []
+    private var raw: [UInt8] = []
+    private var compressedScratch: [UInt8] = []
+
+    init(xorValues: Bool = false) {
+        self.xorValues = xorValues
+    }
+
+    /// Appends the block record payload of `points` (in insertion order, 1…maxPoints of them) to
+    /// `payload`, and returns the block's header. Points are stored sorted by (step, timestamp),
+    /// ties in insertion order.
+    mutating func encode(
+        seriesID: UInt32, points: [MetricPoint], compress: Bool, into payload: inout [UInt8]
+    ) -> BlockHeader {
+        precondition(!points.isEmpty && points.count <= BlockHeader.maxPoints, "block of \(points.count) points")
+        let count = points.count
+        sortStably(points)
+        steps.removeAll(keepingCapacity: true)
+        times.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+        for point in sorted {
+            steps.append(point.step)
+            times.append(point.timestamp)
+            values.append(point.value)
+        }
+        let codec = ValueCodec(float32: values.withUnsafeBufferPointer(ValueColumn.fitsFloat32), xor: xorValues)
+        let bound = 2 * IntegerColumn.maxEncodedSize(count) + count * 8
+        if raw.count < bound { raw = [UInt8](repeating: 0, count: bound) }
+        let (stepsLength, timesLength, rawLength) = raw.withUnsafeMutableBufferPointer { out in
+            let base = out.baseAddress!
+            let stepsLength = steps.withUnsafeBufferPointer { IntegerColumn.encode($0, to: base) }
+            let timesLength = times.withUnsafeBufferPointer { IntegerColumn.encode($0, to: base + stepsLength) }
+            values.withUnsafeBufferPointer {
+                ValueColumn.encode($0, codec: codec, to: base + stepsLength + timesLength)
+            }
+            return (stepsLength, timesLength, stepsLength + timesLength + count * codec.bytesPerValue)
+        }
+        var compressedLength = 0
+        if compress {
+            let capacity = LZ4.compressBound(rawLength)
+            if compressedScratch.count < capacity { compressedScratch = [UInt8](repeating: 0, count: capacity) }
+            compressedLength = raw.withUnsafeBytes { source in
+                compressedScratch.withUnsafeMutableBytes { destination in
+                    LZ4.compress(UnsafeRawBufferPointer(rebasing: source[..<rawLength]), into: destination)
+                }
+            }
+        }
+        // A block LZ4 does not shrink is stored raw.
+        let keepCompressed = compressedLength > 0 && compressedLength < rawLength
+        let header = sorted.withUnsafeBufferPointer { buffer in
+            BlockHeader(
+                seriesID: seriesID, summary: BlockSummary(of: buffer), compressed: keepCompressed,
+                valueCodec: codec, stepsLength: stepsLength, timesLength: timesLength, rawLength: rawLength)
+        }
+        header.append(to: &payload)
+        if keepCompressed {
+            payload.append(contentsOf: compressedScratch[..<compressedLength])
+        } else {
+            payload.append(contentsOf: raw[..<rawLength])
+        }
+        return header
+    }
+
+    private mutating func sortStably(_ points: [MetricPoint]) {
+        sorted.removeAll(keepingCapacity: true)
+        var isSorted = true
+        for i in 1..<max(points.count, 1) where points[i].step < points[i - 1].step
+            || (points[i].step == points[i - 1].step && points[i].timestamp < points[i - 1].timestamp)
+        {
+            isSorted = false
+            break
+        }
+        if isSorted {
+            sorted.append(contentsOf: points)
+        } else {
+            let order = points.indices.sorted { a, b in
+                (points[a].step, points[a].timestamp, a) < (points[b].step, points[b].timestamp, b)
+            }
+            for i in order { sorted.append(points[i]) }
+        }
+    }
+}
+
+enum BlockDecoder {
+    /// Decodes the block record payload `payload` into `out`, which has room for the header's count
+    /// of points. `scratch` is reused between calls. Returns the header.
+    @discardableResult
+    static func decode(
+        _ payload: UnsafeRawBufferPointer, scratch: inout [UInt8], into out: UnsafeMutableRawPointer,
+        capacity: Int
+    ) throws(DecodeError) -> BlockHeader {
+        var reader = ByteReader(payload)
+        let header = try BlockHeader.read(&reader)
+        let count = header.summary.count
+        guard count <= capacity else { throw DecodeError("block of \(count) points exceeds room for \(capacity)") }
+        let data = try reader.readBytes(reader.remaining, "column data")
+        if header.compressed {
+            if scratch.count < header.rawLength + 8 { scratch = [UInt8](repeating: 0, count: header.rawLength + 8) }
+            try scratch.withUnsafeMutableBytes { buffer in
+                Result { () throws(DecodeError) in
+                    try LZ4.decompress(data, into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<header.rawLength]))
+                    try decodeColumns(
+                        UnsafeRawBufferPointer(buffer).bindMemory(to: UInt8.self).baseAddress!, limit: buffer.count,
+                        header: header, into: out)
+                }
+            }.get()
+        } else {
+            guard data.count == header.rawLength else {
+                throw DecodeError("raw column data is \(data.count) bytes, header says \(header.rawLength)")
+            }
+            guard let base = data.bindMemory(to: UInt8.self).baseAddress else { throw DecodeError("empty block data") }
+            try decodeColumns(base, limit: data.count, header: header, into: out)
+        }
+        try checkSummary(header, out)
+        return header
+    }
+
+    private static func decodeColumns(
+        _ bytes: UnsafePointer<UInt8>, limit: Int, header: BlockHeader, into out: UnsafeMutableRawPointer
+    ) throws(DecodeError) {
+        let count = header.summary.count
+        let timesStart = header.stepsLength
+        let valuesStart = timesStart + header.timesLength
+        try IntegerColumn.decode(
+            bytes, start: 0, end: timesStart, limit: limit, count: count, into: out,
+            fieldOffset: MetricPoint.stepOffset)
+        try IntegerColumn.decode(
+            bytes, start: timesStart, end: valuesStart, limit: limit, count: count, into: out,
+            fieldOffset: MetricPoint.timestampOffset)
+        ValueColumn.decode(bytes + valuesStart, count: count, codec: header.valueCodec, into: out)
+    }
+
+    /// A block whose decoded steps disagree with its header is corrupt even when its checksum holds
+    /// (it cannot, short of a bug; this keeps a bug from turning into wrong answers).
+    private static func checkSummary(_ header: BlockHeader, _ out: UnsafeMutableRawPointer) throws(DecodeError) {
+        let points = UnsafeBufferPointer(
+            start: out.assumingMemoryBound(to: MetricPoint.self), count: header.summary.count)
+        guard points.first?.step == header.summary.minStep, points.last?.step == header.summary.maxStep else {
+            throw DecodeError("decoded steps disagree with the block header")
+        }
+    }
+}

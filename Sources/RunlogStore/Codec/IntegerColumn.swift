@@ -1,0 +1,189 @@
+/// A column of `Int64` (steps or timestamps) as delta-of-deltas, bit-packed in miniblocks.
+///
+/// ```
+/// column     := first:i64 [firstDelta:i64 miniblock*]      (firstDelta present when count ≥ 2)
+/// miniblock  := width:u8 packed                            (covers the next min(128, left) values)
+/// packed     := ceil(k * width / 8) bytes: k zigzag(dod) values of `width` bits, low bits first
+/// ```
+/// `dod[i] = (v[i] - v[i-1]) - (v[i-1] - v[i-2])` for i ≥ 2, with wrapping arithmetic so that any
+/// `Int64` round-trips. Steps that advance by a constant cost 0 bits a point; timestamps with a few
+/// milliseconds of jitter cost a few bits. A miniblock's own width keeps one outlier (a pause for
+/// evaluation) from widening the whole block.
+enum IntegerColumn {
+    static let miniblockLength = 128
+
+    /// An upper bound of the encoded size of `count` values.
+    static func maxEncodedSize(_ count: Int) -> Int {
+        16 + (count / miniblockLength + 1) * (1 + miniblockLength * 8)
+    }
+
+    /// Encodes `values` at `out`, which has room for `maxEncodedSize(values.count)` bytes;
+    /// returns the bytes written.
+    static func encode(_ values: UnsafeBufferPointer<Int64>, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        let count = values.count
+        guard count > 0 else { return 0 }
+        var position = 0
+        func put64(_ value: Int64) {
+            UnsafeMutableRawPointer(out + position).storeBytes(of: value.littleEndian, as: Int64.self)
+            position += 8
+        }
+        put64(values[0])
+        guard count > 1 else { return position }
+        var delta = values[1] &- values[0]
+        put64(delta)
+        var zigzags = [UInt64](repeating: 0, count: miniblockLength)
+        var start = 2
+        while start < count {
+            let k = min(miniblockLength, count - start)
+            var widest: UInt64 = 0
+            for j in 0..<k {
+                let next = values[start + j] &- values[start + j - 1]
+                let z = Varint.zigzag(next &- delta)
+                delta = next
+                zigzags[j] = z
+                widest |= z
+            }
+            let width = 64 - widest.leadingZeroBitCount
+            out[position] = UInt8(width)
+            position += 1
+            var writer = BitWriter(out: out, position: position)
+            if width > 0 {
+                for j in 0..<k { writer.put(zigzags[j], width: width) }
+            }
+            position = writer.finish()
+            start += k
+        }
+        return position
+    }
+
+    /// Decodes `count` values from `bytes[start..<end]` (exactly that range) into the `Int64` field at
+    /// `fieldOffset` of each `MetricPoint` at `out`. `bytes` is readable up to `limit` ≥ `end`.
+    static func decode(
+        _ bytes: UnsafePointer<UInt8>, start: Int, end: Int, limit: Int, count: Int,
+        into out: UnsafeMutableRawPointer, fieldOffset: Int
+    ) throws(DecodeError) {
+        guard count > 0 else {
+            guard start == end else { throw DecodeError("integer column has bytes but no values") }
+            return
+        }
+        var position = start
+        func get64() throws(DecodeError) -> Int64 {
+            guard end - position >= 8 else { throw DecodeError("truncated integer column") }
+            defer { position += 8 }
+            return Int64(littleEndian: UnsafeRawPointer(bytes + position).loadUnaligned(as: Int64.self))
+        }
+        let stride = MetricPoint.stride
+        @inline(__always) func store(_ i: Int, _ value: Int64) {
+            out.storeBytes(of: value, toByteOffset: i &* stride &+ fieldOffset, as: Int64.self)
+        }
+        var value = try get64()
+        store(0, value)
+        if count > 1 {
+            var delta = try get64()
+            value &+= delta
+            store(1, value)
+            var i = 2
+            while i < count {
+                let k = min(miniblockLength, count - i)
+                guard position < end else { throw DecodeError("truncated miniblock width") }
+                let width = Int(bytes[position])
+                position += 1
+                guard width <= 64 else { throw DecodeError("miniblock width \(width) exceeds 64") }
+                let packedLength = (k * width + 7) / 8
+                guard end - position >= packedLength else { throw DecodeError("truncated miniblock") }
+                if width == 0 {
+                    for j in 0..<k {
+                        value &+= delta
+                        store(i + j, value)
+                    }
+                } else {
+                    var reader = BitReader(bytes: bytes, bitPosition: position * 8, limit: limit)
+                    for j in 0..<k {
+                        delta &+= Varint.unzigzag(reader.take(width))
+                        value &+= delta
+                        store(i + j, value)
+                    }
+                }
+                position += packedLength
+                i += k
+            }
+        }
+        guard position == end else { throw DecodeError("integer column has \(end - position) bytes past its values") }
+    }
+}
+
+/// Appends values of 0…64 bits, low bits first, into bytes.
+struct BitWriter {
+    let out: UnsafeMutablePointer<UInt8>
+    var position: Int
+    private var accumulator: UInt64 = 0
+    private var bits = 0
+
+    init(out: UnsafeMutablePointer<UInt8>, position: Int) {
+        self.out = out
+        self.position = position
+    }
+
+    @inline(__always)
+    mutating func put(_ value: UInt64, width: Int) {
+        var value = value
+        var left = width
+        while left > 0 {
+            let take = min(left, 64 - bits)
+            let part = take == 64 ? value : value & ((1 << UInt64(take)) - 1)
+            accumulator |= part << UInt64(bits)
+            bits += take
+            left -= take
+            value = take == 64 ? 0 : value >> UInt64(take)
+            while bits >= 8 {
+                out[position] = UInt8(truncatingIfNeeded: accumulator)
+                position += 1
+                accumulator >>= 8
+                bits -= 8
+            }
+        }
+    }
+
+    /// Writes the last partial byte and returns the position after it.
+    mutating func finish() -> Int {
+        if bits > 0 {
+            out[position] = UInt8(truncatingIfNeeded: accumulator)
+            position += 1
+            accumulator = 0
+            bits = 0
+        }
+        return position
+    }
+}
+
+/// Reads values of 1…64 bits, low bits first. Never reads at or past `limit`.
+struct BitReader {
+    let bytes: UnsafePointer<UInt8>
+    var bitPosition: Int
+    let limit: Int
+
+    @inline(__always)
+    mutating func take(_ width: Int) -> UInt64 {
+        let byte = bitPosition >> 3
+        let shift = UInt64(bitPosition & 7)
+        bitPosition += width
+        if width <= 56 && byte + 8 <= limit {
+            let word = UInt64(littleEndian: UnsafeRawPointer(bytes + byte).loadUnaligned(as: UInt64.self))
+            return (word >> shift) & ((1 << UInt64(width)) - 1)
+        }
+        // Wide values, or the last bytes of the buffer: byte by byte.
+        var result: UInt64 = 0
+        var got = 0
+        var index = byte
+        var skip = Int(shift)
+        while got < width && index < limit {
+            let available = 8 - skip
+            let chunk = UInt64(bytes[index]) >> UInt64(skip)
+            result |= got < 64 ? chunk << UInt64(got) : 0
+            got += available
+            skip = 0
+            index += 1
+        }
+        return width == 64 ? result : result & ((1 << UInt64(width)) - 1)
+    }
+}

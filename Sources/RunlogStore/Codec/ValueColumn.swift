@@ -1,0 +1,89 @@
+/// A column of `Double` values, byte-shuffled: byte plane 0 (the least significant byte of every
+/// value), then plane 1, and so on, so that bytes which repeat across values (sign and exponent; the
+/// all-zero low mantissa of float32-precision values) sit together for LZ4 to collapse.
+///
+/// Two widths, named by the block's value codec byte:
+/// - `float64`: 8 planes of the values' IEEE-754 binary64 bits.
+/// - `float32`: 4 planes of binary32 bits, used only when every value of the block converts to
+///   `Float` and back to the identical 64 bits (NaN payloads included), so decoding is bit-exact.
+///
+/// With the `xor` flag, each value's bits are XOR-ed with the previous value's before shuffling.
+struct ValueCodec: Hashable, Sendable {
+    var float32: Bool
+    var xor: Bool
+
+    /// The codec byte stored in a block header: bit 0 = float32, bit 1 = xor.
+    var rawValue: UInt8 { (float32 ? 1 : 0) | (xor ? 2 : 0) }
+
+    init(float32: Bool, xor: Bool) {
+        self.float32 = float32
+        self.xor = xor
+    }
+
+    init(rawValue: UInt8) throws(DecodeError) {
+        guard rawValue & ~3 == 0 else { throw DecodeError("unknown value codec \(rawValue)") }
+        self.float32 = rawValue & 1 != 0
+        self.xor = rawValue & 2 != 0
+    }
+
+    var bytesPerValue: Int { float32 ? 4 : 8 }
+}
+
+enum ValueColumn {
+    /// Whether every value survives a round trip through `Float` bit-exactly.
+    static func fitsFloat32(_ values: UnsafeBufferPointer<Double>) -> Bool {
+        for value in values where Double(Float(value)).bitPattern != value.bitPattern { return false }
+        return true
+    }
+
+    /// Writes `values.count * codec.bytesPerValue` bytes at `out`.
+    static func encode(_ values: UnsafeBufferPointer<Double>, codec: ValueCodec, to out: UnsafeMutablePointer<UInt8>) {
+        let count = values.count
+        var previous: UInt64 = 0
+        for j in 0..<count {
+            var bits = codec.float32 ? UInt64(Float(values[j]).bitPattern) : values[j].bitPattern
+            if codec.xor {
+                let original = bits
+                bits ^= previous
+                previous = original
+            }
+            for plane in 0..<codec.bytesPerValue {
+                out[plane &* count &+ j] = UInt8(truncatingIfNeeded: bits >> UInt64(plane &* 8))
+            }
+        }
+    }
+
+    /// Reads `count` values from `bytes` (exactly `count * codec.bytesPerValue` of them) into the
+    /// `value` field of each `MetricPoint` at `out`.
+    static func decode(
+        _ bytes: UnsafePointer<UInt8>, count: Int, codec: ValueCodec, into out: UnsafeMutableRawPointer
+    ) {
+        let stride = MetricPoint.stride
+        let offset = MetricPoint.valueOffset
+        var previous: UInt64 = 0
+        if codec.float32 {
+            let p0 = bytes, p1 = bytes + count, p2 = bytes + 2 &* count, p3 = bytes + 3 &* count
+            for j in 0..<count {
+                var bits = UInt64(p0[j]) | UInt64(p1[j]) << 8 | UInt64(p2[j]) << 16 | UInt64(p3[j]) << 24
+                if codec.xor {
+                    bits ^= previous
+                    previous = bits
+                }
+                let value = Double(Float(bitPattern: UInt32(truncatingIfNeeded: bits)))
+                out.storeBytes(of: value, toByteOffset: j &* stride &+ offset, as: Double.self)
+            }
+        } else {
+            let p0 = bytes, p1 = bytes + count, p2 = bytes + 2 &* count, p3 = bytes + 3 &* count
+            let p4 = bytes + 4 &* count, p5 = bytes + 5 &* count, p6 = bytes + 6 &* count, p7 = bytes + 7 &* count
+            for j in 0..<count {
+                var bits = UInt64(p0[j]) | UInt64(p1[j]) << 8 | UInt64(p2[j]) << 16 | UInt64(p3[j]) << 24
+                bits |= UInt64(p4[j]) << 32 | UInt64(p5[j]) << 40 | UInt64(p6[j]) << 48 | UInt64(p7[j]) << 56
+                if codec.xor {
+                    bits ^= previous
+                    previous = bits
+                }
+                out.storeBytes(of: bits, toByteOffset: j &* stride &+ offset, as: UInt64.self)
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+/// Why bytes could not be decoded. The caller adds the file and offset.
+struct DecodeError: Error, Sendable, CustomStringConvertible {
+    let reason: String
+    init(_ reason: String) { self.reason = reason }
+    var description: String { reason }
+}
+
+extension Array where Element == UInt8 {
+    @inline(__always)
+    mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
+        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
+    }
+
+    @inline(__always)
+    mutating func appendLittleEndian(_ value: Double) {
+        appendLittleEndian(value.bitPattern)
+    }
+
+    /// A string as its UTF-8 bytes behind a little-endian length of type `Length`.
+    mutating func appendString<Length: FixedWidthInteger>(_ string: String, lengthType: Length.Type) {
+        var utf8 = string
+        utf8.withUTF8 { bytes in
+            appendLittleEndian(Length(bytes.count))
+            append(contentsOf: bytes)
+        }
+    }
+}
+
+/// Reads little-endian fields from untrusted bytes; every read is bounds-checked and throws
+/// `DecodeError` instead of trapping.
+struct ByteReader {
+    let bytes: UnsafeRawBufferPointer
+    private(set) var offset: Int = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    var remaining: Int { bytes.count - offset }
+
+    mutating func read<T: FixedWidthInteger>(_: T.Type, _ field: StaticString) throws(DecodeError) -> T {
+        let size = MemoryLayout<T>.size
+        guard remaining >= size else { throw DecodeError("truncated \(field)") }
+        let value = T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
+        offset += size
+        return value
+    }
+
+    mutating func readDouble(_ field: StaticString) throws(DecodeError) -> Double {
+        Double(bitPattern: try read(UInt64.self, field))
+    }
+
+    mutating func readBytes(_ count: Int, _ field: StaticString) throws(DecodeError) -> UnsafeRawBufferPointer {
+        guard count >= 0, remaining >= count else { throw DecodeError("truncated \(field)") }
+        defer { offset += count }
+        return UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count])
+    }
+
+    /// A UTF-8 string behind a length of type `Length`; invalid UTF-8 is corruption.
+    mutating func readString<Length: FixedWidthInteger>(
+        lengthType: Length.Type, _ field: StaticString
+    ) throws(DecodeError) -> String {
+        let length = Int(try read(Length.self, field))
+        let raw = try readBytes(length, field)
+        guard let string = String(validating: raw, as: UTF8.self) else { throw DecodeError("\(field) is not UTF-8") }
+        return string
+    }
+}

@@ -1,0 +1,116 @@
+/// Reads a run's segments into a `RunIndex`, and reads on from where it stopped as the log grows.
+/// Used by readers (`refresh`), by a writer recovering a run, and by `verify`.
+struct RunLogLoader {
+    let fileSystem: any FileSystem
+    let directory: String
+    let runID: RunID
+    private(set) var index = RunIndex()
+    /// Problems found so far; each is reported once.
+    private(set) var problems: [StoreProblem] = []
+    /// The torn tail of the last segment as of the latest read, if any.
+    private(set) var tornTail: TornTail?
+    /// The last segment read and the offset just past its last good record.
+    private(set) var position: (sequence: UInt32, offset: Int64)?
+    /// Segments skipped whole because their header is damaged.
+    private(set) var skippedSegments: Set<UInt32> = []
+
+    init(fileSystem: any FileSystem, directory: String, runID: RunID) {
+        self.fileSystem = fileSystem
+        self.directory = directory
+        self.runID = runID
+    }
+
+    func path(of sequence: UInt32) -> String { directory + "/" + SegmentName.fileName(sequence) }
+
+    /// Reads what was appended since the last call.
+    mutating func refresh() throws(StoreError) {
+        let sequences: [UInt32]
+        do {
+            sequences = try SegmentName.list(in: directory, fileSystem: fileSystem)
+        } catch {
+            throw StoreError(.io, "listing the segments of run \(runID)", underlying: error)
+        }
+        tornTail = nil
+        for (i, sequence) in sequences.enumerated() {
+            if let position, sequence < position.sequence { continue }
+            if skippedSegments.contains(sequence) { continue }
+            try read(sequence, isLast: i == sequences.count - 1)
+        }
+    }
+
+    private mutating func read(_ sequence: UInt32, isLast: Bool) throws(StoreError) {
+        let path = path(of: sequence)
+        let bytes: [UInt8]
+        var start: Int64 = position?.sequence == sequence ? position!.offset : 0
+        do {
+            let file = try fileSystem.open(path, writable: false, create: false)
+            defer { try? file.close() }  // read-only descriptor: nothing to lose on close
+            let size = try file.size()
+            if start == 0 {
+                guard size >= Int64(SegmentHeader.size) else {
+                    if isLast {
+                        tornTail = TornTail(file: path, offset: 0, byteCount: size, reason: "segment header incomplete")
+                        position = (sequence, 0)
+                    } else {
+                        skip(sequence, path, "segment of \(size) bytes is shorter than its header")
+                    }
+                    return
+                }
+                let headerBytes = try file.read(count: SegmentHeader.size, at: 0)
+                guard try checkHeader(headerBytes, sequence: sequence, path: path) else { return }
+                start = Int64(SegmentHeader.size)
+            }
+            bytes = try file.read(count: Int(max(0, size - start)), at: start)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.io, "reading segment \(path)", underlying: error)
+        }
+        let result = bytes.withUnsafeBytes { buffer in
+            SegmentScanner(file: path, bytes: buffer, baseOffset: start, isLast: isLast).scan(from: 0) {
+                type, offset, payload in
+                if let refusal = index.apply(type, segment: sequence, offset: offset, payload: payload) {
+                    problems.append(StoreProblem(.undecodableRecord, DiskLocation(file: path, offset: offset), refusal))
+                }
+            }
+        }
+        problems += result.problems
+        if isLast { tornTail = result.tornTail }
+        position = (sequence, result.end)
+    }
+
+    /// Whether the header is good; a damaged one skips the segment, a newer version is an error.
+    private mutating func checkHeader(_ bytes: [UInt8], sequence: UInt32, path: String) throws(StoreError) -> Bool {
+        let header: SegmentHeader
+        do throws(SegmentHeader.ReadError) {
+            header = try bytes.withUnsafeBytes { raw in
+                Result { () throws(SegmentHeader.ReadError) in try SegmentHeader.read(raw) }
+            }.get()
+        } catch {
+            switch error {
+            case .newerVersion(let version):
+                throw StoreError(
+                    .unsupportedVersion,
+                    "segment \(path) has format version \(version); this build reads versions up to \(SegmentHeader.currentVersion)")
+            case .damaged(let reason):
+                skip(sequence, path, reason)
+                return false
+            }
+        }
+        guard header.runID == runID else {
+            skip(sequence, path, "segment belongs to run \(header.runID), not \(runID)")
+            return false
+        }
+        guard header.sequence == sequence else {
+            skip(sequence, path, "header says segment \(header.sequence)")
+            return false
+        }
+        return true
+    }
+
+    private mutating func skip(_ sequence: UInt32, _ path: String, _ reason: String) {
+        skippedSegments.insert(sequence)
+        problems.append(StoreProblem(.damagedSegment, DiskLocation(file: path, offset: 0), reason + "; segment skipped"))
+        position = (sequence, 0)
+    }
+}

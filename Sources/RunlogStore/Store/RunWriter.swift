@@ -1,0 +1,178 @@
+import Logging
+
+/// A handle on one series of a writer, for logging without a key lookup.
+public struct Series: Sendable, Hashable {
+    public let key: String
+    let slot: Int
+    let writer: ObjectIdentifier
+}
+
+/// What opening a run for writing found and repaired.
+public struct RecoveryReport: Sendable {
+    /// The torn tail the writer truncated, if the previous writer crashed mid-record.
+    public var truncatedTail: TornTail?
+    /// Corruption found elsewhere in the log (skipped, not repaired).
+    public var problems: [StoreProblem] = []
+}
+
+/// The single writer of one run.
+///
+/// `log` stages points in memory under a short lock; a background sealer thread encodes, compresses,
+/// checksums and writes them. `flush()` returns once everything logged before it is written (and
+/// fsynced, with `Durability.onFlush`). After a failed write or fsync the writer is failed: every
+/// later call throws the error that failed it.
+public final class RunWriter: Sendable {
+    public let runID: RunID
+    public let recovery: RecoveryReport
+    let state: ConditionLock<WriterState>
+    let options: StoreOptions
+    let files: SegmentFiles
+    let appender: SegmentAppender
+    let lockFile: any FileHandle
+
+    init(
+        runID: RunID, recovery: RecoveryReport, index: RunIndex, options: StoreOptions, files: SegmentFiles,
+        appender: SegmentAppender, lockFile: any FileHandle
+    ) throws(StoreError) {
+        self.runID = runID
+        self.recovery = recovery
+        self.options = options
+        self.files = files
+        self.appender = appender
+        self.lockFile = lockFile
+        self.state = ConditionLock(WriterState(index: index))
+        let sealer = Sealer(state: state, appender: appender, options: options, runID: runID)
+        try startThread { sealer.run() }
+    }
+
+    deinit {
+        do {
+            try close()
+        } catch {
+            options.logger.error("closing run \(runID) on deinit failed: \(error)")
+        }
+    }
+
+    /// The series named `key`, defined on first use.
+    public func series(_ key: String) throws(StoreError) -> Series {
+        try SeriesDefinition.validateKey(key, field: "metric key")
+        let slot = try state.withLock { (s) throws(StoreError) -> Int in
+            try s.checkOpen()
+            if let slot = s.slots[key] { return slot }
+            guard s.nextSeriesID < UInt32.max else { throw StoreError(.invalidArgument, "run \(runID) has too many series") }
+            let slot = s.slotIDs.count
+            s.slots[key] = slot
+            s.slotIDs.append(s.nextSeriesID)
+            s.staging.append([])
+            s.enqueue(.define(SeriesDefinition(seriesID: s.nextSeriesID, key: key)))
+            s.nextSeriesID += 1
+            return slot
+        }
+        state.broadcast()
+        return Series(key: key, slot: slot, writer: ObjectIdentifier(self))
+    }
+
+    /// Logs one point. Waits only when the buffer is full (the sealer is behind).
+    public func log(_ series: Series, step: Int64, timestamp: Int64, value: Double) throws(StoreError) {
+        precondition(series.writer == ObjectIdentifier(self), "series \"\(series.key)\" belongs to another writer")
+        let point = MetricPoint(step: step, timestamp: timestamp, value: value)
+        let limit = options.maxBufferedPoints
+        let blockPoints = options.blockPoints
+        let sealed = try state.withLock(
+            waitingWhile: { $0.bufferedPoints >= limit && $0.failure == nil && !$0.closed }
+        ) { (s) throws(StoreError) -> Bool in
+            try s.checkOpen()
+            s.staging[series.slot].append(point)
+            s.bufferedPoints += 1
+            if s.bufferedPoints > s.peakBufferedPoints { s.peakBufferedPoints = s.bufferedPoints }
+            guard s.staging[series.slot].count >= blockPoints else { return false }
+            s.seal(series.slot, reserve: blockPoints)
+            return true
+        }
+        if sealed { state.broadcast() }
+    }
+
+    /// Logs one point to the series named `key`.
+    public func log(_ key: String, step: Int64, timestamp: Int64, value: Double) throws(StoreError) {
+        try log(try series(key), step: step, timestamp: timestamp, value: value)
+    }
+
+    /// Appends a metadata record (param, tag, input, status) to the log, in order with the points.
+    public func append(_ record: RunRecord) throws(StoreError) {
+        try record.validate()
+        try state.withLock { (s) throws(StoreError) in
+            try s.checkOpen()
+            s.enqueue(.record(record))
+        }
+        state.broadcast()
+    }
+
+    /// Seals every staged point and returns once all of it is written — visible to readers in other
+    /// processes — and, with `Durability.onFlush`, fsynced.
+    public func flush() throws(StoreError) {
+        let sync = options.durability == .onFlush
+        let target = try state.withLock { (s) throws(StoreError) -> Int in
+            try s.checkOpen()
+            s.sealAll(reserve: options.blockPoints)
+            s.enqueue(.flush(sync: sync))
+            return s.enqueued
+        }
+        state.broadcast()
+        try state.withLock(waitingWhile: { $0.completed < target && $0.failure == nil }) { (s) throws(StoreError) in
+            if let failure = s.failure { throw failure }
+        }
+    }
+
+    /// Flushes, stops the sealer, fsyncs (unless durability is `.never`), closes the files and
+    /// releases the run. Later calls throw; a second `close()` does nothing.
+    public func close() throws(StoreError) {
+        let sync = options.durability != .never
+        let wasClosed = state.withLock { s in
+            defer { s.closed = true }
+            guard !s.closed else { return true }
+            if s.failure == nil {
+                s.sealAll(reserve: 0)
+                s.enqueue(.flush(sync: sync))
+            }
+            s.stopping = true
+            return false
+        }
+        guard !wasClosed else { return }
+        state.broadcast()
+        let failure = state.withLock(waitingWhile: { !$0.sealerExited }) { s in s.failure }
+        // The sealer has exited: this thread owns the appender now.
+        var closeError: StoreError?
+        do {
+            try appender.close()
+        } catch {
+            closeError = StoreError(.io, "closing segment \(appender.path)", underlying: error)
+        }
+        files.closeAll()
+        do {
+            try lockFile.close()  // releases the run's lock
+        } catch {
+            closeError = closeError ?? StoreError(.io, "closing the lock of run \(runID)", underlying: error)
+        }
+        if let failure { throw failure }
+        if let closeError { throw closeError }
+    }
+
+    /// The index of what is written so far (not including unsealed points).
+    public var index: RunIndex { state.withLock { $0.index } }
+
+    /// The most points that were buffered at once: bounded by `maxBufferedPoints` (plus one block
+    /// per series sealed early by `flush`).
+    public var peakBufferedPoints: Int { state.withLock { $0.peakBufferedPoints } }
+
+    /// The points of `key` in `range`, in step order (ties by timestamp, then insertion), including
+    /// points logged but not yet sealed or written.
+    public func scan(_ key: String, range: ScanRange = .all) throws(StoreError) -> [MetricPoint] {
+        let snapshot = try state.withLock { (s) throws(StoreError) -> ([BlockDescriptor], [MetricPoint])? in
+            if let failure = s.failure { throw failure }
+            guard let slot = s.slots[key] else { return nil }
+            return (s.index.series[s.slotIDs[slot]]?.blocks ?? [], s.unsealedPoints(slot))
+        }
+        guard let (blocks, unsealed) = snapshot else { return [] }
+        return try RangeScan.run(blocks: blocks, unsealed: unsealed, range: range, files: files)
+    }
+}

@@ -1,0 +1,103 @@
+import Logging
+
+/// The writer's background thread: takes the pending jobs in order, encodes and compresses blocks,
+/// frames records, writes them in one call per batch, fsyncs as the durability setting asks, and
+/// publishes what it wrote to the writer's index. The first failure latches the writer.
+struct Sealer: Sendable {
+    let state: ConditionLock<WriterState>
+    let appender: SegmentAppender
+    let options: StoreOptions
+    let runID: RunID
+
+    func run() {
+        var encoder = BlockEncoder(xorValues: options.xorValues)
+        var payload: [UInt8] = []
+        var lastSync = monotonicNanoseconds()
+        let interval: Int64? =
+            if case .interval(let milliseconds) = options.durability { Int64(milliseconds) * 1_000_000 } else { nil }
+        while true {
+            let deadline: Int64? =
+                if let interval, appender.dirty {
+                    realtimeNanoseconds() + max(0, lastSync + interval - monotonicNanoseconds())
+                } else { nil }
+            let batch = state.withLock(
+                waitingWhile: { $0.pending.isEmpty && !$0.stopping && $0.failure == nil },
+                deadline: deadline
+            ) { s -> [SealJob]? in
+                if s.failure != nil || (s.pending.isEmpty && s.stopping) { return nil }
+                return s.pending
+            }
+            guard let batch else { break }
+            do {
+                var blocks: [(UInt32, BlockDescriptor)] = []
+                var records: [RunRecord] = []
+                var definitions: [SeriesDefinition] = []
+                var syncRequested = false
+                for job in batch {
+                    switch job {
+                    case .define(let definition):
+                        _ = try appender.add(RecordFrame.framed(type: .seriesDefinition, payload: definition.payload()))
+                        definitions.append(definition)
+                    case .block(let seriesID, let points):
+                        guard !points.isEmpty else { continue }
+                        payload.removeAll(keepingCapacity: true)
+                        let header = encoder.encode(
+                            seriesID: seriesID, points: points, compress: options.compression, into: &payload)
+                        let record = RecordFrame.framed(type: .block, payload: payload)
+                        let (segment, offset) = try appender.add(record)
+                        blocks.append(
+                            (seriesID, BlockDescriptor(segment: segment, offset: offset, length: record.count, summary: header.summary)))
+                    case .record(let record):
+                        _ = try appender.add(RecordFrame.framed(type: record.type, payload: record.payload()))
+                        records.append(record)
+                    case .flush(let sync):
+                        syncRequested = syncRequested || sync
+                    }
+                }
+                try appender.writeOut()
+                if syncRequested || (interval.map { monotonicNanoseconds() - lastSync >= $0 } ?? false) {
+                    try appender.sync()
+                    lastSync = monotonicNanoseconds()
+                }
+                publish(batch, definitions, blocks, records)
+            } catch {
+                fail(error)
+                break
+            }
+        }
+        state.withLock { $0.sealerExited = true }
+        state.broadcast()
+    }
+
+    private func publish(
+        _ batch: [SealJob], _ definitions: [SeriesDefinition], _ blocks: [(UInt32, BlockDescriptor)],
+        _ records: [RunRecord]
+    ) {
+        state.withLock { s in
+            s.pending.removeFirst(batch.count)
+            s.completed += batch.count
+            for definition in definitions {
+                s.index.seriesIDs[definition.key] = definition.seriesID
+                s.index.series[definition.seriesID] = SeriesIndex(key: definition.key)
+            }
+            for (seriesID, block) in blocks {
+                s.index.series[seriesID]?.add(block)
+                s.bufferedPoints -= block.summary.count
+            }
+            s.index.records.append(contentsOf: records)
+        }
+        state.broadcast()
+    }
+
+    private func fail(_ error: any Error) {
+        let failure = StoreError(
+            .failed, "writing run \(runID) to \(appender.path) failed; the writer accepts no more data",
+            underlying: error)
+        options.logger.error("\(failure)")
+        state.withLock { s in
+            s.failure = failure
+            s.pending.removeAll()
+        }
+        state.broadcast()
+    }
+}

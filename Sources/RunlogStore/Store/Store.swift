@@ -1,0 +1,188 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+
+/// A store: a directory holding one append-only log per run.
+///
+/// ```
+/// STORE                      marker: "runlog store format 1\n"
+/// runs/<run id>/LOCK         advisory lock of the run's writer; holds its pid
+/// runs/<run id>/00000001.segment, 00000002.segment, …
+/// ```
+public final class Store: Sendable {
+    public let path: String
+    public let options: StoreOptions
+    static let markerName = "STORE"
+    static let formatVersion = 1
+
+    var fileSystem: any FileSystem { options.fileSystem }
+    var runsDirectory: String { path + "/runs" }
+
+    private init(path: String, options: StoreOptions) {
+        self.path = path
+        self.options = options
+    }
+
+    /// Opens the store at `path`, creating it when `create` is set and it does not exist.
+    public static func open(at path: String, options: StoreOptions = StoreOptions(), create: Bool = true) throws(StoreError) -> Store {
+        try options.validate()
+        let store = Store(path: path, options: options)
+        try store.prepare(create: create)
+        return store
+    }
+
+    private func prepare(create: Bool) throws(StoreError) {
+        let marker = path + "/" + Store.markerName
+        let existing = fileSystem.exists(path)
+        if existing.exists && !existing.isDirectory {
+            throw StoreError(.invalidArgument, "\(path) is a file, not a store directory")
+        }
+        if fileSystem.exists(marker).exists {
+            try checkMarker(marker)
+            return
+        }
+        guard create else { throw StoreError(.notFound, "no Runlog store at \(path)") }
+        do {
+            if existing.exists, !(try fileSystem.contentsOfDirectory(path).isEmpty) {
+                throw StoreError(.invalidArgument, "\(path) is a non-empty directory without a Runlog STORE marker")
+            }
+            try fileSystem.createDirectory(path)
+            try fileSystem.createDirectory(runsDirectory)
+            let file = try fileSystem.open(marker, writable: true, create: true)
+            try file.writeAll(Array("runlog store format \(Store.formatVersion)\n".utf8), at: 0)
+            try file.sync()
+            try file.close()
+            try fileSystem.syncDirectory(path)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.io, "creating store \(path)", underlying: error)
+        }
+    }
+
+    private func checkMarker(_ marker: String) throws(StoreError) {
+        let text: String
+        do {
+            let file = try fileSystem.open(marker, writable: false, create: false)
+            defer { try? file.close() }  // read-only
+            text = String(decoding: try file.read(count: 256, at: 0), as: UTF8.self)
+        } catch {
+            throw StoreError(.io, "reading \(marker)", underlying: error)
+        }
+        let prefix = "runlog store format "
+        guard text.hasPrefix(prefix),
+            let version = Int(text.dropFirst(prefix.count).prefix { $0 != "\n" })
+        else { throw StoreError(.corruption, "\(marker) is not a Runlog store marker") }
+        guard version <= Store.formatVersion else {
+            throw StoreError(
+                .unsupportedVersion, "store \(path) has format \(version); this build reads formats up to \(Store.formatVersion)")
+        }
+    }
+
+    func directory(of run: RunID) -> String { runsDirectory + "/" + run.description }
+
+    /// The runs of the store, in id order.
+    public func runs() throws(StoreError) -> [RunID] {
+        do {
+            return try fileSystem.contentsOfDirectory(runsDirectory).compactMap(RunID.init).sorted()
+        } catch {
+            throw StoreError(.io, "listing runs of \(path)", underlying: error)
+        }
+    }
+
+    /// Creates a run and returns its writer.
+    public func createRun(_ id: RunID = .random()) throws(StoreError) -> RunWriter {
+        let directory = directory(of: id)
+        guard !fileSystem.exists(directory).exists else { throw StoreError(.invalidArgument, "run \(id) already exists") }
+        do {
+            try fileSystem.createDirectory(directory)
+            if options.durability != .never { try fileSystem.syncDirectory(runsDirectory) }
+        } catch {
+            throw StoreError(.io, "creating run \(id)", underlying: error)
+        }
+        return try openWriter(id)
+    }
+
+    /// Opens an existing run for writing: takes its lock, reads its log, and truncates a torn tail
+    /// left by a crashed writer (reported in `RunWriter.recovery` and logged).
+    public func openWriter(_ id: RunID) throws(StoreError) -> RunWriter {
+        let directory = directory(of: id)
+        guard fileSystem.exists(directory).isDirectory else { throw StoreError(.notFound, "no run \(id) in \(path)") }
+        let lockFile = try lock(id, directory)
+        do throws(StoreError) {
+            var loader = RunLogLoader(fileSystem: fileSystem, directory: directory, runID: id)
+            try loader.refresh()
+            var recovery = RecoveryReport(problems: loader.problems)
+            for problem in loader.problems { options.logger.warning("run \(id): \(problem)") }
+            var (sequence, offset) = loader.position ?? (1, 0)
+            if let torn = loader.tornTail {
+                try truncate(torn)
+                recovery.truncatedTail = torn
+                options.logger.notice("run \(id): truncated \(torn)")
+            }
+            if loader.skippedSegments.contains(sequence) { (sequence, offset) = (sequence + 1, 0) }
+            let appender: SegmentAppender
+            do {
+                appender = try SegmentAppender(
+                    fileSystem: fileSystem, directory: directory, runID: id, segmentSize: options.segmentSize,
+                    syncOnRoll: options.durability != .never, sequence: sequence, offset: offset)
+            } catch {
+                throw StoreError(.io, "opening the active segment of run \(id)", underlying: error)
+            }
+            return try RunWriter(
+                runID: id, recovery: recovery, index: loader.index, options: options,
+                files: SegmentFiles(fileSystem: fileSystem, directory: directory), appender: appender,
+                lockFile: lockFile)
+        } catch {
+            try? lockFile.close()  // releasing the lock on the way out; the open error is what matters
+            throw error
+        }
+    }
+
+    /// Opens a run for reading. Works while another process writes it; `refresh()` reads what it
+    /// has flushed since.
+    public func openReader(_ id: RunID) throws(StoreError) -> RunReader {
+        let directory = directory(of: id)
+        guard fileSystem.exists(directory).isDirectory else { throw StoreError(.notFound, "no run \(id) in \(path)") }
+        return try RunReader(
+            runID: id, loader: RunLogLoader(fileSystem: fileSystem, directory: directory, runID: id),
+            files: SegmentFiles(fileSystem: fileSystem, directory: directory))
+    }
+
+    private func lock(_ id: RunID, _ directory: String) throws(StoreError) -> any FileHandle {
+        let path = directory + "/LOCK"
+        do {
+            let file = try fileSystem.open(path, writable: true, create: true)
+            guard try file.tryLockExclusive() else {
+                let holder = String(decoding: try file.read(count: 32, at: 0), as: UTF8.self)
+                    .trimmingPrefix { _ in false }.split(separator: "\n").first.flatMap { Int32($0) }
+                try? file.close()  // never locked: nothing to release
+                let who = holder.map { "process \($0)" } ?? "another process"
+                throw StoreError(.locked, "run \(id) is being written by \(who) (lock \(path))")
+            }
+            try file.truncate(to: 0)
+            try file.writeAll(Array("\(getpid())\n".utf8), at: 0)
+            return file
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.io, "locking run \(id)", underlying: error)
+        }
+    }
+
+    private func truncate(_ torn: TornTail) throws(StoreError) {
+        do {
+            let file = try fileSystem.open(torn.file, writable: true, create: false)
+            try file.truncate(to: torn.offset)
+            try file.sync()
+            try file.close()
+        } catch {
+            throw StoreError(
+                .io, "truncating the torn tail of \(torn.file)", location: DiskLocation(file: torn.file, offset: torn.offset),
+                underlying: error)
+        }
+    }
+}
