@@ -1,11 +1,13 @@
 /// The payload of a block record: a header with the block's summary, then its column data, either
 /// LZ4-compressed or raw. See FORMAT.md, "Block record".
 struct BlockHeader: Sendable, Hashable {
-    static let size = 94
+    /// The header's size without its key.
+    static let fixedSize = 92
     /// The most points one block may hold; a larger count in a header is corruption.
     static let maxPoints = 1 << 16
 
-    var seriesID: UInt32
+    /// The series' key: every block names its series, so no other record is needed to read it.
+    var key: String
     var summary: BlockSummary
     var compressed: Bool
     var valueCodec: ValueCodec
@@ -14,7 +16,7 @@ struct BlockHeader: Sendable, Hashable {
     var rawLength: Int
 
     func append(to bytes: inout [UInt8]) {
-        bytes.appendLittleEndian(seriesID)
+        bytes.appendString(key, lengthType: UInt16.self)
         bytes.appendLittleEndian(UInt32(summary.count))
         bytes.appendLittleEndian(summary.minStep)
         bytes.appendLittleEndian(summary.maxStep)
@@ -34,7 +36,8 @@ struct BlockHeader: Sendable, Hashable {
 
     /// Parses and checks a header; the column data follows at `reader.offset`.
     static func read(_ reader: inout ByteReader) throws(DecodeError) -> BlockHeader {
-        let seriesID = try reader.read(UInt32.self, "series id")
+        let key = try reader.readString(lengthType: UInt16.self, "series key")
+        guard !key.isEmpty else { throw DecodeError("empty series key") }
         let count = Int(try reader.read(UInt32.self, "point count"))
         guard count >= 1, count <= maxPoints else { throw DecodeError("point count \(count) outside 1…\(maxPoints)") }
         let minStep = try reader.read(Int64.self, "min step")
@@ -59,7 +62,7 @@ struct BlockHeader: Sendable, Hashable {
         else { throw DecodeError("column lengths \(stepsLength)+\(timesLength) disagree with raw length \(rawLength)") }
         guard minStep <= maxStep, minTime <= maxTime else { throw DecodeError("inverted step or time range") }
         return BlockHeader(
-            seriesID: seriesID,
+            key: key,
             summary: BlockSummary(
                 count: count, minStep: minStep, maxStep: maxStep, minTimestamp: minTime, maxTimestamp: maxTime,
                 minValue: minValue, maxValue: maxValue, latest: latest),
@@ -87,7 +90,7 @@ struct BlockEncoder {
     /// `payload`, and returns the block's header. Points are stored sorted by (step, timestamp),
     /// ties in insertion order.
     mutating func encode(
-        seriesID: UInt32, points: [MetricPoint], compress: Bool, into payload: inout [UInt8]
+        key: String, points: [MetricPoint], compress: Bool, into payload: inout [UInt8]
     ) -> BlockHeader {
         precondition(!points.isEmpty && points.count <= BlockHeader.maxPoints, "block of \(points.count) points")
         let count = points.count
@@ -126,7 +129,7 @@ struct BlockEncoder {
         let keepCompressed = compressedLength > 0 && compressedLength < rawLength
         let header = sorted.withUnsafeBufferPointer { buffer in
             BlockHeader(
-                seriesID: seriesID, summary: BlockSummary(of: buffer), compressed: keepCompressed,
+                key: key, summary: BlockSummary(of: buffer), compressed: keepCompressed,
                 valueCodec: codec, stepsLength: stepsLength, timesLength: timesLength, rawLength: rawLength)
         }
         header.append(to: &payload)

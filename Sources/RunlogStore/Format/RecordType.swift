@@ -1,11 +1,9 @@
 /// The type byte of a record. New kinds of data get new numbers; old numbers never change meaning.
 enum RecordType: UInt8, Sendable, CaseIterable {
-    /// Names a series: `seriesID → key`. Precedes the first block of the series.
-    case seriesDefinition = 1
-    /// A block of points of one series.
-    case block = 2
-    case param = 3
-    case tag = 4
-    case status = 5
-    case input = 6
+    /// A block of points of one series; the block names its series.
+    case block = 1
+    case param = 2
+    case tag = 3
+    case status = 4
+    case input = 5
 }

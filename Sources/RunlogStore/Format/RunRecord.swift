@@ -54,7 +54,7 @@ public enum RunRecord: Sendable, Hashable {
             let raw = try reader.read(UInt8.self, "status")
             guard let status = RunStatus(rawValue: raw) else { throw DecodeError("unknown run status \(raw)") }
             record = .status(status, timestamp: timestamp)
-        case .seriesDefinition, .block:
+        case .block:
             throw DecodeError("record type \(type) is not run metadata")
         }
         guard reader.remaining == 0 else { throw DecodeError("\(reader.remaining) bytes after the record's fields") }
@@ -65,7 +65,7 @@ public enum RunRecord: Sendable, Hashable {
     func validate() throws(StoreError) {
         switch self {
         case .param(let key, let value, _), .tag(let key, let value, _), .input(let key, let value, _):
-            try SeriesDefinition.validateKey(key, field: "\(type) key")
+            try KeyRules.validateKey(key, field: "\(type) key")
             guard value.utf8.count <= RunRecord.maxValueBytes else {
                 throw StoreError(.invalidArgument, "\(type) value of \(value.utf8.count) bytes exceeds \(RunRecord.maxValueBytes)")
             }
@@ -89,26 +89,8 @@ public enum RunStatus: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     }
 }
 
-/// Names a series: payload `seriesID:u32 keyLength:u16 key` (UTF-8).
-struct SeriesDefinition: Sendable, Hashable {
-    var seriesID: UInt32
-    var key: String
-
-    func payload() -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.appendLittleEndian(seriesID)
-        bytes.appendString(key, lengthType: UInt16.self)
-        return bytes
-    }
-
-    static func decode(_ payload: UnsafeRawBufferPointer) throws(DecodeError) -> SeriesDefinition {
-        var reader = ByteReader(payload)
-        let id = try reader.read(UInt32.self, "series id")
-        let key = try reader.readString(lengthType: UInt16.self, "series key")
-        guard reader.remaining == 0 else { throw DecodeError("\(reader.remaining) bytes after the series key") }
-        return SeriesDefinition(seriesID: id, key: key)
-    }
-
+/// The engine's rules for keys of series, params, tags and inputs.
+enum KeyRules {
     static func validateKey(_ key: String, field: String) throws(StoreError) {
         let length = key.utf8.count
         guard length > 0 else { throw StoreError(.invalidArgument, "\(field) is empty") }
@@ -122,7 +104,6 @@ struct SeriesDefinition: Sendable, Hashable {
 extension RecordType: CustomStringConvertible {
     var description: String {
         switch self {
-        case .seriesDefinition: "series definition"
         case .block: "block"
         case .param: "param"
         case .tag: "tag"

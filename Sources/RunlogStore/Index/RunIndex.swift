@@ -24,14 +24,15 @@ public struct SeriesIndex: Sendable {
 
 /// What a run's log holds: its series and their blocks, and its metadata records in log order.
 public struct RunIndex: Sendable {
-    public internal(set) var seriesIDs: [String: UInt32] = [:]
-    public internal(set) var series: [UInt32: SeriesIndex] = [:]
+    public internal(set) var series: [String: SeriesIndex] = [:]
     public internal(set) var records: [RunRecord] = []
 
-    public var keys: [String] { seriesIDs.keys.sorted() }
+    public var keys: [String] { series.keys.sorted() }
 
-    public func series(_ key: String) -> SeriesIndex? {
-        seriesIDs[key].flatMap { series[$0] }
+    public func series(_ key: String) -> SeriesIndex? { series[key] }
+
+    mutating func add(_ block: BlockDescriptor, key: String) {
+        series[key, default: SeriesIndex(key: key)].add(block)
     }
 
     /// Applies one record of the log. Returns why it was refused, if it was.
@@ -40,23 +41,14 @@ public struct RunIndex: Sendable {
     ) -> String? {
         do {
             switch type {
-            case .seriesDefinition:
-                let definition = try SeriesDefinition.decode(payload)
-                if let existing = series[definition.seriesID] {
-                    return existing.key == definition.key
-                        ? nil : "series \(definition.seriesID) redefined from \"\(existing.key)\" to \"\(definition.key)\""
-                }
-                if seriesIDs[definition.key] != nil { return "series key \"\(definition.key)\" defined twice" }
-                seriesIDs[definition.key] = definition.seriesID
-                series[definition.seriesID] = SeriesIndex(key: definition.key)
             case .block:
                 var reader = ByteReader(payload)
                 let header = try BlockHeader.read(&reader)
-                guard series[header.seriesID] != nil else { return "block of undefined series \(header.seriesID)" }
-                series[header.seriesID]!.add(
+                add(
                     BlockDescriptor(
                         segment: segment, offset: offset, length: RecordFrame.headerSize + payload.count,
-                        summary: header.summary))
+                        summary: header.summary),
+                    key: header.key)
             case .param, .tag, .input, .status:
                 records.append(try RunRecord.decode(type: type, payload: payload))
             }

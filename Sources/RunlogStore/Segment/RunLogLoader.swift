@@ -49,7 +49,10 @@ struct RunLogLoader {
             if start == 0 {
                 guard size >= Int64(SegmentHeader.size) else {
                     if isLast {
-                        tornTail = TornTail(file: path, offset: 0, byteCount: size, reason: "segment header incomplete")
+                        // A writer that crashed while creating the segment; an empty file has nothing to cut.
+                        if size > 0 {
+                            tornTail = TornTail(file: path, offset: 0, byteCount: size, reason: "segment header incomplete")
+                        }
                         position = (sequence, 0)
                     } else {
                         skip(sequence, path, "segment of \(size) bytes is shorter than its header")
@@ -66,15 +69,16 @@ struct RunLogLoader {
         } catch {
             throw StoreError(.io, "reading segment \(path)", underlying: error)
         }
+        var refused: [StoreProblem] = []
         let result = bytes.withUnsafeBytes { buffer in
             SegmentScanner(file: path, bytes: buffer, baseOffset: start, isLast: isLast).scan(from: 0) {
                 type, offset, payload in
                 if let refusal = index.apply(type, segment: sequence, offset: offset, payload: payload) {
-                    problems.append(StoreProblem(.undecodableRecord, DiskLocation(file: path, offset: offset), refusal))
+                    refused.append(StoreProblem(.undecodableRecord, DiskLocation(file: path, offset: offset), refusal))
                 }
             }
         }
-        problems += result.problems
+        problems += (refused + result.problems).sorted { $0.location.offset < $1.location.offset }
         if isLast { tornTail = result.tornTail }
         position = (sequence, result.end)
     }

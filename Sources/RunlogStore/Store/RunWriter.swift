@@ -55,20 +55,11 @@ public final class RunWriter: Sendable {
 
     /// The series named `key`, defined on first use.
     public func series(_ key: String) throws(StoreError) -> Series {
-        try SeriesDefinition.validateKey(key, field: "metric key")
+        try KeyRules.validateKey(key, field: "metric key")
         let slot = try state.withLock { (s) throws(StoreError) -> Int in
             try s.checkOpen()
-            if let slot = s.slots[key] { return slot }
-            guard s.nextSeriesID < UInt32.max else { throw StoreError(.invalidArgument, "run \(runID) has too many series") }
-            let slot = s.slotIDs.count
-            s.slots[key] = slot
-            s.slotIDs.append(s.nextSeriesID)
-            s.staging.append([])
-            s.enqueue(.define(SeriesDefinition(seriesID: s.nextSeriesID, key: key)))
-            s.nextSeriesID += 1
-            return slot
+            return s.slots[key] ?? s.addSlot(key)
         }
-        state.broadcast()
         return Series(key: key, slot: slot, writer: ObjectIdentifier(self))
     }
 
@@ -170,7 +161,7 @@ public final class RunWriter: Sendable {
         let snapshot = try state.withLock { (s) throws(StoreError) -> ([BlockDescriptor], [MetricPoint])? in
             if let failure = s.failure { throw failure }
             guard let slot = s.slots[key] else { return nil }
-            return (s.index.series[s.slotIDs[slot]]?.blocks ?? [], s.unsealedPoints(slot))
+            return (s.index.series[key]?.blocks ?? [], s.unsealedPoints(slot))
         }
         guard let (blocks, unsealed) = snapshot else { return [] }
         return try RangeScan.run(blocks: blocks, unsealed: unsealed, range: range, files: files)

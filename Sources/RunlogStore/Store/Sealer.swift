@@ -29,24 +29,20 @@ struct Sealer: Sendable {
             }
             guard let batch else { break }
             do {
-                var blocks: [(UInt32, BlockDescriptor)] = []
+                var blocks: [(String, BlockDescriptor)] = []
                 var records: [RunRecord] = []
-                var definitions: [SeriesDefinition] = []
                 var syncRequested = false
                 for job in batch {
                     switch job {
-                    case .define(let definition):
-                        _ = try appender.add(RecordFrame.framed(type: .seriesDefinition, payload: definition.payload()))
-                        definitions.append(definition)
-                    case .block(let seriesID, let points):
+                    case .block(let key, let points):
                         guard !points.isEmpty else { continue }
                         payload.removeAll(keepingCapacity: true)
                         let header = encoder.encode(
-                            seriesID: seriesID, points: points, compress: options.compression, into: &payload)
+                            key: key, points: points, compress: options.compression, into: &payload)
                         let record = RecordFrame.framed(type: .block, payload: payload)
                         let (segment, offset) = try appender.add(record)
                         blocks.append(
-                            (seriesID, BlockDescriptor(segment: segment, offset: offset, length: record.count, summary: header.summary)))
+                            (key, BlockDescriptor(segment: segment, offset: offset, length: record.count, summary: header.summary)))
                     case .record(let record):
                         _ = try appender.add(RecordFrame.framed(type: record.type, payload: record.payload()))
                         records.append(record)
@@ -59,7 +55,7 @@ struct Sealer: Sendable {
                     try appender.sync()
                     lastSync = monotonicNanoseconds()
                 }
-                publish(batch, definitions, blocks, records)
+                publish(batch, blocks, records)
             } catch {
                 fail(error)
                 break
@@ -70,18 +66,13 @@ struct Sealer: Sendable {
     }
 
     private func publish(
-        _ batch: [SealJob], _ definitions: [SeriesDefinition], _ blocks: [(UInt32, BlockDescriptor)],
-        _ records: [RunRecord]
+        _ batch: [SealJob], _ blocks: [(String, BlockDescriptor)], _ records: [RunRecord]
     ) {
         state.withLock { s in
             s.pending.removeFirst(batch.count)
             s.completed += batch.count
-            for definition in definitions {
-                s.index.seriesIDs[definition.key] = definition.seriesID
-                s.index.series[definition.seriesID] = SeriesIndex(key: definition.key)
-            }
-            for (seriesID, block) in blocks {
-                s.index.series[seriesID]?.add(block)
+            for (key, block) in blocks {
+                s.index.add(block, key: key)
                 s.bufferedPoints -= block.summary.count
             }
             s.index.records.append(contentsOf: records)

@@ -1,7 +1,6 @@
 /// Work for the sealer thread, in log order.
 enum SealJob {
-    case define(SeriesDefinition)
-    case block(seriesID: UInt32, points: [MetricPoint])
+    case block(key: String, points: [MetricPoint])
     case record(RunRecord)
     /// Marks a `flush()`; `sync` asks for an fsync once everything before it is written.
     case flush(sync: Bool)
@@ -11,10 +10,9 @@ enum SealJob {
 struct WriterState {
     /// Staged points by series slot, in insertion order.
     var staging: [[MetricPoint]] = []
-    /// Series id and key by slot.
-    var slotIDs: [UInt32] = []
+    /// Series key by slot, and slot by key.
+    var slotKeys: [String] = []
     var slots: [String: Int] = [:]
-    var nextSeriesID: UInt32 = 0
     /// Jobs waiting for the sealer or being written by it; removed once published to `index`.
     var pending: [SealJob] = []
     /// Jobs ever enqueued, and ever completed: `flush()` waits for `completed` to reach its job.
@@ -34,12 +32,16 @@ struct WriterState {
 
     init(index: RunIndex) {
         self.index = index
-        for (id, series) in index.series.sorted(by: { $0.key < $1.key }) {
-            slots[series.key] = slotIDs.count
-            slotIDs.append(id)
-            staging.append([])
-            nextSeriesID = max(nextSeriesID, id &+ 1)
-        }
+        for key in index.keys { addSlot(key) }
+    }
+
+    @discardableResult
+    mutating func addSlot(_ key: String) -> Int {
+        let slot = slotKeys.count
+        slots[key] = slot
+        slotKeys.append(key)
+        staging.append([])
+        return slot
     }
 
     func checkOpen() throws(StoreError) {
@@ -51,7 +53,7 @@ struct WriterState {
         var fresh: [MetricPoint] = []
         fresh.reserveCapacity(reserve)
         swap(&fresh, &staging[slot])
-        pending.append(.block(seriesID: slotIDs[slot], points: fresh))
+        pending.append(.block(key: slotKeys[slot], points: fresh))
         enqueued += 1
     }
 
@@ -66,9 +68,9 @@ struct WriterState {
 
     /// The points of `slot` not yet in `index`: pending blocks, then staged points, in insertion order.
     func unsealedPoints(_ slot: Int) -> [MetricPoint] {
-        let id = slotIDs[slot]
+        let key = slotKeys[slot]
         var points: [MetricPoint] = []
-        for case .block(let seriesID, let blockPoints) in pending where seriesID == id {
+        for case .block(let blockKey, let blockPoints) in pending where blockKey == key {
             points.append(contentsOf: blockPoints)
         }
         points.append(contentsOf: staging[slot])

@@ -1,0 +1,242 @@
+import Testing
+import RunlogWorkloads
+@testable import RunlogStore
+
+@Suite struct CRC32CTests {
+    @Test func matchesTheStandardCheckValue() {
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum([]) == 0)
+        #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+    }
+
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func slicingByEightMatchesBitwise(seed: UInt64) {
+        var random = SeededRandom(seed: seed)
+        for length in 0..<300 {
+            let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            var crc: UInt32 = 0xFFFF_FFFF
+            for byte in bytes {
+                crc ^= UInt32(byte)
+                for _ in 0..<8 { crc = (crc >> 1) ^ (crc & 1 == 1 ? 0x82F6_3B78 : 0) }
+            }
+            #expect(CRC32C.checksum(bytes) == ~crc, "seed \(seed), length \(length)")
+            let split = length / 3
+            let continued = bytes.withUnsafeBytes { raw in
+                CRC32C.checksum(
+                    UnsafeRawBufferPointer(rebasing: raw[split...]),
+                    continuing: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[..<split])))
+            }
+            #expect(continued == ~crc, "seed \(seed), length \(length)")
+        }
+    }
+}
+
+@Suite struct VarintTests {
+    @Test(arguments: [7, 8] as [UInt64])
+    func zigzagVarintsRoundTrip(seed: UInt64) throws {
+        var random = SeededRandom(seed: seed)
+        let values: [Int64] = [0, 1, -1, 63, -64, 64, .max, .min, .max - 1, .min + 1]
+            + (0..<2000).map { _ in Int64(bitPattern: random.next()) >> (random.next() % 64) }
+        var buffer = [UInt8](repeating: 0, count: values.count * Varint.maxLength)
+        let length = buffer.withUnsafeMutableBufferPointer { out in
+            values.reduce(0) { $0 + Varint.write(Varint.zigzag($1), to: out.baseAddress! + $0) }
+        }
+        try buffer.withUnsafeBufferPointer { bytes in
+            var position = 0
+            for value in values {
+                let decoded = Varint.unzigzag(try Varint.read(bytes.baseAddress!, position: &position, end: length))
+                #expect(decoded == value, "seed \(seed)")
+            }
+            #expect(position == length)
+        }
+    }
+
+    @Test func truncatedAndOverlongVarintsAreErrors() {
+        let overlong: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02]
+        overlong.withUnsafeBufferPointer { bytes in
+            for end in 0..<bytes.count {
+                var position = 0
+                #expect(throws: DecodeError.self) { try Varint.read(bytes.baseAddress!, position: &position, end: end) }
+            }
+            var position = 0
+            #expect(throws: DecodeError.self) { try Varint.read(bytes.baseAddress!, position: &position, end: bytes.count) }
+        }
+    }
+}
+
+@Suite struct IntegerColumnTests {
+    func roundTrip(_ values: [Int64]) throws -> [Int64] {
+        var encoded = [UInt8](repeating: 0, count: IntegerColumn.maxEncodedSize(values.count))
+        let length = encoded.withUnsafeMutableBufferPointer { out in
+            values.withUnsafeBufferPointer { IntegerColumn.encode($0, to: out.baseAddress!) }
+        }
+        var points = [MetricPoint](repeating: MetricPoint(step: 0, timestamp: 0, value: 0), count: values.count)
+        try encoded.withUnsafeBufferPointer { bytes in
+            try points.withUnsafeMutableBytes { raw in
+                try IntegerColumn.decode(
+                    bytes.baseAddress!, start: 0, end: length, limit: length, count: values.count,
+                    into: raw.baseAddress!, fieldOffset: MetricPoint.timestampOffset)
+            }
+        }
+        return points.map(\.timestamp)
+    }
+
+    @Test(arguments: [11, 12, 13, 14] as [UInt64])
+    func randomColumnsRoundTrip(seed: UInt64) throws {
+        var random = SeededRandom(seed: seed)
+        for _ in 0..<40 {
+            let count = Int(random.next() % 700)
+            let shift = random.next() % 64
+            var value = Int64(bitPattern: random.next())
+            let values: [Int64] = (0..<count).map { _ in
+                value &+= Int64(bitPattern: random.next()) >> shift
+                return random.next() % 50 == 0 ? [Int64.min, .max][Int(random.next() % 2)] : value
+            }
+            #expect(try roundTrip(values) == values, "seed \(seed)")
+        }
+    }
+
+    @Test func regularStepsCostNoBitsPerPoint() throws {
+        let values = (0..<10_000).map { Int64($0) * 10 + 5 }
+        var encoded = [UInt8](repeating: 0, count: IntegerColumn.maxEncodedSize(values.count))
+        let length = encoded.withUnsafeMutableBufferPointer { out in
+            values.withUnsafeBufferPointer { IntegerColumn.encode($0, to: out.baseAddress!) }
+        }
+        // 16 bytes of first value and delta, then one width byte per 128-value miniblock.
+        #expect(length == 16 + (values.count - 2 + 127) / 128)
+        #expect(try roundTrip(values) == values)
+    }
+
+    @Test func truncatedColumnsAreErrorsAtEverySplit() throws {
+        var random = SeededRandom(seed: 5)
+        let values = (0..<300).map { _ in Int64(random.next() % 1000) }
+        var encoded = [UInt8](repeating: 0, count: IntegerColumn.maxEncodedSize(values.count))
+        let length = encoded.withUnsafeMutableBufferPointer { out in
+            values.withUnsafeBufferPointer { IntegerColumn.encode($0, to: out.baseAddress!) }
+        }
+        var points = [MetricPoint](repeating: MetricPoint(step: 0, timestamp: 0, value: 0), count: values.count)
+        for cut in 0..<length {
+            let prefix = Array(encoded[..<cut])
+            _ = prefix.withUnsafeBufferPointer { bytes in
+                points.withUnsafeMutableBytes { raw in
+                    #expect(throws: DecodeError.self, "cut at \(cut)") {
+                        try IntegerColumn.decode(
+                            bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!, start: 0, end: cut, limit: cut,
+                            count: values.count, into: raw.baseAddress!, fieldOffset: 0)
+                    }
+                }
+            }
+        }
+    }
+}
+
+@Suite struct BlockCodecTests {
+    func encode(_ points: [MetricPoint], compress: Bool, xor: Bool = false) -> (BlockHeader, [UInt8]) {
+        var encoder = BlockEncoder(xorValues: xor)
+        var payload: [UInt8] = []
+        let header = encoder.encode(key: "loss", points: points, compress: compress, into: &payload)
+        return (header, payload)
+    }
+
+    func decode(_ payload: [UInt8], capacity: Int) throws -> [MetricPoint] {
+        var scratch: [UInt8] = []
+        var out = [MetricPoint](repeating: MetricPoint(step: 0, timestamp: 0, value: 0), count: capacity)
+        let header = try payload.withUnsafeBytes { raw in
+            try out.withUnsafeMutableBytes { buffer in
+                try BlockDecoder.decode(raw, scratch: &scratch, into: buffer.baseAddress!, capacity: capacity)
+            }
+        }
+        return Array(out[..<header.summary.count])
+    }
+
+    @Test(arguments: [(21, true, false), (22, false, false), (23, true, true), (24, false, true)] as [(UInt64, Bool, Bool)])
+    func randomBlocksRoundTripSorted(seed: UInt64, compress: Bool, xor: Bool) throws {
+        var random = SeededRandom(seed: seed)
+        for _ in 0..<30 {
+            let points = randomPoints(count: 1 + Int(random.next() % 2000), &random)
+            let (header, payload) = encode(points, compress: compress, xor: xor)
+            let decoded = try decode(payload, capacity: points.count)
+            #expect(decoded == expectedScan(points), "seed \(seed)")
+            #expect(header.summary.count == points.count)
+        }
+    }
+
+    @Test func float32PrecisionValuesUseTheNarrowCodecAndStayExact() throws {
+        let points = TrainingCurves.series(.loss, count: 4096, seed: 3).map {
+            MetricPoint(step: $0.step, timestamp: $0.timestamp, value: $0.value)
+        }
+        let (header, payload) = encode(points, compress: true)
+        #expect(header.valueCodec.float32)
+        #expect(try decode(payload, capacity: points.count) == points)
+        // A single value that float32 cannot hold switches the block to 64-bit values.
+        var wide = points
+        wide[100].value = 0.1
+        let (wideHeader, widePayload) = encode(wide, compress: true)
+        #expect(!wideHeader.valueCodec.float32)
+        #expect(try decode(widePayload, capacity: wide.count) == wide)
+    }
+
+    @Test func summaryHoldsRangesExtremesAndLatest() {
+        let points = [
+            MetricPoint(step: 5, timestamp: 50, value: 1), MetricPoint(step: 2, timestamp: 90, value: .nan),
+            MetricPoint(step: 5, timestamp: 50, value: 3), MetricPoint(step: 3, timestamp: 10, value: -2),
+        ]
+        let (header, _) = encode(points, compress: true)
+        let summary = header.summary
+        #expect(summary.count == 4)
+        #expect(summary.minStep == 2 && summary.maxStep == 5)
+        #expect(summary.minTimestamp == 10 && summary.maxTimestamp == 90)
+        #expect(summary.minValue == -2 && summary.maxValue == 3)
+        #expect(summary.latest == MetricPoint(step: 5, timestamp: 50, value: 3))
+    }
+
+    @Test func incompressibleBlocksAreStoredRaw() throws {
+        var random = SeededRandom(seed: 9)
+        let points = (0..<64).map { i in
+            MetricPoint(step: Int64(bitPattern: random.next()), timestamp: Int64(bitPattern: random.next()), value: Double(bitPattern: random.next()))
+        }
+        let (header, payload) = encode(points, compress: true)
+        #expect(!header.compressed)
+        #expect(payload.count == BlockHeader.fixedSize + "loss".utf8.count + header.rawLength)
+        #expect(try decode(payload, capacity: points.count) == expectedScan(points))
+    }
+
+    @Test(arguments: [true, false])
+    func truncatedBlocksAreErrorsAtEverySplit(compress: Bool) throws {
+        var random = SeededRandom(seed: 31)
+        let points = randomPoints(count: 200, &random)
+        let (_, payload) = encode(points, compress: compress)
+        for cut in 0..<payload.count {
+            #expect(throws: DecodeError.self, "cut at \(cut)") { try decode(Array(payload[..<cut]), capacity: points.count) }
+        }
+    }
+
+    @Test func damagedBlockDataNeverCrashes() throws {
+        var random = SeededRandom(seed: 32)
+        let points = randomPoints(count: 500, &random)
+        for compress in [true, false] {
+            let (_, payload) = encode(points, compress: compress)
+            for _ in 0..<2000 {
+                var damaged = payload
+                let headerSize = BlockHeader.fixedSize + 4
+                let index = headerSize + Int(random.next() % UInt64(payload.count - headerSize))
+                damaged[index] ^= UInt8(truncatingIfNeeded: random.next() | 1)
+                // Either an error or some points: never a crash or an out-of-bounds access.
+                _ = try? decode(damaged, capacity: points.count)
+            }
+        }
+    }
+
+    @Test func lz4RejectsMalformedInput() throws {
+        var random = SeededRandom(seed: 33)
+        var output = [UInt8](repeating: 0, count: 4096)
+        for _ in 0..<1000 {
+            let garbage = (0..<Int(1 + random.next() % 300)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            _ = garbage.withUnsafeBytes { source in
+                output.withUnsafeMutableBytes { destination in
+                    #expect(throws: DecodeError.self) { try LZ4.decompress(source, into: destination) }
+                }
+            }
+        }
+    }
+}

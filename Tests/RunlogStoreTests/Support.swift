@@ -1,0 +1,118 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+import RunlogWorkloads
+@testable import RunlogStore
+
+/// A fresh directory under /tmp, removed when the test ends.
+final class TemporaryDirectory {
+    let path: String
+
+    init() {
+        var template = Array("/tmp/runlog-test-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(made != nil, "mkdtemp failed")
+        path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    var store: String { path + "/store" }
+
+    deinit { removeTree(path) }
+}
+
+func removeTree(_ path: String) {
+    let fs = PosixFileSystem()
+    let status = fs.exists(path)
+    guard status.exists else { return }
+    if status.isDirectory, let entries = try? fs.contentsOfDirectory(path) {
+        for entry in entries { removeTree(path + "/" + entry) }
+        rmdir(path)
+    } else {
+        unlink(path)
+    }
+}
+
+func readFile(_ path: String) throws -> [UInt8] {
+    let file = try PosixFileSystem().open(path, writable: false, create: false)
+    defer { try? file.close() }
+    return try file.read(count: Int(try file.size()), at: 0)
+}
+
+func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+    let file = try PosixFileSystem().open(path, writable: true, create: true)
+    try file.truncate(to: 0)
+    try file.writeAll(bytes, at: 0)
+    try file.close()
+}
+
+func segmentPaths(_ store: Store, _ run: RunID) throws -> [String] {
+    let directory = store.directory(of: run)
+    return try SegmentName.list(in: directory, fileSystem: PosixFileSystem()).map {
+        directory + "/" + SegmentName.fileName($0)
+    }
+}
+
+/// Values that stress a codec: specials, float32-exact values, and full-precision doubles.
+func interestingValue(_ random: inout SeededRandom) -> Double {
+    switch random.next() % 12 {
+    case 0: .nan
+    case 1: .infinity
+    case 2: -.infinity
+    case 3: -0.0
+    case 4: Double(bitPattern: 0x7FF0_0000_0000_0001)  // a signalling NaN with a payload
+    case 5: Double(bitPattern: 0xFFF8_0000_0000_BEEF)  // a negative quiet NaN with a payload
+    case 6: .leastNonzeroMagnitude
+    case 7, 8: Double(Float(random.gaussian()))
+    default: random.gaussian() * 1e3
+    }
+}
+
+/// A random series: steps mostly rising, with runs out of order and duplicates; timestamps jittery.
+func randomPoints(count: Int, _ random: inout SeededRandom, extremes: Bool = true) -> [MetricPoint] {
+    var step: Int64 = Int64(random.next() % 1000)
+    var time: Int64 = 1_700_000_000_000
+    return (0..<count).map { _ in
+        switch random.next() % 10 {
+        case 0: step &-= Int64(random.next() % 50)  // out of order
+        case 1: break  // duplicate step
+        case 2 where extremes: step = [Int64.min, Int64.max, 0, -1][Int(random.next() % 4)]
+        default: step &+= 1
+        }
+        time += Int64(random.next() % 200) - 20
+        return MetricPoint(step: step, timestamp: time, value: interestingValue(&random))
+    }
+}
+
+/// What a scan must return: the points in range, by (step, timestamp), ties in logging order.
+func expectedScan(_ logged: [MetricPoint], _ range: ScanRange = .all) -> [MetricPoint] {
+    logged.enumerated()
+        .filter { range.contains($0.element) }
+        .sorted { a, b in (a.element.step, a.element.timestamp, a.offset) < (b.element.step, b.element.timestamp, b.offset) }
+        .map(\.element)
+}
+
+func storeOptions(
+    compression: Bool = true, blockPoints: Int = 256, segmentSize: Int = 1 << 20, durability: Durability = .never
+) -> StoreOptions {
+    var options = StoreOptions()
+    options.compression = compression
+    options.blockPoints = blockPoints
+    options.segmentSize = segmentSize
+    options.durability = durability
+    return options
+}
+
+/// The path of an executable built beside the test bundle (`RunlogTestWriter`, `runlog`).
+func builtProduct(_ name: String) -> String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    let exe = String(decoding: buffer[..<max(0, length)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    var directory = exe
+    while let slash = directory.lastIndex(of: "/") {
+        directory = String(directory[..<slash])
+        let candidate = directory + "/" + name
+        if access(candidate, X_OK) == 0 { return candidate }
+    }
+    return name
+}
