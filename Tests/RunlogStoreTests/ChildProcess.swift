@@ -1,0 +1,70 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import RunlogStore
+
+/// A child process started with `posix_spawn`, its stdout read line by line through a pipe.
+final class ChildProcess {
+    let pid: pid_t
+    private let stdoutFD: Int32
+    private var pending: [UInt8] = []
+    private var reaped = false
+
+    init(_ executable: String, _ arguments: [String]) throws {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw SystemError("pipe", path: executable, errno: errno) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        posix_spawn_file_actions_addclose(&actions, fds[0])
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for arg in argv { free(arg) } }
+        var child: pid_t = 0
+        let status = posix_spawn(&child, executable, &actions, nil, argv, environ)
+        close(fds[1])
+        guard status == 0 else {
+            close(fds[0])
+            throw SystemError("posix_spawn", path: executable, errno: status)
+        }
+        pid = child
+        stdoutFD = fds[0]
+    }
+
+    /// The next line of stdout, or nil at end of output.
+    func readLine() -> String? {
+        while true {
+            if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeFirst(newline + 1)
+                return line
+            }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let n = read(stdoutFD, &chunk, chunk.count)
+            if n <= 0 { return nil }
+            pending += chunk[..<n]
+        }
+    }
+
+    func kill(_ signal: Int32 = SIGKILL) {
+        _ = Glibc.kill(pid, signal)
+    }
+
+    /// Waits for the child to end; returns its wait status.
+    @discardableResult
+    func wait() -> Int32 {
+        guard !reaped else { return 0 }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        reaped = true
+        return status
+    }
+
+    deinit {
+        if !reaped {
+            kill()
+            wait()
+        }
+        close(stdoutFD)
+    }
+}

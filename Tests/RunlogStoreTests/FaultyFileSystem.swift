@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+@testable import RunlogStore
+
+/// The real file system with faults on demand: short writes, failing writes after a byte budget,
+/// failing fsync, and slow writes.
+final class FaultyFileSystem: FileSystem {
+    struct Faults {
+        /// Each write call writes at most this many bytes.
+        var maxBytesPerWrite: Int?
+        /// Writes fail with ENOSPC once this many bytes were written in all.
+        var failWritesAfterBytes: Int?
+        var failSync = false
+        /// Each write call sleeps this long first.
+        var writeDelayMicroseconds: UInt32 = 0
+        var bytesWritten = 0
+        var writeCalls = 0
+        var syncCalls = 0
+    }
+
+    let base = PosixFileSystem()
+    let faults = Mutex(Faults())
+
+    func open(_ path: String, writable: Bool, create: Bool) throws -> any FileHandle {
+        FaultyFile(try base.open(path, writable: writable, create: create), faults: self)
+    }
+    func createDirectory(_ path: String) throws { try base.createDirectory(path) }
+    func contentsOfDirectory(_ path: String) throws -> [String] { try base.contentsOfDirectory(path) }
+    func exists(_ path: String) -> (exists: Bool, isDirectory: Bool) { base.exists(path) }
+    func syncDirectory(_ path: String) throws {
+        if faults.withLock({ $0.failSync }) { throw SystemError("fsync", path: path, errno: EIO) }
+        try base.syncDirectory(path)
+    }
+}
+
+final class FaultyFile: FileHandle {
+    let file: any FileHandle
+    let owner: FaultyFileSystem
+
+    init(_ file: any FileHandle, faults owner: FaultyFileSystem) {
+        self.file = file
+        self.owner = owner
+    }
+
+    var path: String { file.path }
+    func size() throws -> Int64 { try file.size() }
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
+        try file.read(into: buffer, at: offset)
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws -> Int {
+        let (allowed, delay) = try owner.faults.withLock { f throws -> (Int, UInt32) in
+            f.writeCalls += 1
+            var allowed = min(bytes.count, f.maxBytesPerWrite ?? bytes.count)
+            if let budget = f.failWritesAfterBytes {
+                guard f.bytesWritten < budget else { throw SystemError("pwrite", path: file.path, errno: ENOSPC) }
+                allowed = min(allowed, budget - f.bytesWritten)
+            }
+            f.bytesWritten += allowed
+            return (allowed, f.writeDelayMicroseconds)
+        }
+        if delay > 0 { usleep(delay) }
+        return try file.write(UnsafeRawBufferPointer(rebasing: bytes[..<allowed]), at: offset)
+    }
+
+    func sync() throws {
+        let fail = owner.faults.withLock { f in
+            f.syncCalls += 1
+            return f.failSync
+        }
+        if fail { throw SystemError("fsync", path: file.path, errno: EIO) }
+        try file.sync()
+    }
+
+    func truncate(to size: Int64) throws { try file.truncate(to: size) }
+    func tryLockExclusive() throws -> Bool { try file.tryLockExclusive() }
+    func close() throws { try file.close() }
+}
