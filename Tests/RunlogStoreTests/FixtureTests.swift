@@ -1,0 +1,162 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+@testable import RunlogStore
+
+/// The corrupted-segment fixtures in `Fixtures/stores/`, described in `Fixtures/README.md`.
+///
+/// Each is made from one valid run (`build()`), then damaged in one way. A test rebuilds every
+/// fixture and compares it with the checked-in bytes, so an encoder change that alters the format
+/// fails here until the fixtures (and FORMAT.md) are updated on purpose:
+/// `RUNLOG_WRITE_FIXTURES=1 swift test --filter FixtureTests`.
+enum SegmentFixtures {
+    static let runID = RunID("00112233445566778899aabbccddeeff")!
+    static let names = ["valid", "torn-tail", "bad-crc", "bad-length", "unknown-record-type"]
+    static var root: String {
+        let file = "\(#filePath)"
+        let tests = file[..<file.range(of: "/Tests/")!.lowerBound]
+        return tests + "/Fixtures/stores"
+    }
+
+    /// The valid log: param, loss steps 0…3, loss 4…7, tag, status, loss 8…9 (blocks of 4 points).
+    static func build() throws -> (bytes: [UInt8], records: [(type: RecordType, offset: Int, end: Int)]) {
+        let directory = TemporaryDirectory()
+        let store = try Store.open(at: directory.store, options: storeOptions(blockPoints: 4))
+        let writer = try store.createRun(runID)
+        try writer.append(.param(key: "lr", value: "0.1", timestamp: 1_700_000_000_000))
+        for i in 0..<8 { try writer.log("loss", step: Int64(i), timestamp: 1_700_000_000_000 + 100 * Int64(i), value: 1 / Double(i + 1)) }
+        try writer.append(.tag(key: "phase", value: "train", timestamp: 1_700_000_000_001))
+        try writer.flush()
+        for i in 8..<10 { try writer.log("loss", step: Int64(i), timestamp: 1_700_000_000_000 + 100 * Int64(i), value: 1 / Double(i + 1)) }
+        try writer.append(.status(.finished, timestamp: 1_700_000_000_002))
+        try writer.close()
+        let bytes = try readFile(try segmentPaths(store, runID)[0])
+        var records: [(RecordType, Int, Int)] = []
+        _ = bytes.withUnsafeBytes { raw in
+            SegmentScanner(file: "", bytes: raw, baseOffset: 0, isLast: true).scan(from: SegmentHeader.size) { type, offset, payload in
+                records.append((type, Int(offset), Int(offset) + RecordFrame.headerSize + payload.count))
+            }
+        }
+        return (bytes, records)
+    }
+
+    static func make(_ name: String) throws -> [UInt8] {
+        let (bytes, records) = try build()
+        let secondBlock = records.filter { $0.type == .block }[1]
+        var damaged = bytes
+        switch name {
+        case "valid":
+            break
+        case "torn-tail":
+            let last = records.last!
+            damaged = Array(bytes[..<(last.offset + (last.end - last.offset) / 2)])
+        case "bad-crc":
+            damaged[secondBlock.offset + RecordFrame.headerSize + 20] ^= 0x01
+        case "bad-length":
+            for i in 0..<4 { damaged[secondBlock.offset + 4 + i] = 0xFF }
+        case "unknown-record-type":
+            var unknown: [UInt8] = []
+            RecordFrame.append(type: .block, payload: Array("written by a newer Runlog".utf8), to: &unknown)
+            unknown[8] = 200
+            let crc = unknown.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[4...])) }
+            withUnsafeBytes(of: crc.littleEndian) { for i in 0..<4 { unknown[i] = $0[i] } }
+            damaged.insert(contentsOf: unknown, at: records[0].end)
+        default:
+            preconditionFailure("no fixture \(name)")
+        }
+        return damaged
+    }
+
+    /// The segment of fixture `name`, or of the store at `store`.
+    static func segmentPath(_ name: String) -> String { segmentPath(store: "\(root)/\(name)") }
+    static func segmentPath(store: String) -> String { "\(store)/runs/\(runID)/00000001.segment" }
+}
+
+@Suite struct FixtureTests {
+    @Test(arguments: SegmentFixtures.names)
+    func checkedInFixturesMatchTheEncoder(name: String) throws {
+        let bytes = try SegmentFixtures.make(name)
+        let path = SegmentFixtures.segmentPath(name)
+        if getenv("RUNLOG_WRITE_FIXTURES") != nil {
+            let fs = PosixFileSystem()
+            let store = "\(SegmentFixtures.root)/\(name)"
+            for directory in [SegmentFixtures.root, store, store + "/runs", store + "/runs/\(SegmentFixtures.runID)"] {
+                try fs.createDirectory(directory)
+            }
+            try writeFile(store + "/STORE", Array("runlog store format 1\n".utf8))
+            try writeFile(path, bytes)
+        }
+        #expect(try readFile(path) == bytes, "the encoder no longer produces Fixtures/stores/\(name); see FixtureTests")
+    }
+
+    /// Copies a fixture store to a temporary directory (opening a writer would repair it in place).
+    func open(_ name: String, in directory: TemporaryDirectory) throws -> Store {
+        let fs = PosixFileSystem()
+        for sub in ["", "/runs", "/runs/\(SegmentFixtures.runID)"] { try fs.createDirectory(directory.store + sub) }
+        try writeFile(directory.store + "/STORE", try readFile("\(SegmentFixtures.root)/\(name)/STORE"))
+        try writeFile(SegmentFixtures.segmentPath(store: directory.store), try readFile(SegmentFixtures.segmentPath(name)))
+        return try Store.open(at: directory.store, create: false)
+    }
+
+    let allRecords: [RunRecord] = [
+        .param(key: "lr", value: "0.1", timestamp: 1_700_000_000_000),
+        .tag(key: "phase", value: "train", timestamp: 1_700_000_000_001),
+        .status(.finished, timestamp: 1_700_000_000_002),
+    ]
+
+    @Test func validDecodesToEverything() throws {
+        let directory = TemporaryDirectory()
+        let store = try open("valid", in: directory)
+        let reader = try store.openReader(SegmentFixtures.runID)
+        #expect(try reader.scan("loss").map(\.step) == Array(0..<10))
+        #expect(try reader.scan("loss").map(\.value) == (0..<10).map { 1 / Double($0 + 1) })
+        #expect(reader.index.records == allRecords)
+        #expect(reader.problems.isEmpty && reader.tornTail == nil)
+    }
+
+    @Test func tornTailEndsTheLogAndTheNextWriterTruncatesIt() throws {
+        let directory = TemporaryDirectory()
+        let store = try open("torn-tail", in: directory)
+        let reader = try store.openReader(SegmentFixtures.runID)
+        #expect(try reader.scan("loss").map(\.step) == Array(0..<8))
+        #expect(reader.index.records == allRecords)
+        #expect(reader.problems.isEmpty)
+        let torn = try #require(reader.tornTail)
+        let report = try store.verify(SegmentFixtures.runID)
+        #expect(report.isClean && report.tornTail == torn)
+        let writer = try store.openWriter(SegmentFixtures.runID)
+        #expect(writer.recovery.truncatedTail == torn)
+        try writer.close()
+        #expect(try store.openReader(SegmentFixtures.runID).tornTail == nil)
+        #expect(try readFile(SegmentFixtures.segmentPath(store: store.path)).count == Int(torn.offset))
+    }
+
+    @Test(arguments: [("bad-crc", "checksum mismatch"), ("bad-length", "exceeds the limit")])
+    func aBadRecordIsReportedAndSkipped(name: String, reason: String) throws {
+        let directory = TemporaryDirectory()
+        let store = try open(name, in: directory)
+        let (_, records) = try SegmentFixtures.build()
+        let secondBlock = records.filter { $0.type == .block }[1]
+        let reader = try store.openReader(SegmentFixtures.runID)
+        #expect(try reader.scan("loss").map(\.step) == [0, 1, 2, 3, 8, 9])
+        #expect(reader.index.records == allRecords)
+        #expect(reader.problems.count == 1)
+        let problem = try #require(reader.problems.first)
+        #expect(problem.kind == .corruptRecord)
+        #expect(problem.location == DiskLocation(file: SegmentFixtures.segmentPath(store: store.path), offset: Int64(secondBlock.offset)))
+        #expect(problem.detail.contains(reason))
+        #expect(try !store.verify(SegmentFixtures.runID).isClean)
+    }
+
+    @Test func anUnknownRecordTypeIsANoticeAndSkipped() throws {
+        let directory = TemporaryDirectory()
+        let store = try open("unknown-record-type", in: directory)
+        let reader = try store.openReader(SegmentFixtures.runID)
+        #expect(try reader.scan("loss").map(\.step) == Array(0..<10))
+        #expect(reader.index.records == allRecords)
+        #expect(reader.problems.map(\.kind) == [.unknownRecordType])
+        #expect(reader.problems.first?.detail.contains("record type 200") == true)
+        #expect(try store.verify(SegmentFixtures.runID).isClean)
+    }
+}
