@@ -15,4 +15,4 @@ demo: release
 	.build/release/runlog demo --store runlog-store
 
 test: deps
-	swift test --parallel
+	swift test

@@ -13,6 +13,8 @@ final class ChildProcess {
     init(_ executable: String, _ arguments: [String]) throws {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw SystemError("pipe", path: executable, errno: errno) }
+        // Other tests spawn children too: keep our pipe out of theirs (dup2 into fd 1 clears the flag).
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

@@ -131,8 +131,8 @@ import RunlogWorkloads
 }
 
 @Suite struct BlockCodecTests {
-    func encode(_ points: [MetricPoint], compress: Bool, xor: Bool = false) -> (BlockHeader, [UInt8]) {
-        var encoder = BlockEncoder(xorValues: xor)
+    func encode(_ points: [MetricPoint], compress: Bool) -> (BlockHeader, [UInt8]) {
+        var encoder = BlockEncoder()
         var payload: [UInt8] = []
         let header = encoder.encode(key: "loss", points: points, compress: compress, into: &payload)
         return (header, payload)
@@ -149,12 +149,12 @@ import RunlogWorkloads
         return Array(out[..<header.summary.count])
     }
 
-    @Test(arguments: [(21, true, false), (22, false, false), (23, true, true), (24, false, true)] as [(UInt64, Bool, Bool)])
-    func randomBlocksRoundTripSorted(seed: UInt64, compress: Bool, xor: Bool) throws {
+    @Test(arguments: [(21, true), (22, false), (23, true), (24, false)] as [(UInt64, Bool)])
+    func randomBlocksRoundTripSorted(seed: UInt64, compress: Bool) throws {
         var random = SeededRandom(seed: seed)
         for _ in 0..<30 {
             let points = randomPoints(count: 1 + Int(random.next() % 2000), &random)
-            let (header, payload) = encode(points, compress: compress, xor: xor)
+            let (header, payload) = encode(points, compress: compress)
             let decoded = try decode(payload, capacity: points.count)
             #expect(decoded == expectedScan(points), "seed \(seed)")
             #expect(header.summary.count == points.count)

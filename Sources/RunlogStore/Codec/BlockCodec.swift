@@ -73,18 +73,12 @@ struct BlockHeader: Sendable, Hashable {
 
 /// Encodes blocks. Owns scratch buffers, so one encoder serves many blocks without allocating.
 struct BlockEncoder {
-    /// Whether values are XOR-ed with their predecessor before shuffling.
-    var xorValues: Bool
     private var sorted: [MetricPoint] = []
     private var steps: [Int64] = []
     private var times: [Int64] = []
     private var values: [Double] = []
     private var raw: [UInt8] = []
     private var compressedScratch: [UInt8] = []
-
-    init(xorValues: Bool = false) {
-        self.xorValues = xorValues
-    }
 
     /// Appends the block record payload of `points` (in insertion order, 1…maxPoints of them) to
     /// `payload`, and returns the block's header. Points are stored sorted by (step, timestamp),
@@ -103,7 +97,7 @@ struct BlockEncoder {
             times.append(point.timestamp)
             values.append(point.value)
         }
-        let codec = ValueCodec(float32: values.withUnsafeBufferPointer(ValueColumn.fitsFloat32), xor: xorValues)
+        let codec = ValueCodec(float32: values.withUnsafeBufferPointer(ValueColumn.fitsFloat32))
         let bound = 2 * IntegerColumn.maxEncodedSize(count) + count * 8
         if raw.count < bound { raw = [UInt8](repeating: 0, count: bound) }
         let (stepsLength, timesLength, rawLength) = raw.withUnsafeMutableBufferPointer { out in

@@ -10,7 +10,7 @@ struct Sealer: Sendable {
     let runID: RunID
 
     func run() {
-        var encoder = BlockEncoder(xorValues: options.xorValues)
+        var encoder = BlockEncoder()
         var payload: [UInt8] = []
         var lastSync = monotonicNanoseconds()
         let interval: Int64? =

@@ -23,8 +23,6 @@ public struct StoreOptions: Sendable {
     public var blockPoints = 8192
     /// Points buffered in all (staged and waiting to be written) before `log` waits.
     public var maxBufferedPoints = 1 << 21
-    /// XOR each value with its predecessor before byte-shuffling (see FORMAT.md, "Values").
-    public var xorValues = false
     /// Recovery notices (torn tails truncated, corruption skipped) and background failures.
     public var logger = Logger(label: "runlog.store")
 

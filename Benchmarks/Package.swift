@@ -1,0 +1,41 @@
+// swift-tools-version: 6.1
+// Runlog's benchmarks, in their own package so that building or testing the main package never
+// pays for the benchmark framework.
+import Foundation
+import PackageDescription
+
+// A path dependency's identity is its directory name: derive it, so a checkout under any name works.
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+let runlog = root.lastPathComponent
+
+let package = Package(
+    name: "RunlogBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: root.path),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // `swift package benchmark`: the suite, with time, throughput and malloc counts.
+        .executableTarget(
+            name: "EngineBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "RunlogStore", package: runlog),
+                .product(name: "RunlogWorkloads", package: runlog),
+            ],
+            path: "Benchmarks/EngineBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // `swift run -c release engine-figures`: bytes per point, ingest and scan rates as a table.
+        .executableTarget(
+            name: "engine-figures",
+            dependencies: [
+                .product(name: "RunlogStore", package: runlog),
+                .product(name: "RunlogWorkloads", package: runlog),
+            ],
+            path: "Sources/EngineFigures"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
