@@ -21,11 +21,14 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
         ),
+        // CRC-32C with the CPU's instruction (SSE4.2, ARMv8 CRC); the engine falls back to tables.
+        .target(name: "CRunlogCRC"),
         // The engine: formats, codecs, segment log, index, recovery, file I/O seam.
         .target(
             name: "RunlogStore",
             dependencies: [
                 "CLZ4",
+                "CRunlogCRC",
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Format/FORMAT.md"]

@@ -7,10 +7,11 @@ import RunlogWorkloads
         #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
         #expect(CRC32C.checksum([]) == 0)
         #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+        #expect(Array("123456789".utf8).withUnsafeBytes { CRC32C.softwareChecksum($0) } == 0xE306_9283)
     }
 
     @Test(arguments: [1, 2, 3] as [UInt64])
-    func slicingByEightMatchesBitwise(seed: UInt64) {
+    func hardwareAndTablesMatchBitwise(seed: UInt64) {
         var random = SeededRandom(seed: seed)
         for length in 0..<300 {
             let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: random.next()) }
@@ -20,6 +21,7 @@ import RunlogWorkloads
                 for _ in 0..<8 { crc = (crc >> 1) ^ (crc & 1 == 1 ? 0x82F6_3B78 : 0) }
             }
             #expect(CRC32C.checksum(bytes) == ~crc, "seed \(seed), length \(length)")
+            #expect(bytes.withUnsafeBytes { CRC32C.softwareChecksum($0) } == ~crc, "seed \(seed), length \(length)")
             let split = length / 3
             let continued = bytes.withUnsafeBytes { raw in
                 CRC32C.checksum(

@@ -31,6 +31,7 @@ import RunlogWorkloads
         #expect(Set(reader.index.keys) == Set(logged.keys))
         for (key, points) in logged {
             #expect(try reader.scan(key) == expectedScan(points), "seed \(seed), key \(key)")
+            #expect(try chunked(reader, key) == expectedScan(points), "seed \(seed), key \(key)")
             let summary = try #require(reader.index.series(key)?.summary)
             #expect(summary.count == points.count)
             #expect(summary.latest == points.max { BlockSummary.isLater($1, than: $0) })
@@ -41,11 +42,46 @@ import RunlogWorkloads
                 let times = min(a.timestamp, b.timestamp)...max(a.timestamp, b.timestamp)
                 for range in [ScanRange(steps: steps), ScanRange(timestamps: times), ScanRange(steps: steps, timestamps: times)] {
                     #expect(try reader.scan(key, range: range) == expectedScan(points, range), "seed \(seed), \(range)")
+                    #expect(try chunked(reader, key, range) == expectedScan(points, range), "seed \(seed), \(range)")
                 }
             }
         }
         #expect(try segmentPaths(store, run).count > 1, "the log should have rolled over segments")
         #expect(try store.verify(run).isClean)
+    }
+
+    func chunked(_ reader: RunReader, _ key: String, _ range: ScanRange = .all) throws -> [MetricPoint] {
+        var points: [MetricPoint] = []
+        try reader.scan(key, range: range) { points.append(contentsOf: $0) }
+        return points
+    }
+
+    @Test func chunkedScansStreamOrderedSeriesBlockByBlock() throws {
+        let directory = TemporaryDirectory()
+        let store = try Store.open(at: directory.store, options: storeOptions(blockPoints: 100))
+        let writer = try store.createRun()
+        for i in 0..<1000 { try writer.log("x", step: Int64(i), timestamp: Int64(i), value: Double(i)) }
+        try writer.flush()
+        for i in 1000..<1050 { try writer.log("x", step: Int64(i), timestamp: Int64(i), value: Double(i)) }
+        var sizes: [Int] = []
+        var points: [MetricPoint] = []
+        try writer.scan("x") { chunk in
+            sizes.append(chunk.count)
+            points.append(contentsOf: chunk)
+        }
+        // Ten sealed blocks, then the staged points; all in order.
+        #expect(sizes == Array(repeating: 100, count: 10) + [50])
+        #expect(points.map(\.step) == Array(0..<1050))
+        sizes = []
+        try writer.scan("x", range: ScanRange(steps: 150...420)) { sizes.append($0.count) }
+        #expect(sizes == [50, 100, 100, 21])
+        // A step logged out of order makes blocks overlap: the scan merges them first.
+        try writer.log("x", step: 5, timestamp: 0, value: -1)
+        points = []
+        try writer.scan("x") { points.append(contentsOf: $0) }
+        #expect(points == (try writer.scan("x")))
+        #expect(points[5] == MetricPoint(step: 5, timestamp: 0, value: -1) && points[6] == MetricPoint(step: 5, timestamp: 5, value: 5))
+        try writer.close()
     }
 
     @Test func writerScansIncludeUnsealedPoints() throws {

@@ -112,9 +112,20 @@ for (name, series) in [("loss (float32)", loss), ("random doubles", TrainingCurv
     var count = 0
     for _ in 0..<15 { times.append(try seconds { count = try reader.scan("metric").count }) }
     precondition(count == series.count)
+    var chunkTimes: [Double] = []
+    var checksum = 0.0
+    for _ in 0..<15 {
+        chunkTimes.append(try seconds {
+            try reader.scan("metric") { chunk in
+                for p in chunk { checksum += p.value }
+            }
+        })
+    }
+    precondition(checksum != 0)
     let oneRange = ScanRange(steps: Int64(points / 2)...Int64(points / 2 + points / 100))
     var rangeTimes: [Double] = []
     for _ in 0..<15 { rangeTimes.append(try seconds { _ = try reader.scan("metric", range: oneRange) }) }
-    print("  \(name): \(fmt(Double(count) / median(times) / 1e6, 1)) M points/s (median \(fmt(median(times) * 1e3)) ms); "
+    print("  \(name): into an array \(fmt(Double(count) / median(times) / 1e6, 1)) M points/s (median \(fmt(median(times) * 1e3)) ms), "
+        + "chunked (summing values) \(fmt(Double(count) / median(chunkTimes) / 1e6, 1)) M points/s; "
         + "1% step range: \(fmt(median(rangeTimes) * 1e6, 0)) µs")
 }

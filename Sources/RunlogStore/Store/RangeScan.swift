@@ -75,6 +75,56 @@ enum RangeScan {
         return points
     }
 
+    /// Like `run`, but hands the points to `body` in order, a block at a time, from one reused
+    /// buffer, so a long history never sits in memory whole. When blocks overlap in steps (steps
+    /// logged out of order), the points are merged first and handed over in one piece.
+    static func forEachChunk(
+        blocks: [BlockDescriptor], unsealed: [MetricPoint], range: ScanRange, files: SegmentFiles,
+        _ body: (UnsafeBufferPointer<MetricPoint>) throws -> Void
+    ) throws {
+        let selected = range.isAll ? blocks : blocks.filter { range.overlaps($0.summary) }
+        guard isOrdered(selected, unsealed) else {
+            let points = try run(blocks: selected, unsealed: unsealed, range: range, files: files)
+            try points.withUnsafeBufferPointer(body)
+            return
+        }
+        var record: [UInt8] = []
+        var scratch: [UInt8] = []
+        let largest = selected.map(\.summary.count).max() ?? 0
+        var chunk = [MetricPoint](repeating: MetricPoint(step: 0, timestamp: 0, value: 0), count: largest)
+        for block in selected {
+            try files.readRecord(block, into: &record)
+            let kept = try chunk.withUnsafeMutableBufferPointer { buffer -> Int in
+                try decode(block, record, &scratch, into: UnsafeMutableRawPointer(buffer.baseAddress!), files)
+                guard !range.isAll else { return block.summary.count }
+                var kept = 0
+                for i in 0..<block.summary.count where range.contains(buffer[i]) {
+                    buffer[kept] = buffer[i]
+                    kept += 1
+                }
+                return kept
+            }
+            try chunk.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[..<kept])) }
+        }
+        let tail = range.isAll ? unsealed : unsealed.filter(range.contains)
+        if !tail.isEmpty { try tail.withUnsafeBufferPointer(body) }
+    }
+
+    /// Whether the blocks follow each other in strictly increasing steps and the unsealed points
+    /// are sorted and come after them: then concatenation is already in scan order.
+    private static func isOrdered(_ blocks: [BlockDescriptor], _ unsealed: [MetricPoint]) -> Bool {
+        var last = Int64.min
+        for (i, block) in blocks.enumerated() {
+            if i > 0 && block.summary.minStep <= last { return false }
+            last = block.summary.maxStep
+        }
+        guard let first = unsealed.first else { return true }
+        if !blocks.isEmpty && first.step <= last { return false }
+        return zip(unsealed, unsealed.dropFirst()).allSatisfy { a, b in
+            a.step < b.step || (a.step == b.step && a.timestamp <= b.timestamp)
+        }
+    }
+
     private static func decode(
         _ block: BlockDescriptor, _ record: [UInt8], _ scratch: inout [UInt8], into out: UnsafeMutableRawPointer,
         _ files: SegmentFiles

@@ -31,4 +31,13 @@ public final class RunReader: Sendable {
         guard let series = index.series(key) else { return [] }
         return try RangeScan.run(blocks: series.blocks, unsealed: [], range: range, files: files)
     }
+
+    /// The points of `key` in `range`, in the same order as `scan(_:range:)`, handed to `body` a
+    /// chunk at a time (a block's worth, usually) without holding the whole history in memory.
+    public func scan(
+        _ key: String, range: ScanRange = .all, chunks body: (UnsafeBufferPointer<MetricPoint>) throws -> Void
+    ) throws {
+        guard let series = index.series(key) else { return }
+        try RangeScan.forEachChunk(blocks: series.blocks, unsealed: [], range: range, files: files, body)
+    }
 }

@@ -155,15 +155,27 @@ public final class RunWriter: Sendable {
     /// per series sealed early by `flush`).
     public var peakBufferedPoints: Int { state.withLock { $0.peakBufferedPoints } }
 
-    /// The points of `key` in `range`, in step order (ties by timestamp, then insertion), including
-    /// points logged but not yet sealed or written.
-    public func scan(_ key: String, range: ScanRange = .all) throws(StoreError) -> [MetricPoint] {
-        let snapshot = try state.withLock { (s) throws(StoreError) -> ([BlockDescriptor], [MetricPoint])? in
+    /// The written blocks of `key` and its points not yet written, taken together under the lock.
+    private func snapshot(_ key: String) throws(StoreError) -> ([BlockDescriptor], [MetricPoint])? {
+        try state.withLock { (s) throws(StoreError) -> ([BlockDescriptor], [MetricPoint])? in
             if let failure = s.failure { throw failure }
             guard let slot = s.slots[key] else { return nil }
             return (s.index.series[key]?.blocks ?? [], s.unsealedPoints(slot))
         }
-        guard let (blocks, unsealed) = snapshot else { return [] }
+    }
+
+    /// The points of `key` in `range`, in step order (ties by timestamp, then insertion), including
+    /// points logged but not yet sealed or written.
+    public func scan(_ key: String, range: ScanRange = .all) throws(StoreError) -> [MetricPoint] {
+        guard let (blocks, unsealed) = try snapshot(key) else { return [] }
         return try RangeScan.run(blocks: blocks, unsealed: unsealed, range: range, files: files)
+    }
+
+    /// `scan(_:range:)` a chunk at a time, as `RunReader.scan(_:range:chunks:)` does.
+    public func scan(
+        _ key: String, range: ScanRange = .all, chunks body: (UnsafeBufferPointer<MetricPoint>) throws -> Void
+    ) throws {
+        guard let (blocks, unsealed) = try snapshot(key) else { return }
+        try RangeScan.forEachChunk(blocks: blocks, unsealed: unsealed, range: range, files: files, body)
     }
 }
