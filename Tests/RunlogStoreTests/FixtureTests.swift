@@ -32,13 +32,7 @@ enum SegmentFixtures {
         try writer.append(.status(.finished, timestamp: 1_700_000_000_002))
         try writer.close()
         let bytes = try readFile(try segmentPaths(store, runID)[0])
-        var records: [(RecordType, Int, Int)] = []
-        _ = bytes.withUnsafeBytes { raw in
-            SegmentScanner(file: "", bytes: raw, baseOffset: 0, isLast: true).scan(from: SegmentHeader.size) { type, offset, payload in
-                records.append((type, Int(offset), Int(offset) + RecordFrame.headerSize + payload.count))
-            }
-        }
-        return (bytes, records)
+        return (bytes, recordBoundaries(bytes))
     }
 
     static func make(_ name: String) throws -> [UInt8] {

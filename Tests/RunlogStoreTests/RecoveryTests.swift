@@ -24,15 +24,7 @@ struct SmallLog {
         try writer.close()
         segment = try segmentPaths(store, run)[0]
         bytes = try readFile(segment)
-        var found: [(RecordType, Int, Int)] = []
-        let header = SegmentHeader.size
-        _ = bytes.withUnsafeBytes { raw in
-            SegmentScanner(file: "", bytes: UnsafeRawBufferPointer(rebasing: raw[header...]), baseOffset: Int64(header), isLast: true)
-                .scan(from: 0) { type, offset, payload in
-                    found.append((type, Int(offset), Int(offset) + RecordFrame.headerSize + payload.count))
-                }
-        }
-        records = found
+        records = recordBoundaries(bytes)
     }
 
     /// What a reader must see when only the records ending at or before `cut` survive.
@@ -187,5 +179,55 @@ struct SmallLog {
         #expect(points.count == 3000 - inFirst)
         #expect(points.map(\.step) == Array(Int64(3000 - points.count)..<3000))
         #expect(try !store.verify(writer.runID).isClean)
+    }
+}
+
+@Suite struct WindowedScanTests {
+    /// Everything a load produced, in comparable form.
+    struct Outcome: Equatable {
+        var records: [RunRecord]
+        var blocks: [String: [Int64]]
+        var problems: [String]
+        var tornTail: [Int64]
+        var end: Int64?
+    }
+
+    func load(_ store: Store, _ run: RunID, window: Int, maxPayload: Int) throws -> Outcome {
+        var loader = RunLogLoader(
+            fileSystem: PosixFileSystem(), directory: store.directory(of: run), runID: run, windowSize: window,
+            maxPayloadLength: maxPayload)
+        try loader.refresh()
+        return Outcome(
+            records: loader.index.records,
+            blocks: loader.index.series.mapValues { $0.blocks.map(\.offset) },
+            problems: loader.problems.map { "\($0.kind) \($0.location.offset)" },
+            tornTail: loader.tornTail.map { [$0.offset, $0.byteCount] } ?? [],
+            end: loader.position?.offset)
+    }
+
+    @Test(arguments: [41, 42, 43] as [UInt64])
+    func tinyWindowsReadExactlyWhatOneWindowReads(seed: UInt64) throws {
+        let log = try SmallLog(blockPoints: 2)
+        let largest = log.records.map { $0.end - $0.offset - RecordFrame.headerSize }.max()!
+        var random = SeededRandom(seed: seed)
+        for round in 0..<300 {
+            var damaged = log.bytes
+            switch random.next() % 3 {
+            case 0:
+                for _ in 0...(random.next() % 3) {
+                    damaged[SegmentHeader.size + Int(random.next() % UInt64(damaged.count - SegmentHeader.size))] ^= UInt8(truncatingIfNeeded: random.next() | 1)
+                }
+            case 1:
+                let start = SegmentHeader.size + Int(random.next() % UInt64(damaged.count - SegmentHeader.size))
+                let end = min(damaged.count, start + Int(random.next() % 64))
+                for i in start..<end { damaged[i] = 0 }
+            default:
+                damaged.removeLast(Int(random.next() % UInt64(damaged.count - SegmentHeader.size)))
+            }
+            try writeFile(log.segment, damaged)
+            let whole = try load(log.store, log.run, window: 1 << 20, maxPayload: largest)
+            let tiny = try load(log.store, log.run, window: 1, maxPayload: largest)
+            #expect(tiny == whole, "seed \(seed), round \(round)")
+        }
     }
 }

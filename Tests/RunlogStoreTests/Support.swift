@@ -116,3 +116,16 @@ func builtProduct(_ name: String) -> String {
     }
     return name
 }
+
+/// (type, offset, end) of each record of a whole, well-formed segment file.
+func recordBoundaries(_ bytes: [UInt8]) -> [(type: RecordType, offset: Int, end: Int)] {
+    var records: [(RecordType, Int, Int)] = []
+    var scanner = SegmentScanner(file: "", isLast: true, start: Int64(SegmentHeader.size))
+    _ = bytes.withUnsafeBytes { raw in
+        scanner.scan(UnsafeRawBufferPointer(rebasing: raw[SegmentHeader.size...]), base: Int64(SegmentHeader.size), atEOF: true) {
+            type, offset, payload in
+            records.append((type, Int(offset), Int(offset) + RecordFrame.headerSize + payload.count))
+        }
+    }
+    return records
+}

@@ -41,7 +41,9 @@ enum RecordFrame {
         case bad(String)
     }
 
-    static func parse(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Parsed {
+    static func parse(
+        _ bytes: UnsafeRawBufferPointer, at offset: Int, maxPayloadLength: Int = maxPayloadLength
+    ) -> Parsed {
         let remaining = bytes.count - offset
         guard remaining >= headerSize else {
             return .incomplete("\(remaining) bytes left, a record header needs \(headerSize)")

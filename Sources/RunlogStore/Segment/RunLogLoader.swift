@@ -13,11 +13,19 @@ struct RunLogLoader {
     private(set) var position: (sequence: UInt32, offset: Int64)?
     /// Segments skipped whole because their header is damaged.
     private(set) var skippedSegments: Set<UInt32> = []
+    /// Bytes read at a time; at least one whole record's worth. Tests make records and windows tiny.
+    let windowSize: Int
+    let maxPayloadLength: Int
 
-    init(fileSystem: any FileSystem, directory: String, runID: RunID) {
+    init(
+        fileSystem: any FileSystem, directory: String, runID: RunID, windowSize: Int = 16 << 20,
+        maxPayloadLength: Int = RecordFrame.maxPayloadLength
+    ) {
         self.fileSystem = fileSystem
         self.directory = directory
         self.runID = runID
+        self.maxPayloadLength = maxPayloadLength
+        self.windowSize = max(windowSize, RecordFrame.headerSize + maxPayloadLength + 1)
     }
 
     func path(of sequence: UInt32) -> String { directory + "/" + SegmentName.fileName(sequence) }
@@ -40,11 +48,13 @@ struct RunLogLoader {
 
     private mutating func read(_ sequence: UInt32, isLast: Bool) throws(StoreError) {
         let path = path(of: sequence)
-        let bytes: [UInt8]
         var start: Int64 = position?.sequence == sequence ? position!.offset : 0
+        var scanner: SegmentScanner
+        var refused: [StoreProblem] = []
         do {
             let file = try fileSystem.open(path, writable: false, create: false)
             defer { try? file.close() }  // read-only descriptor: nothing to lose on close
+            // What a writer appends after this instant is read by the next refresh.
             let size = try file.size()
             if start == 0 {
                 guard size >= Int64(SegmentHeader.size) else {
@@ -63,24 +73,27 @@ struct RunLogLoader {
                 guard try checkHeader(headerBytes, sequence: sequence, path: path) else { return }
                 start = Int64(SegmentHeader.size)
             }
-            bytes = try file.read(count: Int(max(0, size - start)), at: start)
+            scanner = SegmentScanner(file: path, isLast: isLast, start: start, maxPayloadLength: maxPayloadLength)
+            var offset: Int64? = start
+            while let windowStart = offset {
+                let bytes = try file.read(count: Int(min(Int64(windowSize), max(0, size - windowStart))), at: windowStart)
+                let atEOF = windowStart + Int64(bytes.count) >= size || bytes.isEmpty
+                offset = bytes.withUnsafeBytes { buffer in
+                    scanner.scan(buffer, base: windowStart, atEOF: atEOF) { type, recordOffset, payload in
+                        if let refusal = index.apply(type, segment: sequence, offset: recordOffset, payload: payload) {
+                            refused.append(StoreProblem(.undecodableRecord, DiskLocation(file: path, offset: recordOffset), refusal))
+                        }
+                    }
+                }
+            }
         } catch let error as StoreError {
             throw error
         } catch {
             throw StoreError(.io, "reading segment \(path)", underlying: error)
         }
-        var refused: [StoreProblem] = []
-        let result = bytes.withUnsafeBytes { buffer in
-            SegmentScanner(file: path, bytes: buffer, baseOffset: start, isLast: isLast).scan(from: 0) {
-                type, offset, payload in
-                if let refusal = index.apply(type, segment: sequence, offset: offset, payload: payload) {
-                    refused.append(StoreProblem(.undecodableRecord, DiskLocation(file: path, offset: offset), refusal))
-                }
-            }
-        }
-        problems += (refused + result.problems).sorted { $0.location.offset < $1.location.offset }
-        if isLast { tornTail = result.tornTail }
-        position = (sequence, result.end)
+        problems += (refused + scanner.problems).sorted { $0.location.offset < $1.location.offset }
+        if isLast { tornTail = scanner.tornTail }
+        position = (sequence, scanner.end)
     }
 
     /// Whether the header is good; a damaged one skips the segment, a newer version is an error.

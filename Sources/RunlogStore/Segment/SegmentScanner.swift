@@ -1,4 +1,5 @@
-/// Walks the records of one segment's bytes, from `start` to the end of what was read.
+/// Walks the records of one segment, a window of bytes at a time, so memory stays bounded whatever
+/// the file's size.
 ///
 /// A bad record (impossible length, checksum mismatch) is resynchronised past: the scanner looks for
 /// the next offset where a well-formed record of a known type starts. When none follows:
@@ -7,78 +8,114 @@
 /// - in an earlier segment, they are corruption, reported with file and offset.
 struct SegmentScanner {
     let file: String
-    let bytes: UnsafeRawBufferPointer
-    /// The file offset of `bytes[0]`.
-    let baseOffset: Int64
     let isLast: Bool
+    let maxPayloadLength: Int
+    private(set) var problems: [StoreProblem] = []
+    private(set) var tornTail: TornTail?
+    /// The offset just past the last good record: where reading resumes and writing appends.
+    private(set) var end: Int64
+    /// While looking for the next good record: where the bad bytes began, and why they are bad.
+    private var bad: (offset: Int64, reason: String)?
 
-    struct Result {
-        /// The offset just past the last good record: where reading resumes and writing appends.
-        var end: Int64
-        var tornTail: TornTail?
-        var problems: [StoreProblem] = []
+    init(file: String, isLast: Bool, start: Int64, maxPayloadLength: Int = RecordFrame.maxPayloadLength) {
+        self.file = file
+        self.isLast = isLast
+        self.end = start
+        self.maxPayloadLength = maxPayloadLength
     }
 
-    /// Calls `visit(type, fileOffset, payload)` for each well-formed record of a known type.
-    func scan(
-        from start: Int, _ visit: (RecordType, Int64, UnsafeRawBufferPointer) -> Void
-    ) -> Result {
-        var offset = start
-        var result = Result(end: baseOffset + Int64(start))
-        while offset < bytes.count {
-            switch RecordFrame.parse(bytes, at: offset) {
+    /// The smallest window that always holds a whole record.
+    var minimumWindow: Int { RecordFrame.headerSize + maxPayloadLength + 1 }
+
+    /// Scans `bytes`, which sit at file offset `base` and end the file when `atEOF`, calling
+    /// `visit(type, offset, payload)` for each well-formed record of a known type. Returns the file
+    /// offset the next window must start at, or nil once the segment is done. Windows other than the
+    /// last must hold at least `minimumWindow` bytes.
+    mutating func scan(
+        _ bytes: UnsafeRawBufferPointer, base: Int64, atEOF: Bool,
+        _ visit: (RecordType, Int64, UnsafeRawBufferPointer) -> Void
+    ) -> Int64? {
+        var i = 0
+        while true {
+            if let bad {
+                switch nextRecord(bytes, from: i, atEOF: atEOF) {
+                case .found(let next):
+                    let skipped = base + Int64(next) - bad.offset
+                    problems.append(
+                        StoreProblem(
+                            .corruptRecord, DiskLocation(file: file, offset: bad.offset),
+                            "\(bad.reason); \(skipped) bytes skipped to the next good record"))
+                    self.bad = nil
+                    i = next
+                case .needMore(let from):
+                    return base + Int64(from)
+                case .none:
+                    let rest = base + Int64(bytes.count) - bad.offset
+                    if isLast {
+                        tornTail = TornTail(file: file, offset: bad.offset, byteCount: rest, reason: bad.reason)
+                    } else {
+                        problems.append(
+                            StoreProblem(
+                                .corruptRecord, DiskLocation(file: file, offset: bad.offset),
+                                "\(bad.reason); the \(rest) bytes to the end of the segment were skipped"))
+                    }
+                    self.bad = nil
+                    return nil
+                }
+                continue
+            }
+            if i == bytes.count { return atEOF ? nil : base + Int64(i) }
+            switch RecordFrame.parse(bytes, at: i, maxPayloadLength: maxPayloadLength) {
             case .record(let typeByte, let length):
                 let payload = UnsafeRawBufferPointer(
-                    rebasing: bytes[(offset + RecordFrame.headerSize)..<(offset + RecordFrame.headerSize + length)])
+                    rebasing: bytes[(i + RecordFrame.headerSize)..<(i + RecordFrame.headerSize + length)])
                 if let type = RecordType(rawValue: typeByte) {
-                    visit(type, location(offset), payload)
+                    visit(type, base + Int64(i), payload)
                 } else {
-                    result.problems.append(
+                    problems.append(
                         StoreProblem(
-                            .unknownRecordType, DiskLocation(file: file, offset: location(offset)),
+                            .unknownRecordType, DiskLocation(file: file, offset: base + Int64(i)),
                             "record type \(typeByte) of \(length) bytes skipped"))
                 }
-                offset += RecordFrame.headerSize + length
-                result.end = location(offset)
-            case .incomplete(let reason), .bad(let reason):
-                guard let next = nextRecord(after: offset) else {
-                    let here = DiskLocation(file: file, offset: location(offset))
-                    if isLast {
-                        result.tornTail = TornTail(
-                            file: file, offset: here.offset, byteCount: Int64(bytes.count - offset), reason: reason)
-                    } else {
-                        result.problems.append(
-                            StoreProblem(.corruptRecord, here, "\(reason); the \(bytes.count - offset) bytes to the end of the segment were skipped"))
-                    }
-                    return result
-                }
-                result.problems.append(
-                    StoreProblem(
-                        .corruptRecord, DiskLocation(file: file, offset: location(offset)),
-                        "\(reason); \(next - offset) bytes skipped to the next good record"))
-                offset = next
+                i += RecordFrame.headerSize + length
+                end = base + Int64(i)
+            case .incomplete(let reason):
+                // More of the file may hold the rest of the record: read on from it.
+                guard atEOF else { return base + Int64(i) }
+                bad = (base + Int64(i), reason)
+                i += 1
+            case .bad(let reason):
+                bad = (base + Int64(i), reason)
+                i += 1
             }
         }
-        return result
     }
 
-    private func location(_ offset: Int) -> Int64 { baseOffset + Int64(offset) }
+    private enum Search {
+        case found(Int)
+        /// Candidates from this index need bytes past the window.
+        case needMore(Int)
+        case none
+    }
 
-    /// The first offset after `offset` where a well-formed record of a known type starts. Cheap
-    /// tests (type byte, length bound) come before the checksum, so garbage is passed quickly.
-    private func nextRecord(after offset: Int) -> Int? {
-        var candidate = offset + 1
-        while candidate + RecordFrame.headerSize <= bytes.count {
+    /// The first index from `start` where a well-formed record of a known type starts. Cheap tests
+    /// (type byte, length bound) come before the checksum, so garbage is passed over quickly.
+    private func nextRecord(_ bytes: UnsafeRawBufferPointer, from start: Int, atEOF: Bool) -> Search {
+        var candidate = start
+        while candidate < bytes.count {
+            guard candidate + RecordFrame.headerSize <= bytes.count else { return atEOF ? .none : .needMore(candidate) }
             if RecordType(rawValue: bytes[candidate + 8]) != nil {
                 let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: candidate + 4, as: UInt32.self)))
-                if length <= min(RecordFrame.maxPayloadLength, bytes.count - candidate - RecordFrame.headerSize),
-                    case .record = RecordFrame.parse(bytes, at: candidate)
-                {
-                    return candidate
+                if length <= maxPayloadLength {
+                    if candidate + RecordFrame.headerSize + length > bytes.count {
+                        if !atEOF { return .needMore(candidate) }
+                    } else if case .record = RecordFrame.parse(bytes, at: candidate, maxPayloadLength: maxPayloadLength) {
+                        return .found(candidate)
+                    }
                 }
             }
             candidate += 1
         }
-        return nil
+        return atEOF ? .none : .needMore(candidate)
     }
 }
