@@ -52,7 +52,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RunlogStoreTests",
-            dependencies: ["RunlogStore", "RunlogWorkloads"]
+            dependencies: ["RunlogStore", "RunlogWorkloads", .product(name: "Logging", package: "swift-log")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import Testing
 import RunlogWorkloads
 @testable import RunlogStore
@@ -96,6 +97,8 @@ func storeOptions(
     compression: Bool = true, blockPoints: Int = 256, segmentSize: Int = 1 << 20, durability: Durability = .never
 ) -> StoreOptions {
     var options = StoreOptions()
+    // Tests inject failures on purpose; what the engine logs about them is noise here.
+    options.logger = Logger(label: "runlog.test", factory: { _ in SwiftLogNoOpLogHandler() })
     options.compression = compression
     options.blockPoints = blockPoints
     options.segmentSize = segmentSize
