@@ -33,36 +33,43 @@ import RunlogWorkloads
     }
 }
 
-@Suite struct VarintTests {
+@Suite struct ZigZagTests {
     @Test(arguments: [7, 8] as [UInt64])
-    func zigzagVarintsRoundTrip(seed: UInt64) throws {
+    func zigzagRoundTripsAndKeepsSmallValuesSmall(seed: UInt64) {
         var random = SeededRandom(seed: seed)
         let values: [Int64] = [0, 1, -1, 63, -64, 64, .max, .min, .max - 1, .min + 1]
             + (0..<2000).map { _ in Int64(bitPattern: random.next()) >> (random.next() % 64) }
-        var buffer = [UInt8](repeating: 0, count: values.count * Varint.maxLength)
-        let length = buffer.withUnsafeMutableBufferPointer { out in
-            values.reduce(0) { $0 + Varint.write(Varint.zigzag($1), to: out.baseAddress! + $0) }
+        for value in values {
+            #expect(ZigZag.decode(ZigZag.encode(value)) == value, "seed \(seed)")
+            // One bit more than the magnitude needs, for the sign.
+            #expect(64 - ZigZag.encode(value).leadingZeroBitCount <= 65 - value.magnitude.leadingZeroBitCount)
         }
-        try buffer.withUnsafeBufferPointer { bytes in
-            var position = 0
-            for value in values {
-                let decoded = Varint.unzigzag(try Varint.read(bytes.baseAddress!, position: &position, end: length))
-                #expect(decoded == value, "seed \(seed)")
-            }
-            #expect(position == length)
-        }
+        #expect([0, -1, 1, -2, 2].map(ZigZag.encode) == [0, 1, 2, 3, 4])
+    }
+}
+
+@Suite struct RunRecordTests {
+    func decode(_ type: RecordType, _ bytes: [UInt8]) throws -> RunRecord {
+        try bytes.withUnsafeBytes { raw in
+            Result { () throws(DecodeError) in try RunRecord.decode(type: type, payload: raw) }
+        }.get()
     }
 
-    @Test func truncatedAndOverlongVarintsAreErrors() {
-        let overlong: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02]
-        overlong.withUnsafeBufferPointer { bytes in
-            for end in 0..<bytes.count {
-                var position = 0
-                #expect(throws: DecodeError.self) { try Varint.read(bytes.baseAddress!, position: &position, end: end) }
+    @Test func truncatedRecordPayloadsAreErrorsAtEverySplit() throws {
+        let records: [RunRecord] = [
+            .param(key: "lr", value: "0.001", timestamp: 1), .tag(key: "ü", value: "", timestamp: -1),
+            .input(name: "data", value: String(repeating: "x", count: 300), timestamp: 3), .status(.killed, timestamp: 4),
+        ]
+        for record in records {
+            let payload = record.payload()
+            #expect(try decode(record.type, payload) == record)
+            for cut in 0..<payload.count {
+                #expect(throws: DecodeError.self, "\(record) cut at \(cut)") { try decode(record.type, Array(payload[..<cut])) }
             }
-            var position = 0
-            #expect(throws: DecodeError.self) { try Varint.read(bytes.baseAddress!, position: &position, end: bytes.count) }
+            #expect(throws: DecodeError.self) { try decode(record.type, payload + [0]) }
         }
+        #expect(throws: DecodeError.self) { try decode(.status, [0, 0, 0, 0, 0, 0, 0, 0, 9]) }
+        #expect(throws: DecodeError.self) { try decode(.tag, [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0xFF, 0, 0, 0, 0]) }
     }
 }
 

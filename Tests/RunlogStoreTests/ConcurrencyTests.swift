@@ -106,6 +106,10 @@ import RunlogWorkloads
                 guard let line = child.readLine(), let count = Int64(line.split(separator: " ").last ?? "") else { break }
                 acknowledged = max(acknowledged, count)
             }
+            // A reader in this process sees, while the other process writes, all it acknowledged.
+            let live = try store.openReader(run).scan("loss")
+            #expect(live.count >= acknowledged)
+            #expect(live.map(\.step) == Array(0..<Int64(live.count)))
             usleep(UInt32(random.next() % 3000))
             child.kill()
             child.wait()

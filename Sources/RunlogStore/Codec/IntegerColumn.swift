@@ -38,7 +38,7 @@ enum IntegerColumn {
             var widest: UInt64 = 0
             for j in 0..<k {
                 let next = values[start + j] &- values[start + j - 1]
-                let z = Varint.zigzag(next &- delta)
+                let z = ZigZag.encode(next &- delta)
                 delta = next
                 zigzags[j] = z
                 widest |= z
@@ -99,7 +99,7 @@ enum IntegerColumn {
                 } else {
                     var reader = BitReader(bytes: bytes, bitPosition: position * 8, limit: limit)
                     for j in 0..<k {
-                        delta &+= Varint.unzigzag(reader.take(width))
+                        delta &+= ZigZag.decode(reader.take(width))
                         value &+= delta
                         store(i + j, value)
                     }
