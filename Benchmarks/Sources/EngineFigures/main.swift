@@ -97,6 +97,24 @@ for _ in 0..<3 {
 print("  \(logCount) points: \(fmt(median(rates.map(\.caller)) / 1e6)) M points/s in log() calls, "
     + "\(fmt(median(rates.map(\.total)) / 1e6)) M points/s until flush() returned (median of 3)")
 
+var keyedRates: [Double] = []
+for _ in 0..<3 {
+    let path = temporaryStore()
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let writer = try Store.open(at: path, options: options()).createRun()
+    let keys = ["loss", "accuracy", "learning_rate", "grad_norm"]
+    let time = try seconds {
+        for k in 0..<logCount / 4 {
+            let p = loss[k % loss.count]
+            for key in keys { try writer.log(key, step: Int64(k), timestamp: p.timestamp, value: p.value) }
+        }
+        try writer.flush()
+    }
+    try writer.close()
+    keyedRates.append(Double(logCount) / time)
+}
+print("  by key (4 series, a dictionary lookup a point): \(fmt(median(keyedRates) / 1e6)) M points/s until flush() returned")
+
 print("")
 print("full scan of one \(points)-point series (reader in the same process, page cache warm)")
 for (name, series) in [("loss (float32)", loss), ("random doubles", TrainingCurves.randomDoubles(count: points, seed: 2))] {

@@ -66,26 +66,38 @@ public final class RunWriter: Sendable {
     /// Logs one point. Waits only when the buffer is full (the sealer is behind).
     public func log(_ series: Series, step: Int64, timestamp: Int64, value: Double) throws(StoreError) {
         precondition(series.writer == ObjectIdentifier(self), "series \"\(series.key)\" belongs to another writer")
-        let point = MetricPoint(step: step, timestamp: timestamp, value: value)
+        try stage(MetricPoint(step: step, timestamp: timestamp, value: value)) { _ throws(StoreError) in series.slot }
+    }
+
+    /// Logs one point to the series named `key` (a dictionary lookup more than with a `Series`).
+    public func log(_ key: String, step: Int64, timestamp: Int64, value: Double) throws(StoreError) {
+        try stage(MetricPoint(step: step, timestamp: timestamp, value: value)) { (s) throws(StoreError) in
+            if let slot = s.slots[key] { return slot }
+            try KeyRules.validateKey(key, field: "metric key")
+            return s.addSlot(key)
+        }
+    }
+
+    /// Stages `point` in the slot `slot(state)` names, under one hold of the lock.
+    @inline(__always)
+    private func stage(
+        _ point: MetricPoint, slot: (inout WriterState) throws(StoreError) -> Int
+    ) throws(StoreError) {
         let limit = options.maxBufferedPoints
         let blockPoints = options.blockPoints
         let sealed = try state.withLock(
             waitingWhile: { $0.bufferedPoints >= limit && $0.failure == nil && !$0.closed }
         ) { (s) throws(StoreError) -> Bool in
             try s.checkOpen()
-            s.staging[series.slot].append(point)
+            let slot = try slot(&s)
+            s.staging[slot].append(point)
             s.bufferedPoints += 1
             if s.bufferedPoints > s.peakBufferedPoints { s.peakBufferedPoints = s.bufferedPoints }
-            guard s.staging[series.slot].count >= blockPoints else { return false }
-            s.seal(series.slot, reserve: blockPoints)
+            guard s.staging[slot].count >= blockPoints else { return false }
+            s.seal(slot, reserve: blockPoints)
             return true
         }
         if sealed { state.broadcast() }
-    }
-
-    /// Logs one point to the series named `key`.
-    public func log(_ key: String, step: Int64, timestamp: Int64, value: Double) throws(StoreError) {
-        try log(try series(key), step: step, timestamp: timestamp, value: value)
     }
 
     /// Appends a metadata record (param, tag, input, status) to the log, in order with the points.
