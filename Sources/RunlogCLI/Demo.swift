@@ -57,7 +57,9 @@ struct Demo: ParsableCommand {
             print("  step \(pad("\(point.step)", 8)) \(format(point.value))")
         }
         let report = try store.verify(writer.runID)
-        print("\nverify: \(report.blocks) blocks, \(report.points) points, \(report.isClean ? "clean" : "PROBLEMS: \(report.problems)")")
+        print(
+            "\nverify: \(report.blocks) blocks, \(report.points) points, \(report.isClean ? "clean" : "PROBLEMS: \(report.problems)")"
+        )
     }
 
     private func diskBytes(of run: RunID, in store: Store) throws -> Int {

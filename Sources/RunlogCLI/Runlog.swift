@@ -38,11 +38,12 @@ func resolveRun(_ text: String, in store: Store) throws -> RunID {
     let matches = try store.runs().filter { $0.description.hasPrefix(lowered) }
     guard !lowered.isEmpty, matches.count == 1 else {
         throw ValidationError(
-            matches.isEmpty ? "no run matches \"\(text)\"" : "\"\(text)\" matches \(matches.count) runs; give more digits")
+            matches.isEmpty
+                ? "no run matches \"\(text)\"" : "\"\(text)\" matches \(matches.count) runs; give more digits")
     }
     return matches[0]
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

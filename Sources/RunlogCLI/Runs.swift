@@ -2,7 +2,8 @@ import ArgumentParser
 import Runlog
 
 struct Runs: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the runs of the store with their series and points.")
+    static let configuration = CommandConfiguration(
+        abstract: "List the runs of the store with their series and points.")
 
     @OptionGroup var store: StoreOptionsGroup
 
@@ -15,7 +16,9 @@ struct Runs: ParsableCommand {
             let status = index.records.reversed().lazy.compactMap { record -> RunStatus? in
                 if case .status(let status, _) = record { return status } else { return nil }
             }.first
-            print(pad(id.description, 34) + pad("\(index.series.count)", 8) + pad("\(points)", 12) + (status?.description ?? "-"))
+            print(
+                pad(id.description, 34) + pad("\(index.series.count)", 8) + pad("\(points)", 12)
+                    + (status?.description ?? "-"))
         }
     }
 }

@@ -21,7 +21,8 @@ struct Scan: ParsableCommand {
         let id = try resolveRun(runReference, in: store)
         let reader = try store.openReader(id)
         guard reader.index.series(key) != nil else {
-            throw ValidationError("run \(id) has no metric \"\(key)\"; it has: \(reader.index.keys.joined(separator: ", "))")
+            throw ValidationError(
+                "run \(id) has no metric \"\(key)\"; it has: \(reader.index.keys.joined(separator: ", "))")
         }
         var range = ScanRange.all
         if let steps { range.steps = try parseRange(steps) }

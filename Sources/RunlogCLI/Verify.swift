@@ -17,7 +17,9 @@ struct Verify: ParsableCommand {
         var clean = true
         for id in ids {
             let report = try store.verify(id)
-            print("\(id): \(report.series) series, \(report.blocks) blocks, \(report.points) points, \(report.records) records")
+            print(
+                "\(id): \(report.series) series, \(report.blocks) blocks, \(report.points) points, \(report.records) records"
+            )
             if let torn = report.tornTail { print("  note: \(torn)") }
             for problem in report.problems { print("  \(problem.isCorruption ? "error" : "note"): \(problem)") }
             clean = clean && report.isClean

@@ -1,12 +1,13 @@
+import RunlogStore
+import RunlogWorkloads
+
 // A writer process for tests: `RunlogTestWriter STORE RUN MODE [ARG]`.
 //   hold           open RUN for writing, print "ready", and wait to be killed.
 //   crash N        log the "loss" series without end, flushing every N points and printing
 //                  "flushed <count>" after each flush returns; tests SIGKILL it at random moments.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import RunlogStore
-import RunlogWorkloads
 
 /// Writes a line to stdout at once (unbuffered), so the test sees it before a kill.
 func say(_ line: String) {

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import RunlogStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A child process started with `posix_spawn`, its stdout read line by line through a pipe.
 final class ChildProcess {

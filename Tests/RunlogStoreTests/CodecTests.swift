@@ -1,5 +1,6 @@
-import Testing
 import RunlogWorkloads
+import Testing
+
 @testable import RunlogStore
 
 @Suite struct CRC32CTests {
@@ -37,7 +38,8 @@ import RunlogWorkloads
     @Test(arguments: [7, 8] as [UInt64])
     func zigzagRoundTripsAndKeepsSmallValuesSmall(seed: UInt64) {
         var random = SeededRandom(seed: seed)
-        let values: [Int64] = [0, 1, -1, 63, -64, 64, .max, .min, .max - 1, .min + 1]
+        let values: [Int64] =
+            [0, 1, -1, 63, -64, 64, .max, .min, .max - 1, .min + 1]
             + (0..<2000).map { _ in Int64(bitPattern: random.next()) >> (random.next() % 64) }
         for value in values {
             #expect(ZigZag.decode(ZigZag.encode(value)) == value, "seed \(seed)")
@@ -58,13 +60,16 @@ import RunlogWorkloads
     @Test func truncatedRecordPayloadsAreErrorsAtEverySplit() throws {
         let records: [RunRecord] = [
             .param(key: "lr", value: "0.001", timestamp: 1), .tag(key: "ü", value: "", timestamp: -1),
-            .input(name: "data", value: String(repeating: "x", count: 300), timestamp: 3), .status(.killed, timestamp: 4),
+            .input(name: "data", value: String(repeating: "x", count: 300), timestamp: 3),
+            .status(.killed, timestamp: 4),
         ]
         for record in records {
             let payload = record.payload()
             #expect(try decode(record.type, payload) == record)
             for cut in 0..<payload.count {
-                #expect(throws: DecodeError.self, "\(record) cut at \(cut)") { try decode(record.type, Array(payload[..<cut])) }
+                #expect(throws: DecodeError.self, "\(record) cut at \(cut)") {
+                    try decode(record.type, Array(payload[..<cut]))
+                }
             }
             #expect(throws: DecodeError.self) { try decode(record.type, payload + [0]) }
         }
@@ -202,7 +207,9 @@ import RunlogWorkloads
     @Test func incompressibleBlocksAreStoredRaw() throws {
         var random = SeededRandom(seed: 9)
         let points = (0..<64).map { i in
-            MetricPoint(step: Int64(bitPattern: random.next()), timestamp: Int64(bitPattern: random.next()), value: Double(bitPattern: random.next()))
+            MetricPoint(
+                step: Int64(bitPattern: random.next()), timestamp: Int64(bitPattern: random.next()),
+                value: Double(bitPattern: random.next()))
         }
         let (header, payload) = encode(points, compress: true)
         #expect(!header.compressed)
@@ -216,7 +223,9 @@ import RunlogWorkloads
         let points = randomPoints(count: 200, &random)
         let (_, payload) = encode(points, compress: compress)
         for cut in 0..<payload.count {
-            #expect(throws: DecodeError.self, "cut at \(cut)") { try decode(Array(payload[..<cut]), capacity: points.count) }
+            #expect(throws: DecodeError.self, "cut at \(cut)") {
+                try decode(Array(payload[..<cut]), capacity: points.count)
+            }
         }
     }
 

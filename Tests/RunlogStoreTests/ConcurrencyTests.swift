@@ -1,11 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+import RunlogWorkloads
 import Synchronization
 import Testing
-import RunlogWorkloads
+
 @testable import RunlogStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite struct ConcurrencyTests {
     @Test func eightThreadsLogIntoOneRunWhileAReaderScans() throws {
@@ -100,10 +102,13 @@ import RunlogWorkloads
         var random = SeededRandom(seed: seed)
         var acknowledged: Int64 = 0
         for round in 0..<3 {
-            let child = try ChildProcess(builtProduct("RunlogTestWriter"), [directory.store, run.description, "crash", "700"])
+            let child = try ChildProcess(
+                builtProduct("RunlogTestWriter"), [directory.store, run.description, "crash", "700"])
             let flushesBeforeKill = 1 + Int(random.next() % 20)
             for _ in 0..<flushesBeforeKill {
-                guard let line = child.readLine(), let count = Int64(line.split(separator: " ").last ?? "") else { break }
+                guard let line = child.readLine(), let count = Int64(line.split(separator: " ").last ?? "") else {
+                    break
+                }
                 acknowledged = max(acknowledged, count)
             }
             // A reader in this process sees, while the other process writes, all it acknowledged.
@@ -119,7 +124,9 @@ import RunlogWorkloads
             // Every acknowledged point, once; only a suffix may be missing; nothing never logged.
             #expect(points.count >= acknowledged, note)
             #expect(points.map(\.step) == Array(0..<Int64(points.count)), note)
-            #expect(points.allSatisfy { $0.value == Double($0.step) * 0.5 && $0.timestamp == 1_700_000_000_000 + $0.step }, note)
+            #expect(
+                points.allSatisfy { $0.value == Double($0.step) * 0.5 && $0.timestamp == 1_700_000_000_000 + $0.step },
+                note)
             #expect(writer.recovery.problems.isEmpty, note)
             try writer.close()
             #expect(try store.verify(run).isClean, note)

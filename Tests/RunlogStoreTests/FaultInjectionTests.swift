@@ -1,9 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import Testing
 import RunlogWorkloads
+import Testing
+
 @testable import RunlogStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite struct FaultInjectionTests {
     func options(_ fs: FaultyFileSystem, durability: Durability = .onFlush, blockPoints: Int = 64) -> StoreOptions {
@@ -97,7 +99,8 @@ import RunlogWorkloads
         // With an interval, the sealer syncs in the background without a flush asking.
         let directory = TemporaryDirectory()
         let fs = FaultyFileSystem()
-        let store = try Store.open(at: directory.store, options: options(fs, durability: .interval(milliseconds: 20), blockPoints: 8))
+        let store = try Store.open(
+            at: directory.store, options: options(fs, durability: .interval(milliseconds: 20), blockPoints: 8))
         let writer = try store.createRun()
         let before = fs.faults.withLock { $0.syncCalls }
         for i in 0..<16 { try writer.log("x", step: Int64(i), timestamp: 0, value: 1) }

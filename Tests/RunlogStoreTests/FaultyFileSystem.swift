@@ -1,8 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Synchronization
+
 @testable import RunlogStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The real file system with faults on demand: short writes, failing writes after a byte budget,
 /// failing fsync, and slow writes.

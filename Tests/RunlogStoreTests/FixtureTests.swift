@@ -1,8 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Testing
+
 @testable import RunlogStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The corrupted-segment fixtures in `Fixtures/stores/`, described in `Fixtures/README.md`.
 ///
@@ -25,10 +27,16 @@ enum SegmentFixtures {
         let store = try Store.open(at: directory.store, options: storeOptions(blockPoints: 4))
         let writer = try store.createRun(runID)
         try writer.append(.param(key: "lr", value: "0.1", timestamp: 1_700_000_000_000))
-        for i in 0..<8 { try writer.log("loss", step: Int64(i), timestamp: 1_700_000_000_000 + 100 * Int64(i), value: 1 / Double(i + 1)) }
+        for i in 0..<8 {
+            try writer.log(
+                "loss", step: Int64(i), timestamp: 1_700_000_000_000 + 100 * Int64(i), value: 1 / Double(i + 1))
+        }
         try writer.append(.tag(key: "phase", value: "train", timestamp: 1_700_000_000_001))
         try writer.flush()
-        for i in 8..<10 { try writer.log("loss", step: Int64(i), timestamp: 1_700_000_000_000 + 100 * Int64(i), value: 1 / Double(i + 1)) }
+        for i in 8..<10 {
+            try writer.log(
+                "loss", step: Int64(i), timestamp: 1_700_000_000_000 + 100 * Int64(i), value: 1 / Double(i + 1))
+        }
         try writer.append(.status(.finished, timestamp: 1_700_000_000_002))
         try writer.close()
         let bytes = try readFile(try segmentPaths(store, runID)[0])
@@ -89,7 +97,8 @@ enum SegmentFixtures {
         let fs = PosixFileSystem()
         for sub in ["", "/runs", "/runs/\(SegmentFixtures.runID)"] { try fs.createDirectory(directory.store + sub) }
         try writeFile(directory.store + "/STORE", try readFile("\(SegmentFixtures.root)/\(name)/STORE"))
-        try writeFile(SegmentFixtures.segmentPath(store: directory.store), try readFile(SegmentFixtures.segmentPath(name)))
+        try writeFile(
+            SegmentFixtures.segmentPath(store: directory.store), try readFile(SegmentFixtures.segmentPath(name)))
         return try Store.open(at: directory.store, create: false)
     }
 
@@ -138,7 +147,10 @@ enum SegmentFixtures {
         #expect(reader.problems.count == 1)
         let problem = try #require(reader.problems.first)
         #expect(problem.kind == .corruptRecord)
-        #expect(problem.location == DiskLocation(file: SegmentFixtures.segmentPath(store: store.path), offset: Int64(secondBlock.offset)))
+        #expect(
+            problem.location
+                == DiskLocation(file: SegmentFixtures.segmentPath(store: store.path), offset: Int64(secondBlock.offset))
+        )
         #expect(problem.detail.contains(reason))
         #expect(try !store.verify(SegmentFixtures.runID).isClean)
     }

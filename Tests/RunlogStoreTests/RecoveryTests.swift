@@ -1,5 +1,6 @@
-import Testing
 import RunlogWorkloads
+import Testing
+
 @testable import RunlogStore
 
 /// A small run written once, and the record boundaries of its single segment.
@@ -33,13 +34,16 @@ struct SmallLog {
         var points: [String: [MetricPoint]] = [:]
         for record in records where record.end <= cut {
             try bytes.withUnsafeBytes { raw in
-                let payload = UnsafeRawBufferPointer(rebasing: raw[(record.offset + RecordFrame.headerSize)..<record.end])
+                let payload = UnsafeRawBufferPointer(
+                    rebasing: raw[(record.offset + RecordFrame.headerSize)..<record.end])
                 #expect(index.apply(record.type, segment: 1, offset: Int64(record.offset), payload: payload) == nil)
                 if record.type == .block {
                     var scratch: [UInt8] = []
-                    var out = [MetricPoint](repeating: MetricPoint(step: 0, timestamp: 0, value: 0), count: BlockHeader.maxPoints)
+                    var out = [MetricPoint](
+                        repeating: MetricPoint(step: 0, timestamp: 0, value: 0), count: BlockHeader.maxPoints)
                     let header = try out.withUnsafeMutableBytes {
-                        try BlockDecoder.decode(payload, scratch: &scratch, into: $0.baseAddress!, capacity: BlockHeader.maxPoints)
+                        try BlockDecoder.decode(
+                            payload, scratch: &scratch, into: $0.baseAddress!, capacity: BlockHeader.maxPoints)
                     }
                     points[header.key, default: []].append(contentsOf: out[..<header.summary.count])
                 }
@@ -48,7 +52,9 @@ struct SmallLog {
         return (index.records, points)
     }
 
-    func check(_ reader: RunReader, against expected: (records: [RunRecord], points: [String: [MetricPoint]]), _ note: Comment) throws {
+    func check(
+        _ reader: RunReader, against expected: (records: [RunRecord], points: [String: [MetricPoint]]), _ note: Comment
+    ) throws {
         #expect(reader.index.records == expected.records, note)
         #expect(Set(reader.index.keys) == Set(expected.points.keys), note)
         for (key, points) in expected.points {
@@ -70,7 +76,9 @@ struct SmallLog {
             #expect(reader.problems.isEmpty, note)
             #expect((reader.tornTail == nil) == boundaries.contains(cut), note)
             if let torn = reader.tornTail {
-                let lastEnd = cut < SegmentHeader.size ? 0 : log.records.map(\.end).filter { $0 <= cut }.max() ?? SegmentHeader.size
+                let lastEnd =
+                    cut < SegmentHeader.size
+                    ? 0 : log.records.map(\.end).filter { $0 <= cut }.max() ?? SegmentHeader.size
                 #expect(torn.offset == Int64(lastEnd), note)
                 #expect(torn.byteCount == Int64(cut - lastEnd), note)
                 #expect(torn.file == log.segment, note)
@@ -85,7 +93,8 @@ struct SmallLog {
             try writeFile(log.segment, Array(log.bytes[..<cut]))
             let note: Comment = "cut at \(cut)"
             let writer = try log.store.openWriter(log.run)
-            let lastEnd = cut < SegmentHeader.size ? 0 : log.records.map(\.end).filter { $0 <= cut }.max() ?? SegmentHeader.size
+            let lastEnd =
+                cut < SegmentHeader.size ? 0 : log.records.map(\.end).filter { $0 <= cut }.max() ?? SegmentHeader.size
             if cut == lastEnd {
                 #expect(writer.recovery.truncatedTail == nil, note)
             } else {
@@ -118,7 +127,9 @@ struct SmallLog {
                     #expect(reader.tornTail?.offset == Int64(record.offset), note)
                 } else {
                     #expect(reader.problems.count == 1, note)
-                    #expect(reader.problems.first?.location == DiskLocation(file: log.segment, offset: Int64(record.offset)), note)
+                    #expect(
+                        reader.problems.first?.location
+                            == DiskLocation(file: log.segment, offset: Int64(record.offset)), note)
                     #expect(reader.problems.first?.kind == .corruptRecord, note)
                     #expect(try !log.store.verify(log.run).isClean, note)
                 }
@@ -162,7 +173,9 @@ struct SmallLog {
         let directory = TemporaryDirectory()
         let store = try Store.open(at: directory.store, options: storeOptions(blockPoints: 50, segmentSize: 4096))
         let writer = try store.createRun()
-        for i in 0..<3000 { try writer.log("x", step: Int64(i), timestamp: Int64(i) * 7919 % 1000, value: Double(i).squareRoot()) }
+        for i in 0..<3000 {
+            try writer.log("x", step: Int64(i), timestamp: Int64(i) * 7919 % 1000, value: Double(i).squareRoot())
+        }
         try writer.close()
         let segments = try segmentPaths(store, writer.runID)
         #expect(segments.count >= 3)
@@ -215,7 +228,8 @@ struct SmallLog {
             switch random.next() % 3 {
             case 0:
                 for _ in 0...(random.next() % 3) {
-                    damaged[SegmentHeader.size + Int(random.next() % UInt64(damaged.count - SegmentHeader.size))] ^= UInt8(truncatingIfNeeded: random.next() | 1)
+                    damaged[SegmentHeader.size + Int(random.next() % UInt64(damaged.count - SegmentHeader.size))] ^=
+                        UInt8(truncatingIfNeeded: random.next() | 1)
                 }
             case 1:
                 let start = SegmentHeader.size + Int(random.next() % UInt64(damaged.count - SegmentHeader.size))

@@ -1,5 +1,6 @@
-import Testing
 import RunlogWorkloads
+import Testing
+
 @testable import RunlogStore
 
 @Suite struct StoreRoundTripTests {
@@ -7,7 +8,8 @@ import RunlogWorkloads
     func randomSeriesRoundTripThroughReopen(seed: UInt64, compression: Bool) throws {
         let directory = TemporaryDirectory()
         var random = SeededRandom(seed: seed)
-        let options = storeOptions(compression: compression, blockPoints: 1 + Int(random.next() % 500), segmentSize: 16 << 10)
+        let options = storeOptions(
+            compression: compression, blockPoints: 1 + Int(random.next() % 500), segmentSize: 16 << 10)
         var logged: [String: [MetricPoint]] = [:]
         let run: RunID
         do {
@@ -40,7 +42,9 @@ import RunlogWorkloads
                 let b = points[Int(random.next() % UInt64(points.count))]
                 let steps = min(a.step, b.step)...max(a.step, b.step)
                 let times = min(a.timestamp, b.timestamp)...max(a.timestamp, b.timestamp)
-                for range in [ScanRange(steps: steps), ScanRange(timestamps: times), ScanRange(steps: steps, timestamps: times)] {
+                for range in [
+                    ScanRange(steps: steps), ScanRange(timestamps: times), ScanRange(steps: steps, timestamps: times),
+                ] {
                     #expect(try reader.scan(key, range: range) == expectedScan(points, range), "seed \(seed), \(range)")
                     #expect(try chunked(reader, key, range) == expectedScan(points, range), "seed \(seed), \(range)")
                 }
@@ -80,7 +84,9 @@ import RunlogWorkloads
         points = []
         try writer.scan("x") { points.append(contentsOf: $0) }
         #expect(points == (try writer.scan("x")))
-        #expect(points[5] == MetricPoint(step: 5, timestamp: 0, value: -1) && points[6] == MetricPoint(step: 5, timestamp: 5, value: 5))
+        #expect(
+            points[5] == MetricPoint(step: 5, timestamp: 0, value: -1)
+                && points[6] == MetricPoint(step: 5, timestamp: 5, value: 5))
         try writer.close()
     }
 
@@ -97,7 +103,9 @@ import RunlogWorkloads
         }
         // 200 points are sealed (maybe not yet written), 50 staged: all are visible.
         #expect(try writer.scan("loss") == expectedScan(logged))
-        #expect(try writer.scan("loss", range: ScanRange(steps: 10...20)) == expectedScan(logged, ScanRange(steps: 10...20)))
+        #expect(
+            try writer.scan("loss", range: ScanRange(steps: 10...20)) == expectedScan(logged, ScanRange(steps: 10...20))
+        )
         try writer.flush()
         #expect(writer.index.series("loss")?.summary?.count == 250)
         #expect(try writer.scan("loss") == expectedScan(logged))
@@ -128,7 +136,8 @@ import RunlogWorkloads
         let writer = try store.createRun()
         let records: [RunRecord] = [
             .status(.running, timestamp: 1), .param(key: "lr", value: "0.001", timestamp: 2),
-            .tag(key: "note", value: "ünïcødé ✓", timestamp: 3), .input(name: "dataset", value: "sha256:ab", timestamp: 4),
+            .tag(key: "note", value: "ünïcødé ✓", timestamp: 3),
+            .input(name: "dataset", value: "sha256:ab", timestamp: 4),
             .param(key: "empty", value: "", timestamp: 5), .status(.finished, timestamp: 6),
         ]
         for record in records { try writer.append(record) }
@@ -163,12 +172,18 @@ import RunlogWorkloads
         try writer.log("ok", step: 1, timestamp: 1, value: 1)
         #expect { try writer.series("") } throws: { ($0 as? StoreError)?.code == .invalidArgument }
         #expect { try writer.series("a\0b") } throws: { ($0 as? StoreError)?.code == .invalidArgument }
-        #expect { try writer.series(String(repeating: "k", count: 2000)) } throws: { ($0 as? StoreError)?.code == .invalidArgument }
-        #expect { try writer.append(.tag(key: "t", value: String(repeating: "v", count: 2 << 20), timestamp: 0)) } throws: {
+        #expect { try writer.series(String(repeating: "k", count: 2000)) } throws: {
+            ($0 as? StoreError)?.code == .invalidArgument
+        }
+        #expect {
+            try writer.append(.tag(key: "t", value: String(repeating: "v", count: 2 << 20), timestamp: 0))
+        } throws: {
             ($0 as? StoreError)?.code == .invalidArgument
         }
         try writer.close()
-        #expect { try writer.log("ok", step: 2, timestamp: 2, value: 2) } throws: { ($0 as? StoreError)?.code == .closed }
+        #expect { try writer.log("ok", step: 2, timestamp: 2, value: 2) } throws: {
+            ($0 as? StoreError)?.code == .closed
+        }
         let reader = try store.openReader(writer.runID)
         #expect(reader.index.keys == ["ok"])
         #expect(reader.index.records.isEmpty)
@@ -181,6 +196,8 @@ import RunlogWorkloads
         #expect { try Store.open(at: directory.store) } throws: { ($0 as? StoreError)?.code == .unsupportedVersion }
         try writeFile(directory.path + "/file", [1, 2, 3])
         #expect { try Store.open(at: directory.path) } throws: { ($0 as? StoreError)?.code == .invalidArgument }
-        #expect { try Store.open(at: directory.path + "/missing", create: false) } throws: { ($0 as? StoreError)?.code == .notFound }
+        #expect { try Store.open(at: directory.path + "/missing", create: false) } throws: {
+            ($0 as? StoreError)?.code == .notFound
+        }
     }
 }

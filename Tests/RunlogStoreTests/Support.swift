@@ -1,10 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
-import Testing
 import RunlogWorkloads
+import Testing
+
 @testable import RunlogStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A fresh directory under /tmp, removed when the test ends.
 final class TemporaryDirectory {
@@ -89,7 +91,9 @@ func randomPoints(count: Int, _ random: inout SeededRandom, extremes: Bool = tru
 func expectedScan(_ logged: [MetricPoint], _ range: ScanRange = .all) -> [MetricPoint] {
     logged.enumerated()
         .filter { range.contains($0.element) }
-        .sorted { a, b in (a.element.step, a.element.timestamp, a.offset) < (b.element.step, b.element.timestamp, b.offset) }
+        .sorted { a, b in
+            (a.element.step, a.element.timestamp, a.offset) < (b.element.step, b.element.timestamp, b.offset)
+        }
         .map(\.element)
 }
 
@@ -125,7 +129,9 @@ func recordBoundaries(_ bytes: [UInt8]) -> [(type: RecordType, offset: Int, end:
     var records: [(RecordType, Int, Int)] = []
     var scanner = SegmentScanner(file: "", isLast: true, start: Int64(SegmentHeader.size))
     _ = bytes.withUnsafeBytes { raw in
-        scanner.scan(UnsafeRawBufferPointer(rebasing: raw[SegmentHeader.size...]), base: Int64(SegmentHeader.size), atEOF: true) {
+        scanner.scan(
+            UnsafeRawBufferPointer(rebasing: raw[SegmentHeader.size...]), base: Int64(SegmentHeader.size), atEOF: true
+        ) {
             type, offset, payload in
             records.append((type, Int(offset), Int(offset) + RecordFrame.headerSize + payload.count))
         }

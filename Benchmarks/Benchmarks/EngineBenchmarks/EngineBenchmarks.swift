@@ -19,7 +19,8 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark(
         "log, one thread (1M points, sealing in background)",
-        configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .mega, maxIterations: 20)
+        configuration: .init(
+            metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .mega, maxIterations: 20)
     ) { benchmark in
         let scratch = ScratchStore()
         defer { scratch.remove() }
@@ -49,7 +50,8 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark(
         "full scan (1M points)",
-        configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .mega, maxIterations: 50)
+        configuration: .init(
+            metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .mega, maxIterations: 50)
     ) { benchmark in
         benchmark.startMeasurement()
         blackHole(try reader.scan("loss"))

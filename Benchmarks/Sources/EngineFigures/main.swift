@@ -53,7 +53,9 @@ func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
 func fmt(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", value) }
 
-print("Runlog engine figures — \(points) points per series, release build, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+print(
+    "Runlog engine figures — \(points) points per series, release build, \(ProcessInfo.processInfo.activeProcessorCount) cores"
+)
 print("")
 print("bytes per point on disk (segment files, all headers included)")
 print("series                       LZ4       uncompressed")
@@ -63,7 +65,9 @@ let workloads: [(String, [WorkloadPoint])] =
 for (name, series) in workloads {
     let compressed = try bytesPerPoint(series, options())
     let raw = try bytesPerPoint(series, options(compression: false))
-    print(name.padding(toLength: 29, withPad: " ", startingAt: 0) + fmt(compressed).padding(toLength: 10, withPad: " ", startingAt: 0) + fmt(raw))
+    print(
+        name.padding(toLength: 29, withPad: " ", startingAt: 0)
+            + fmt(compressed).padding(toLength: 10, withPad: " ", startingAt: 0) + fmt(raw))
 }
 
 print("")
@@ -94,8 +98,9 @@ for _ in 0..<3 {
     try writer.close()
     rates.append((Double(logCount) / callerTime, Double(logCount) / total))
 }
-print("  \(logCount) points: \(fmt(median(rates.map(\.caller)) / 1e6)) M points/s in log() calls, "
-    + "\(fmt(median(rates.map(\.total)) / 1e6)) M points/s until flush() returned (median of 3)")
+print(
+    "  \(logCount) points: \(fmt(median(rates.map(\.caller)) / 1e6)) M points/s in log() calls, "
+        + "\(fmt(median(rates.map(\.total)) / 1e6)) M points/s until flush() returned (median of 3)")
 
 var keyedRates: [Double] = []
 for _ in 0..<3 {
@@ -113,11 +118,15 @@ for _ in 0..<3 {
     try writer.close()
     keyedRates.append(Double(logCount) / time)
 }
-print("  by key (4 series, a dictionary lookup a point): \(fmt(median(keyedRates) / 1e6)) M points/s until flush() returned")
+print(
+    "  by key (4 series, a dictionary lookup a point): \(fmt(median(keyedRates) / 1e6)) M points/s until flush() returned"
+)
 
 print("")
 print("full scan of one \(points)-point series (reader in the same process, page cache warm)")
-for (name, series) in [("loss (float32)", loss), ("random doubles", TrainingCurves.randomDoubles(count: points, seed: 2))] {
+for (name, series) in [
+    ("loss (float32)", loss), ("random doubles", TrainingCurves.randomDoubles(count: points, seed: 2)),
+] {
     let path = temporaryStore()
     defer { try? FileManager.default.removeItem(atPath: path) }
     let store = try Store.open(at: path, options: options())
@@ -133,17 +142,19 @@ for (name, series) in [("loss (float32)", loss), ("random doubles", TrainingCurv
     var chunkTimes: [Double] = []
     var checksum = 0.0
     for _ in 0..<15 {
-        chunkTimes.append(try seconds {
-            try reader.scan("metric") { chunk in
-                for p in chunk { checksum += p.value }
-            }
-        })
+        chunkTimes.append(
+            try seconds {
+                try reader.scan("metric") { chunk in
+                    for p in chunk { checksum += p.value }
+                }
+            })
     }
     precondition(checksum != 0)
     let oneRange = ScanRange(steps: Int64(points / 2)...Int64(points / 2 + points / 100))
     var rangeTimes: [Double] = []
     for _ in 0..<15 { rangeTimes.append(try seconds { _ = try reader.scan("metric", range: oneRange) }) }
-    print("  \(name): into an array \(fmt(Double(count) / median(times) / 1e6, 1)) M points/s (median \(fmt(median(times) * 1e3)) ms), "
-        + "chunked (summing values) \(fmt(Double(count) / median(chunkTimes) / 1e6, 1)) M points/s; "
-        + "1% step range: \(fmt(median(rangeTimes) * 1e6, 0)) µs")
+    print(
+        "  \(name): into an array \(fmt(Double(count) / median(times) / 1e6, 1)) M points/s (median \(fmt(median(times) * 1e3)) ms), "
+            + "chunked (summing values) \(fmt(Double(count) / median(chunkTimes) / 1e6, 1)) M points/s; "
+            + "1% step range: \(fmt(median(rangeTimes) * 1e6, 0)) µs")
 }

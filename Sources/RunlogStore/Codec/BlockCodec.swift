@@ -138,7 +138,8 @@ struct BlockEncoder {
     private mutating func sortStably(_ points: [MetricPoint]) {
         sorted.removeAll(keepingCapacity: true)
         var isSorted = true
-        for i in 1..<max(points.count, 1) where points[i].step < points[i - 1].step
+        for i in 1..<max(points.count, 1)
+        where points[i].step < points[i - 1].step
             || (points[i].step == points[i - 1].step && points[i].timestamp < points[i - 1].timestamp)
         {
             isSorted = false

@@ -37,7 +37,8 @@ enum LZ4 {
             destination.baseAddress!.assumingMemoryBound(to: CChar.self),
             Int32(source.count), Int32(destination.count))
         guard n == destination.count else {
-            throw DecodeError(n < 0 ? "malformed LZ4 data" : "LZ4 data expands to \(n) bytes, expected \(destination.count)")
+            throw DecodeError(
+                n < 0 ? "malformed LZ4 data" : "LZ4 data expands to \(n) bytes, expected \(destination.count)")
         }
     }
 }

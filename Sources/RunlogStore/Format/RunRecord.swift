@@ -67,7 +67,8 @@ public enum RunRecord: Sendable, Hashable {
         case .param(let key, let value, _), .tag(let key, let value, _), .input(let key, let value, _):
             try KeyRules.validateKey(key, field: "\(type) key")
             guard value.utf8.count <= RunRecord.maxValueBytes else {
-                throw StoreError(.invalidArgument, "\(type) value of \(value.utf8.count) bytes exceeds \(RunRecord.maxValueBytes)")
+                throw StoreError(
+                    .invalidArgument, "\(type) value of \(value.utf8.count) bytes exceeds \(RunRecord.maxValueBytes)")
             }
         case .status:
             break

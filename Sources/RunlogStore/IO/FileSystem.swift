@@ -49,7 +49,8 @@ extension FileHandle {
         let got = try bytes.withUnsafeMutableBytes { buffer in
             var done = 0
             while done < count {
-                let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + Int64(done))
+                let n = try read(
+                    into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + Int64(done))
                 if n == 0 { break }
                 done += n
             }

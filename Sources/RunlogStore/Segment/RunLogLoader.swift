@@ -61,7 +61,8 @@ struct RunLogLoader {
                     if isLast {
                         // A writer that crashed while creating the segment; an empty file has nothing to cut.
                         if size > 0 {
-                            tornTail = TornTail(file: path, offset: 0, byteCount: size, reason: "segment header incomplete")
+                            tornTail = TornTail(
+                                file: path, offset: 0, byteCount: size, reason: "segment header incomplete")
                         }
                         position = (sequence, 0)
                     } else {
@@ -76,12 +77,15 @@ struct RunLogLoader {
             scanner = SegmentScanner(file: path, isLast: isLast, start: start, maxPayloadLength: maxPayloadLength)
             var offset: Int64? = start
             while let windowStart = offset {
-                let bytes = try file.read(count: Int(min(Int64(windowSize), max(0, size - windowStart))), at: windowStart)
+                let bytes = try file.read(
+                    count: Int(min(Int64(windowSize), max(0, size - windowStart))), at: windowStart)
                 let atEOF = windowStart + Int64(bytes.count) >= size || bytes.isEmpty
                 offset = bytes.withUnsafeBytes { buffer in
                     scanner.scan(buffer, base: windowStart, atEOF: atEOF) { type, recordOffset, payload in
                         if let refusal = index.apply(type, segment: sequence, offset: recordOffset, payload: payload) {
-                            refused.append(StoreProblem(.undecodableRecord, DiskLocation(file: path, offset: recordOffset), refusal))
+                            refused.append(
+                                StoreProblem(
+                                    .undecodableRecord, DiskLocation(file: path, offset: recordOffset), refusal))
                         }
                     }
                 }
@@ -108,7 +112,8 @@ struct RunLogLoader {
             case .newerVersion(let version):
                 throw StoreError(
                     .unsupportedVersion,
-                    "segment \(path) has format version \(version); this build reads versions up to \(SegmentHeader.currentVersion)")
+                    "segment \(path) has format version \(version); this build reads versions up to \(SegmentHeader.currentVersion)"
+                )
             case .damaged(let reason):
                 skip(sequence, path, reason)
                 return false
@@ -127,7 +132,8 @@ struct RunLogLoader {
 
     private mutating func skip(_ sequence: UInt32, _ path: String, _ reason: String) {
         skippedSegments.insert(sequence)
-        problems.append(StoreProblem(.damagedSegment, DiskLocation(file: path, offset: 0), reason + "; segment skipped"))
+        problems.append(
+            StoreProblem(.damagedSegment, DiskLocation(file: path, offset: 0), reason + "; segment skipped"))
         position = (sequence, 0)
     }
 }

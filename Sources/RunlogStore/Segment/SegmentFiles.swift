@@ -43,7 +43,8 @@ final class SegmentFiles: Sendable {
                 return done
             }
             guard got == block.length else {
-                throw StoreError(.corruption, "block record ends early: \(got) of \(block.length) bytes", location: location)
+                throw StoreError(
+                    .corruption, "block record ends early: \(got) of \(block.length) bytes", location: location)
             }
         } catch let error as StoreError {
             throw error

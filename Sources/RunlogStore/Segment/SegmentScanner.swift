@@ -105,11 +105,13 @@ struct SegmentScanner {
         while candidate < bytes.count {
             guard candidate + RecordFrame.headerSize <= bytes.count else { return atEOF ? .none : .needMore(candidate) }
             if RecordType(rawValue: bytes[candidate + 8]) != nil {
-                let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: candidate + 4, as: UInt32.self)))
+                let length = Int(
+                    UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: candidate + 4, as: UInt32.self)))
                 if length <= maxPayloadLength {
                     if candidate + RecordFrame.headerSize + length > bytes.count {
                         if !atEOF { return .needMore(candidate) }
-                    } else if case .record = RecordFrame.parse(bytes, at: candidate, maxPayloadLength: maxPayloadLength) {
+                    } else if case .record = RecordFrame.parse(bytes, at: candidate, maxPayloadLength: maxPayloadLength)
+                    {
                         return .found(candidate)
                     }
                 }

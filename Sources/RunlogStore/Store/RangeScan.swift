@@ -19,7 +19,8 @@ public struct ScanRange: Sendable, Hashable {
 
     func overlaps(_ summary: BlockSummary) -> Bool {
         if let steps, steps.upperBound < summary.minStep || steps.lowerBound > summary.maxStep { return false }
-        if let timestamps, timestamps.upperBound < summary.minTimestamp || timestamps.lowerBound > summary.maxTimestamp {
+        if let timestamps, timestamps.upperBound < summary.minTimestamp || timestamps.lowerBound > summary.maxTimestamp
+        {
             return false
         }
         return true
@@ -48,7 +49,8 @@ enum RangeScan {
                         initialized += block.summary.count
                     } else {
                         if blockPoints.count < block.summary.count {
-                            blockPoints = [MetricPoint](repeating: MetricPoint(step: 0, timestamp: 0, value: 0), count: block.summary.count)
+                            blockPoints = [MetricPoint](
+                                repeating: MetricPoint(step: 0, timestamp: 0, value: 0), count: block.summary.count)
                         }
                         try blockPoints.withUnsafeMutableBytes { raw in
                             Result { () throws(StoreError) in
@@ -133,8 +135,11 @@ enum RangeScan {
             try record.withUnsafeBytes { raw in
                 Result { () throws(DecodeError) in
                     let payload = UnsafeRawBufferPointer(rebasing: raw[RecordFrame.headerSize...])
-                    let header = try BlockDecoder.decode(payload, scratch: &scratch, into: out, capacity: block.summary.count)
-                    guard header.summary == block.summary else { throw DecodeError("block header differs from the index") }
+                    let header = try BlockDecoder.decode(
+                        payload, scratch: &scratch, into: out, capacity: block.summary.count)
+                    guard header.summary == block.summary else {
+                        throw DecodeError("block header differs from the index")
+                    }
                 }
             }.get()
         } catch {

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A run's identity: 16 random bytes, written as 32 lowercase hex digits.

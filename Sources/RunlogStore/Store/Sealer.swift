@@ -42,7 +42,11 @@ struct Sealer: Sendable {
                         let record = RecordFrame.framed(type: .block, payload: payload)
                         let (segment, offset) = try appender.add(record)
                         blocks.append(
-                            (key, BlockDescriptor(segment: segment, offset: offset, length: record.count, summary: header.summary)))
+                            (
+                                key,
+                                BlockDescriptor(
+                                    segment: segment, offset: offset, length: record.count, summary: header.summary)
+                            ))
                     case .record(let record):
                         _ = try appender.add(RecordFrame.framed(type: record.type, payload: record.payload()))
                         records.append(record)

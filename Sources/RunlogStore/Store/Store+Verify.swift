@@ -32,7 +32,8 @@ extension Store {
                     report.problems.append(
                         StoreProblem(
                             .undecodableRecord,
-                            error.location ?? DiskLocation(file: reader.files.path(of: block.segment), offset: block.offset),
+                            error.location
+                                ?? DiskLocation(file: reader.files.path(of: block.segment), offset: block.offset),
                             error.underlying.map { "\($0)" } ?? error.message))
                 }
             }

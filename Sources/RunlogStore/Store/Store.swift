@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A store: a directory holding one append-only log per run.
 ///
@@ -27,7 +28,9 @@ public final class Store: Sendable {
     }
 
     /// Opens the store at `path`, creating it when `create` is set and it does not exist.
-    public static func open(at path: String, options: StoreOptions = StoreOptions(), create: Bool = true) throws(StoreError) -> Store {
+    public static func open(at path: String, options: StoreOptions = StoreOptions(), create: Bool = true)
+        throws(StoreError) -> Store
+    {
         try options.validate()
         let store = Store(path: path, options: options)
         try store.prepare(create: create)
@@ -78,7 +81,8 @@ public final class Store: Sendable {
         else { throw StoreError(.corruption, "\(marker) is not a Runlog store marker") }
         guard version <= Store.formatVersion else {
             throw StoreError(
-                .unsupportedVersion, "store \(path) has format \(version); this build reads formats up to \(Store.formatVersion)")
+                .unsupportedVersion,
+                "store \(path) has format \(version); this build reads formats up to \(Store.formatVersion)")
         }
     }
 
@@ -96,7 +100,9 @@ public final class Store: Sendable {
     /// Creates a run and returns its writer.
     public func createRun(_ id: RunID = .random()) throws(StoreError) -> RunWriter {
         let directory = directory(of: id)
-        guard !fileSystem.exists(directory).exists else { throw StoreError(.invalidArgument, "run \(id) already exists") }
+        guard !fileSystem.exists(directory).exists else {
+            throw StoreError(.invalidArgument, "run \(id) already exists")
+        }
         do {
             try fileSystem.createDirectory(directory)
             if options.durability != .never { try fileSystem.syncDirectory(runsDirectory) }
@@ -192,7 +198,8 @@ public final class Store: Sendable {
             try file.close()
         } catch {
             throw StoreError(
-                .io, "truncating the torn tail of \(torn.file)", location: DiskLocation(file: torn.file, offset: torn.offset),
+                .io, "truncating the torn tail of \(torn.file)",
+                location: DiskLocation(file: torn.file, offset: torn.offset),
                 underlying: error)
         }
     }

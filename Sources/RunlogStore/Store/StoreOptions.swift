@@ -32,9 +32,12 @@ public struct StoreOptions: Sendable {
         guard (1...BlockHeader.maxPoints).contains(blockPoints) else {
             throw StoreError(.invalidArgument, "blockPoints \(blockPoints) is outside 1…\(BlockHeader.maxPoints)")
         }
-        guard segmentSize >= 4096 else { throw StoreError(.invalidArgument, "segmentSize \(segmentSize) is below 4096") }
+        guard segmentSize >= 4096 else {
+            throw StoreError(.invalidArgument, "segmentSize \(segmentSize) is below 4096")
+        }
         guard maxBufferedPoints >= blockPoints else {
-            throw StoreError(.invalidArgument, "maxBufferedPoints \(maxBufferedPoints) is below blockPoints \(blockPoints)")
+            throw StoreError(
+                .invalidArgument, "maxBufferedPoints \(maxBufferedPoints) is below blockPoints \(blockPoints)")
         }
         if case .interval(let milliseconds) = durability, milliseconds <= 0 {
             throw StoreError(.invalidArgument, "durability interval \(milliseconds) ms is not positive")
