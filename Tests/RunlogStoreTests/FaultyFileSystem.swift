@@ -31,6 +31,7 @@ final class FaultyFileSystem: FileSystem {
     func createDirectory(_ path: String) throws { try base.createDirectory(path) }
     func contentsOfDirectory(_ path: String) throws -> [String] { try base.contentsOfDirectory(path) }
     func exists(_ path: String) -> (exists: Bool, isDirectory: Bool) { base.exists(path) }
+    func rename(_ source: String, to destination: String) throws { try base.rename(source, to: destination) }
     func syncDirectory(_ path: String) throws {
         if faults.withLock({ $0.failSync }) { throw SystemError("fsync", path: path, errno: EIO) }
         try base.syncDirectory(path)

@@ -1,4 +1,6 @@
 import RunlogWorkloads
+import Foundation
+import Synchronization
 import Testing
 
 @testable import RunlogStore
@@ -198,6 +200,31 @@ import Testing
         #expect { try Store.open(at: directory.path) } throws: { ($0 as? StoreError)?.code == .invalidArgument }
         #expect { try Store.open(at: directory.path + "/missing", create: false) } throws: {
             ($0 as? StoreError)?.code == .notFound
+        }
+    }
+}
+
+@Suite struct StoreCreationTests {
+    @Test func processesCreatingOneStoreAtOnceAllSucceed() throws {
+        for round in 0..<20 {
+            let directory = TemporaryDirectory()
+            let path = directory.path + "/nested/store"
+            let failures = Mutex<[String]>([])
+            let group = DispatchGroup()
+            for _ in 0..<4 {
+                group.enter()
+                Thread.detachNewThread {
+                    do {
+                        _ = try Store.open(at: path)
+                    } catch {
+                        failures.withLock { $0.append("\(error)") }
+                    }
+                    group.leave()
+                }
+            }
+            group.wait()
+            #expect(failures.withLock { $0 }.isEmpty, "round \(round): \(failures.withLock { $0 })")
+            #expect(try PosixFileSystem().contentsOfDirectory(path).sorted() == ["STORE", "runs"])
         }
     }
 }

@@ -10,6 +10,8 @@ public protocol FileSystem: Sendable {
     func exists(_ path: String) -> (exists: Bool, isDirectory: Bool)
     /// Makes a directory's entries (created or renamed files) durable.
     func syncDirectory(_ path: String) throws
+    /// Renames `source` to `destination` atomically, replacing a file already there.
+    func rename(_ source: String, to destination: String) throws
 }
 
 /// An open file. Reads and writes are positional; neither moves a shared cursor.

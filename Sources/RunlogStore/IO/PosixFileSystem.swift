@@ -42,6 +42,12 @@ public struct PosixFileSystem: FileSystem {
         return (true, (info.st_mode & S_IFMT) == S_IFDIR)
     }
 
+    public func rename(_ source: String, to destination: String) throws {
+        guard Glibc.rename(source, destination) == 0 else {
+            throw SystemError("rename", path: "\(source) to \(destination)", errno: errno)
+        }
+    }
+
     public func syncDirectory(_ path: String) throws {
         let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw SystemError("open", path: path, errno: errno) }

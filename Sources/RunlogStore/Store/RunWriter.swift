@@ -4,7 +4,8 @@ import Logging
 public struct Series: Sendable, Hashable {
     public let key: String
     let slot: Int
-    let writer: ObjectIdentifier
+    /// The token of the writer that made the handle.
+    let writer: UInt64
 }
 
 /// What opening a run for writing found and repaired.
@@ -29,6 +30,8 @@ public final class RunWriter: Sendable {
     let files: SegmentFiles
     let appender: SegmentAppender
     let lockFile: any FileHandle
+    /// Identifies this writer's `Series` handles (an address could be reused by a later writer).
+    let token = UInt64.random(in: 0...UInt64.max)
 
     init(
         runID: RunID, recovery: RecoveryReport, index: RunIndex, options: StoreOptions, files: SegmentFiles,
@@ -60,12 +63,12 @@ public final class RunWriter: Sendable {
             try s.checkOpen()
             return s.slots[key] ?? s.addSlot(key)
         }
-        return Series(key: key, slot: slot, writer: ObjectIdentifier(self))
+        return Series(key: key, slot: slot, writer: token)
     }
 
     /// Logs one point. Waits only when the buffer is full (the sealer is behind).
     public func log(_ series: Series, step: Int64, timestamp: Int64, value: Double) throws(StoreError) {
-        precondition(series.writer == ObjectIdentifier(self), "series \"\(series.key)\" belongs to another writer")
+        precondition(series.writer == token, "series \"\(series.key)\" was made by another writer")
         try stage(MetricPoint(step: step, timestamp: timestamp, value: value)) { _ throws(StoreError) in series.slot }
     }
 

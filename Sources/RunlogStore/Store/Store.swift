@@ -49,20 +49,35 @@ public final class Store: Sendable {
         }
         guard create else { throw StoreError(.notFound, "no Runlog store at \(path)") }
         do {
-            if existing.exists, !(try fileSystem.contentsOfDirectory(path).isEmpty) {
+            // Another process may be creating the same store: what it makes on the way is no obstacle.
+            if existing.exists,
+                try fileSystem.contentsOfDirectory(path).contains(where: { $0 != "runs" && !$0.hasPrefix(Store.markerName + ".tmp-") })
+            {
                 throw StoreError(.invalidArgument, "\(path) is a non-empty directory without a Runlog STORE marker")
             }
-            try fileSystem.createDirectory(path)
+            try createDirectories(path)
             try fileSystem.createDirectory(runsDirectory)
-            let file = try fileSystem.open(marker, writable: true, create: true)
+            // The marker appears whole or not at all: written aside, then renamed into place.
+            let temporary = marker + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            let file = try fileSystem.open(temporary, writable: true, create: true)
             try file.writeAll(Array("runlog store format \(Store.formatVersion)\n".utf8), at: 0)
             try file.sync()
             try file.close()
+            try fileSystem.rename(temporary, to: marker)
             try fileSystem.syncDirectory(path)
         } catch let error as StoreError {
             throw error
         } catch {
             throw StoreError(.io, "creating store \(path)", underlying: error)
+        }
+    }
+
+    /// Creates `path` and any missing parent directories.
+    private func createDirectories(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if !fileSystem.exists(prefix).isDirectory { try fileSystem.createDirectory(prefix) }
         }
     }
 
