@@ -1,5 +1,5 @@
-import RunlogWorkloads
 import Foundation
+import RunlogWorkloads
 import Synchronization
 import Testing
 

@@ -51,7 +51,9 @@ public final class Store: Sendable {
         do {
             // Another process may be creating the same store: what it makes on the way is no obstacle.
             if existing.exists,
-                try fileSystem.contentsOfDirectory(path).contains(where: { $0 != "runs" && !$0.hasPrefix(Store.markerName + ".tmp-") })
+                try fileSystem.contentsOfDirectory(path).contains(where: {
+                    $0 != "runs" && !$0.hasPrefix(Store.markerName + ".tmp-")
+                })
             {
                 throw StoreError(.invalidArgument, "\(path) is a non-empty directory without a Runlog STORE marker")
             }
