@@ -202,6 +202,7 @@ import Testing
         #expect(summary.minTimestamp == 10 && summary.maxTimestamp == 90)
         #expect(summary.minValue == -2 && summary.maxValue == 3)
         #expect(summary.latest == MetricPoint(step: 5, timestamp: 50, value: 3))
+        #expect(summary.first == MetricPoint(step: 2, timestamp: 90, value: .nan))
     }
 
     @Test func incompressibleBlocksAreStoredRaw() throws {

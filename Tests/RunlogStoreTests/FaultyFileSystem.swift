@@ -32,6 +32,8 @@ final class FaultyFileSystem: FileSystem {
     func contentsOfDirectory(_ path: String) throws -> [String] { try base.contentsOfDirectory(path) }
     func exists(_ path: String) -> (exists: Bool, isDirectory: Bool) { base.exists(path) }
     func rename(_ source: String, to destination: String) throws { try base.rename(source, to: destination) }
+    func link(_ source: String, to destination: String) throws -> Bool { try base.link(source, to: destination) }
+    func remove(_ path: String) throws { try base.remove(path) }
     func syncDirectory(_ path: String) throws {
         if faults.withLock({ $0.failSync }) { throw SystemError("fsync", path: path, errno: EIO) }
         try base.syncDirectory(path)

@@ -39,6 +39,7 @@ import Testing
             let summary = try #require(reader.index.series(key)?.summary)
             #expect(summary.count == points.count)
             #expect(summary.latest == points.max { BlockSummary.isLater($1, than: $0) })
+            #expect(summary.first == expectedScan(points).first)
             for _ in 0..<10 {
                 let a = points[Int(random.next() % UInt64(points.count))]
                 let b = points[Int(random.next() % UInt64(points.count))]
@@ -141,6 +142,7 @@ import Testing
             .tag(key: "note", value: "ünïcødé ✓", timestamp: 3),
             .input(name: "dataset", value: "sha256:ab", timestamp: 4),
             .param(key: "empty", value: "", timestamp: 5), .status(.finished, timestamp: 6),
+            .attribute(key: "run_name", value: "brave-owl-7", timestamp: 7),
         ]
         for record in records { try writer.append(record) }
         try writer.close()

@@ -2,7 +2,7 @@
 /// LZ4-compressed or raw. See FORMAT.md, "Block record".
 struct BlockHeader: Sendable, Hashable {
     /// The header's size without its key.
-    static let fixedSize = 92
+    static let fixedSize = 116
     /// The most points one block may hold; a larger count in a header is corruption.
     static let maxPoints = 1 << 16
 
@@ -24,6 +24,9 @@ struct BlockHeader: Sendable, Hashable {
         bytes.appendLittleEndian(summary.maxTimestamp)
         bytes.appendLittleEndian(summary.minValue)
         bytes.appendLittleEndian(summary.maxValue)
+        bytes.appendLittleEndian(summary.first.step)
+        bytes.appendLittleEndian(summary.first.timestamp)
+        bytes.appendLittleEndian(summary.first.value)
         bytes.appendLittleEndian(summary.latest.step)
         bytes.appendLittleEndian(summary.latest.timestamp)
         bytes.appendLittleEndian(summary.latest.value)
@@ -46,6 +49,10 @@ struct BlockHeader: Sendable, Hashable {
         let maxTime = try reader.read(Int64.self, "max timestamp")
         let minValue = try reader.readDouble("min value")
         let maxValue = try reader.readDouble("max value")
+        let first = MetricPoint(
+            step: try reader.read(Int64.self, "first step"),
+            timestamp: try reader.read(Int64.self, "first timestamp"),
+            value: try reader.readDouble("first value"))
         let latest = MetricPoint(
             step: try reader.read(Int64.self, "latest step"),
             timestamp: try reader.read(Int64.self, "latest timestamp"),
@@ -61,11 +68,14 @@ struct BlockHeader: Sendable, Hashable {
             rawLength == stepsLength + timesLength + count * codec.bytesPerValue
         else { throw DecodeError("column lengths \(stepsLength)+\(timesLength) disagree with raw length \(rawLength)") }
         guard minStep <= maxStep, minTime <= maxTime else { throw DecodeError("inverted step or time range") }
+        guard first.step == minStep, latest.step == maxStep else {
+            throw DecodeError("first or latest point outside the block's step range")
+        }
         return BlockHeader(
             key: key,
             summary: BlockSummary(
                 count: count, minStep: minStep, maxStep: maxStep, minTimestamp: minTime, maxTimestamp: maxTime,
-                minValue: minValue, maxValue: maxValue, latest: latest),
+                minValue: minValue, maxValue: maxValue, first: first, latest: latest),
             compressed: compression == 1, valueCodec: codec,
             stepsLength: stepsLength, timesLength: timesLength, rawLength: rawLength)
     }
@@ -210,7 +220,7 @@ enum BlockDecoder {
     private static func checkSummary(_ header: BlockHeader, _ out: UnsafeMutableRawPointer) throws(DecodeError) {
         let points = UnsafeBufferPointer(
             start: out.assumingMemoryBound(to: MetricPoint.self), count: header.summary.count)
-        guard points.first?.step == header.summary.minStep, points.last?.step == header.summary.maxStep else {
+        guard points.first == header.summary.first, points.last?.step == header.summary.maxStep else {
             throw DecodeError("decoded steps disagree with the block header")
         }
     }

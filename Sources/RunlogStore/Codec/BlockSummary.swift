@@ -1,4 +1,5 @@
-/// What the index knows of a block without decoding it. Stored in the block header.
+/// What the index knows of a block, or of a whole series, without decoding: stored in each block
+/// header and merged across blocks.
 public struct BlockSummary: Sendable, Hashable {
     public var count: Int
     public var minStep: Int64
@@ -8,25 +9,25 @@ public struct BlockSummary: Sendable, Hashable {
     /// The smallest and largest non-NaN values; NaN when every value is NaN.
     public var minValue: Double
     public var maxValue: Double
+    /// The point with the least (step, timestamp); of equals, the one logged first.
+    public var first: MetricPoint
     /// The point with the greatest (step, timestamp, value), as MLflow defines "latest"; values
     /// compare in IEEE-754 total order.
     public var latest: MetricPoint
 
-    /// The summary of `points`, which must not be empty.
+    /// The summary of `points`, in logging order; `points` must not be empty.
     init(of points: UnsafeBufferPointer<MetricPoint>) {
         let first = points[0]
         var summary = BlockSummary(
-            count: points.count, minStep: first.step, maxStep: first.step,
-            minTimestamp: first.timestamp, maxTimestamp: first.timestamp,
-            minValue: .nan, maxValue: .nan, latest: first)
+            count: 0, minStep: first.step, maxStep: first.step, minTimestamp: first.timestamp,
+            maxTimestamp: first.timestamp, minValue: .nan, maxValue: .nan, first: first, latest: first)
         for point in points { summary.add(point) }
-        summary.count = points.count
         self = summary
     }
 
     init(
         count: Int, minStep: Int64, maxStep: Int64, minTimestamp: Int64, maxTimestamp: Int64,
-        minValue: Double, maxValue: Double, latest: MetricPoint
+        minValue: Double, maxValue: Double, first: MetricPoint, latest: MetricPoint
     ) {
         self.count = count
         self.minStep = minStep
@@ -35,33 +36,38 @@ public struct BlockSummary: Sendable, Hashable {
         self.maxTimestamp = maxTimestamp
         self.minValue = minValue
         self.maxValue = maxValue
+        self.first = first
         self.latest = latest
     }
 
+    /// Adds a point logged after every point summarised so far.
     @inline(__always)
     mutating func add(_ point: MetricPoint) {
+        count += 1
         minStep = min(minStep, point.step)
         maxStep = max(maxStep, point.step)
         minTimestamp = min(minTimestamp, point.timestamp)
         maxTimestamp = max(maxTimestamp, point.timestamp)
-        if !point.value.isNaN {
-            minValue = minValue.isNaN ? point.value : min(minValue, point.value)
-            maxValue = maxValue.isNaN ? point.value : max(maxValue, point.value)
-        }
+        includeValues(min: point.value, max: point.value)
+        if BlockSummary.isEarlier(point, than: first) { first = point }
         if BlockSummary.isLater(point, than: latest) { latest = point }
     }
 
-    /// Merges another summary into this one (the series-level summary of many blocks).
+    /// Merges the summary of points logged after every point summarised so far.
     mutating func merge(_ other: BlockSummary) {
-        let total = count + other.count
-        add(other.latest)
+        count += other.count
         minStep = min(minStep, other.minStep)
         maxStep = max(maxStep, other.maxStep)
         minTimestamp = min(minTimestamp, other.minTimestamp)
         maxTimestamp = max(maxTimestamp, other.maxTimestamp)
-        if !other.minValue.isNaN { minValue = minValue.isNaN ? other.minValue : min(minValue, other.minValue) }
-        if !other.maxValue.isNaN { maxValue = maxValue.isNaN ? other.maxValue : max(maxValue, other.maxValue) }
-        count = total
+        includeValues(min: other.minValue, max: other.maxValue)
+        if BlockSummary.isEarlier(other.first, than: first) { first = other.first }
+        if BlockSummary.isLater(other.latest, than: latest) { latest = other.latest }
+    }
+
+    private mutating func includeValues(min low: Double, max high: Double) {
+        if !low.isNaN { minValue = minValue.isNaN ? low : Swift.min(minValue, low) }
+        if !high.isNaN { maxValue = maxValue.isNaN ? high : Swift.max(maxValue, high) }
     }
 
     /// Equality of stored bits, so that NaN summaries compare equal to themselves.
@@ -69,7 +75,7 @@ public struct BlockSummary: Sendable, Hashable {
         a.count == b.count && a.minStep == b.minStep && a.maxStep == b.maxStep
             && a.minTimestamp == b.minTimestamp && a.maxTimestamp == b.maxTimestamp
             && a.minValue.bitPattern == b.minValue.bitPattern && a.maxValue.bitPattern == b.maxValue.bitPattern
-            && a.latest == b.latest
+            && a.first == b.first && a.latest == b.latest
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -77,6 +83,11 @@ public struct BlockSummary: Sendable, Hashable {
         hasher.combine(minStep)
         hasher.combine(maxStep)
         hasher.combine(latest)
+    }
+
+    /// Strictly earlier in scan order: step, then timestamp (later-logged equals are not earlier).
+    static func isEarlier(_ a: MetricPoint, than b: MetricPoint) -> Bool {
+        a.step != b.step ? a.step < b.step : a.timestamp < b.timestamp
     }
 
     /// MLflow's order for "latest": step, then timestamp, then value.

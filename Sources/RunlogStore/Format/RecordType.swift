@@ -6,4 +6,6 @@ enum RecordType: UInt8, Sendable, CaseIterable {
     case tag = 3
     case status = 4
     case input = 5
+    /// A run attribute: which experiment the run belongs to, its name, its lifecycle.
+    case attribute = 6
 }

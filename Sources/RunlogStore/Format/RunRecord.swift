@@ -5,6 +5,8 @@ public enum RunRecord: Sendable, Hashable {
     /// A named reproducibility input (a dataset digest, the git commit, the command line…).
     case input(name: String, value: String, timestamp: Int64)
     case status(RunStatus, timestamp: Int64)
+    /// A run attribute (`experiment_id`, `run_name`…); a later record of the same key overrides.
+    case attribute(key: String, value: String, timestamp: Int64)
 
     /// Limits of the engine's format; the tracking API enforces tighter, MLflow-compatible ones.
     public static let maxKeyBytes = 1024
@@ -16,6 +18,7 @@ public enum RunRecord: Sendable, Hashable {
         case .tag: .tag
         case .input: .input
         case .status: .status
+        case .attribute: .attribute
         }
     }
 
@@ -25,7 +28,7 @@ public enum RunRecord: Sendable, Hashable {
         var bytes: [UInt8] = []
         switch self {
         case .param(let key, let value, let timestamp), .tag(let key, let value, let timestamp),
-            .input(let key, let value, let timestamp):
+            .input(let key, let value, let timestamp), .attribute(let key, let value, let timestamp):
             bytes.appendLittleEndian(timestamp)
             bytes.appendString(key, lengthType: UInt16.self)
             bytes.appendString(value, lengthType: UInt32.self)
@@ -41,15 +44,15 @@ public enum RunRecord: Sendable, Hashable {
         let timestamp = try reader.read(Int64.self, "timestamp")
         let record: RunRecord
         switch type {
-        case .param, .tag, .input:
+        case .param, .tag, .input, .attribute:
             let key = try reader.readString(lengthType: UInt16.self, "key")
             let value = try reader.readString(lengthType: UInt32.self, "value")
-            record =
-                type == .param
-                ? .param(key: key, value: value, timestamp: timestamp)
-                : type == .tag
-                    ? .tag(key: key, value: value, timestamp: timestamp)
-                    : .input(name: key, value: value, timestamp: timestamp)
+            switch type {
+            case .param: record = .param(key: key, value: value, timestamp: timestamp)
+            case .tag: record = .tag(key: key, value: value, timestamp: timestamp)
+            case .input: record = .input(name: key, value: value, timestamp: timestamp)
+            default: record = .attribute(key: key, value: value, timestamp: timestamp)
+            }
         case .status:
             let raw = try reader.read(UInt8.self, "status")
             guard let status = RunStatus(rawValue: raw) else { throw DecodeError("unknown run status \(raw)") }
@@ -64,7 +67,8 @@ public enum RunRecord: Sendable, Hashable {
     /// Checks the engine's limits; the message names the field and the rule.
     func validate() throws(StoreError) {
         switch self {
-        case .param(let key, let value, _), .tag(let key, let value, _), .input(let key, let value, _):
+        case .param(let key, let value, _), .tag(let key, let value, _), .input(let key, let value, _),
+            .attribute(let key, let value, _):
             try KeyRules.validateKey(key, field: "\(type) key")
             guard value.utf8.count <= RunRecord.maxValueBytes else {
                 throw StoreError(
@@ -110,6 +114,7 @@ extension RecordType: CustomStringConvertible {
         case .tag: "tag"
         case .status: "status"
         case .input: "input"
+        case .attribute: "attribute"
         }
     }
 }

@@ -12,6 +12,11 @@ public protocol FileSystem: Sendable {
     func syncDirectory(_ path: String) throws
     /// Renames `source` to `destination` atomically, replacing a file already there.
     func rename(_ source: String, to destination: String) throws
+    /// Makes `destination` a second name of `source`; `false` when `destination` exists. Publishes a
+    /// fully written file under a name that only one process can claim.
+    func link(_ source: String, to destination: String) throws -> Bool
+    /// Removes a file.
+    func remove(_ path: String) throws
 }
 
 /// An open file. Reads and writes are positional; neither moves a shared cursor.

@@ -48,6 +48,16 @@ public struct PosixFileSystem: FileSystem {
         }
     }
 
+    public func link(_ source: String, to destination: String) throws -> Bool {
+        if Glibc.link(source, destination) == 0 { return true }
+        if errno == EEXIST { return false }
+        throw SystemError("link", path: "\(source) to \(destination)", errno: errno)
+    }
+
+    public func remove(_ path: String) throws {
+        guard unlink(path) == 0 || errno == ENOENT else { throw SystemError("unlink", path: path, errno: errno) }
+    }
+
     public func syncDirectory(_ path: String) throws {
         let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw SystemError("open", path: path, errno: errno) }

@@ -49,7 +49,7 @@ public struct RunIndex: Sendable {
                         segment: segment, offset: offset, length: RecordFrame.headerSize + payload.count,
                         summary: header.summary),
                     key: header.key)
-            case .param, .tag, .input, .status:
+            case .param, .tag, .input, .status, .attribute:
                 records.append(try RunRecord.decode(type: type, payload: payload))
             }
             return nil
