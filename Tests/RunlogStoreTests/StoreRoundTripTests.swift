@@ -208,7 +208,7 @@ import Testing
 
 @Suite struct StoreCreationTests {
     @Test func processesCreatingOneStoreAtOnceAllSucceed() throws {
-        for round in 0..<20 {
+        for round in 0..<200 {
             let directory = TemporaryDirectory()
             let path = directory.path + "/nested/store"
             let failures = Mutex<[String]>([])

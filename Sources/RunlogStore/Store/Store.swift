@@ -49,13 +49,17 @@ public final class Store: Sendable {
         }
         guard create else { throw StoreError(.notFound, "no Runlog store at \(path)") }
         do {
-            // Another process may be creating the same store: what it makes on the way is no obstacle.
-            if existing.exists,
-                try fileSystem.contentsOfDirectory(path).contains(where: {
-                    $0 != "runs" && !$0.hasPrefix(Store.markerName + ".tmp-")
-                })
-            {
-                throw StoreError(.invalidArgument, "\(path) is a non-empty directory without a Runlog STORE marker")
+            // Another process may be creating the same store: what it makes on the way is no obstacle,
+            // and once its marker is in place the store is simply there.
+            if existing.exists {
+                let entries = try fileSystem.contentsOfDirectory(path)
+                if entries.contains(Store.markerName) {
+                    try checkMarker(marker)
+                    return
+                }
+                if entries.contains(where: { $0 != "runs" && !$0.hasPrefix(Store.markerName + ".tmp-") }) {
+                    throw StoreError(.invalidArgument, "\(path) is a non-empty directory without a Runlog STORE marker")
+                }
             }
             try createDirectories(path)
             try fileSystem.createDirectory(runsDirectory)
