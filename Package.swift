@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // liblz4 from the system (Debian: liblz4-dev), found through pkg-config.
@@ -34,7 +35,10 @@ let package = Package(
             exclude: ["Format/FORMAT.md"]
         ),
         // The public API a training binary imports.
-        .target(name: "Runlog", dependencies: ["RunlogStore"]),
+        .target(
+            name: "Runlog",
+            dependencies: ["RunlogStore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Seeded workload generators shared by the demo, tests and benchmarks.
         .target(name: "RunlogWorkloads"),
         .executableTarget(
@@ -48,7 +52,11 @@ let package = Package(
         // A writer process that tests start, kill and race against (second-writer and crash tests).
         .executableTarget(
             name: "RunlogTestWriter",
-            dependencies: ["RunlogStore", "RunlogWorkloads"]
+            dependencies: ["Runlog", "RunlogWorkloads"]
+        ),
+        .testTarget(
+            name: "RunlogTests",
+            dependencies: ["Runlog", "RunlogStore", "RunlogWorkloads", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "RunlogStoreTests",

@@ -1,3 +1,4 @@
-// The module a training binary imports. Until the tracking API (experiments, runs, params,
-// queries) lands, it re-exports the engine: stores, run writers and readers, range scans.
+// The module a training binary imports: experiments, runs, params, tags, reproducibility inputs,
+// metric logging, and the queries over them (history, downsampling, search, compare). The engine's
+// types (run ids, points, scan ranges, durability) come with it.
 @_exported import RunlogStore

@@ -1,10 +1,11 @@
-import RunlogStore
+import Runlog
 import RunlogWorkloads
 
 // A writer process for tests: `RunlogTestWriter STORE RUN MODE [ARG]`.
 //   hold           open RUN for writing, print "ready", and wait to be killed.
 //   crash N        log the "loss" series without end, flushing every N points and printing
 //                  "flushed <count>" after each flush returns; tests SIGKILL it at random moments.
+// `RunlogTestWriter STORE experiment NAME` creates or gets experiment NAME and prints its id.
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -16,6 +17,15 @@ func say(_ line: String) {
 }
 
 let arguments = CommandLine.arguments
+if arguments.count == 4, arguments[2] == "experiment" {
+    do {
+        say(try TrackingStore.open(at: arguments[1]).experiment(named: arguments[3]).id)
+        exit(0)
+    } catch {
+        FileHandleStderr.write("error: \(error)\n")
+        exit(1)
+    }
+}
 guard arguments.count >= 4, let runID = RunID(arguments[2]) else {
     FileHandleStderr.write("usage: RunlogTestWriter STORE RUN hold | crash N\n")
     exit(2)

@@ -26,6 +26,12 @@ public final class RunReader: Sendable {
     /// Where the log currently ends mid-record, if it does (a writer mid-write, or one that crashed).
     public var tornTail: TornTail? { loader.withLock { $0.tornTail } }
 
+    /// Closes the segment files scans opened (they reopen on the next scan). For callers that keep
+    /// many readers around and want to hold no descriptors between queries.
+    public func closeFiles() {
+        files.closeAll()
+    }
+
     /// The points of `key` in `range`, in step order (ties by timestamp, then insertion).
     public func scan(_ key: String, range: ScanRange = .all) throws(StoreError) -> [MetricPoint] {
         guard let series = index.series(key) else { return [] }

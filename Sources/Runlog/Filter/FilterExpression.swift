@@ -1,0 +1,61 @@
+/// A parsed filter: comparisons joined by AND, OR and NOT.
+indirect enum FilterExpression: Sendable {
+    case comparison(FilterComparison)
+    case and(FilterExpression, FilterExpression)
+    case or(FilterExpression, FilterExpression)
+    case not(FilterExpression)
+}
+
+/// What a comparison or an order-by clause looks at.
+enum FilterColumn: Sendable, Hashable, CustomStringConvertible {
+    enum Aggregate: String, Sendable, CaseIterable {
+        case last, min, max, first, count
+    }
+
+    enum Attribute: String, Sendable, CaseIterable {
+        case status, runName = "run_name", runID = "run_id", experimentID = "experiment_id"
+        case startTime = "start_time", endTime = "end_time", lastWriteTime = "last_write_time"
+
+        var isNumeric: Bool { self == .startTime || self == .endTime || self == .lastWriteTime }
+    }
+
+    case metric(String, Aggregate)
+    case param(String)
+    case tag(String)
+    case attribute(Attribute)
+
+    var isNumeric: Bool {
+        switch self {
+        case .metric: true
+        case .attribute(let attribute): attribute.isNumeric
+        case .param, .tag: false
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .metric(let key, let aggregate): "metrics.\(key)" + (aggregate == .last ? "" : ".\(aggregate.rawValue)")
+        case .param(let key): "params.\(key)"
+        case .tag(let key): "tags.\(key)"
+        case .attribute(let attribute): "attributes.\(attribute.rawValue)"
+        }
+    }
+}
+
+enum FilterOperator: String, Sendable {
+    case equal = "=", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
+    case like = "LIKE", ilike = "ILIKE", notLike = "NOT LIKE", notIlike = "NOT ILIKE", in_ = "IN", notIn = "NOT IN"
+}
+
+enum FilterValue: Sendable {
+    case number(Double)
+    case string(String)
+    case numbers([Double])
+    case strings([String])
+}
+
+struct FilterComparison: Sendable {
+    let column: FilterColumn
+    let op: FilterOperator
+    let value: FilterValue
+}

@@ -1,0 +1,180 @@
+import RunlogStore
+
+/// What buckets and aligned histories are laid out along.
+public enum Axis: String, Sendable, Hashable, CaseIterable {
+    case step
+    /// Timestamps, in milliseconds.
+    case time
+}
+
+/// One bucket of a downsampled history: every point whose step (or timestamp) falls in
+/// `start...end`, summarised so that extremes survive.
+public struct Bucket: Sendable, Hashable {
+    public var start: Int64
+    public var end: Int64
+    public var count: Int
+    /// The smallest and largest non-NaN values, and their mean; NaN when all values are NaN.
+    public var min: Double
+    public var max: Double
+    public var mean: Double
+    /// The bucket's first and last points in scan order (step, then timestamp, then insertion).
+    public var first: MetricPoint
+    public var last: MetricPoint
+
+    public static func == (a: Bucket, b: Bucket) -> Bool {
+        a.start == b.start && a.end == b.end && a.count == b.count && a.min.bitPattern == b.min.bitPattern
+            && a.max.bitPattern == b.max.bitPattern && a.mean.bitPattern == b.mean.bitPattern && a.first == b.first
+            && a.last == b.last
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(start)
+        hasher.combine(count)
+    }
+}
+
+extension TrackingStore {
+    /// The history of metric `key` of `run` in `range`: points in step order, ties by timestamp,
+    /// then in logging order.
+    public func history(of run: RunID, _ key: String, range: ScanRange = .all) throws(RunlogError) -> [MetricPoint] {
+        let reader = try reader(run, key)
+        return try storage("scanning \(key) of run \(run)") { () throws(StoreError) in
+            try reader.scan(key, range: range)
+        }
+    }
+
+    /// The same history handed to `body` a chunk at a time, without holding it whole in memory.
+    public func history(
+        of run: RunID, _ key: String, range: ScanRange = .all,
+        chunks body: (UnsafeBufferPointer<MetricPoint>) throws -> Void
+    ) throws {
+        let reader = try reader(run, key)
+        do {
+            try reader.scan(key, range: range, chunks: body)
+        } catch let error as StoreError {
+            throw RunlogError.storage("scanning \(key) of run \(run)", error)
+        }
+    }
+
+    /// The history of `key` in `range`, in `buckets` equal spans of `axis` between its first and
+    /// last point; empty buckets are left out.
+    public func downsample(
+        _ run: RunID, _ key: String, buckets: Int, range: ScanRange = .all, axis: Axis = .step
+    ) throws(RunlogError) -> [Bucket] {
+        guard buckets >= 1, buckets <= 1_000_000 else {
+            throw RunlogError(.invalidArgument, "downsampling wants 1…1,000,000 buckets, not \(buckets)")
+        }
+        let reader = try reader(run, key)
+        guard let summary = reader.index.series(key)?.summary else { return [] }
+        var low = axis == .step ? summary.minStep : summary.minTimestamp
+        var high = axis == .step ? summary.maxStep : summary.maxTimestamp
+        if let bound = axis == .step ? range.steps : range.timestamps {
+            low = Swift.max(low, bound.lowerBound)
+            high = Swift.min(high, bound.upperBound)
+        }
+        guard low <= high else { return [] }
+        var grid = BucketGrid(low: low, high: high, count: buckets)
+        do {
+            try reader.scan(key, range: range) { chunk in
+                if axis == .step {
+                    for point in chunk { grid.add(point, at: point.step) }
+                } else {
+                    for point in chunk { grid.add(point, at: point.timestamp) }
+                }
+            }
+        } catch let error as StoreError {
+            throw RunlogError.storage("downsampling \(key) of run \(run)", error)
+        } catch {
+            throw RunlogError(.storage, "downsampling \(key) of run \(run)", underlying: error)
+        }
+        return grid.buckets()
+    }
+
+    func reader(_ run: RunID, _ key: String) throws(RunlogError) -> RunReader {
+        let entry = try catalog.entry(run)
+        guard entry.reader.index.series(key) != nil else {
+            let known = entry.reader.index.keys
+            throw RunlogError(
+                .notFound,
+                "run \(run) has no metric \"\(key)\""
+                    + (known.isEmpty ? "" : "; it has \(known.joined(separator: ", "))"))
+        }
+        return entry.reader
+    }
+}
+
+/// `count` equal spans of `low...high` (the last ones one shorter when the span does not divide),
+/// each accumulating the points that fall in it.
+struct BucketGrid {
+    let low: Int64
+    /// The number of positions in `low...high`, minus one (fits in 64 bits even for the full range).
+    let spanMinusOne: UInt64
+    let count: Int
+    private var accumulators: [Accumulator]
+
+    struct Accumulator {
+        var count = 0
+        var finiteCount = 0
+        var sum = 0.0
+        var min = Double.nan
+        var max = Double.nan
+        var first = MetricPoint(step: 0, timestamp: 0, value: 0)
+        var last = MetricPoint(step: 0, timestamp: 0, value: 0)
+    }
+
+    init(low: Int64, high: Int64, count: Int) {
+        self.low = low
+        self.spanMinusOne = UInt64(bitPattern: high &- low)
+        self.count = count
+        self.accumulators = Array(repeating: Accumulator(), count: count)
+    }
+
+    /// Which bucket position `at` falls in: ⌊(at − low) × count / span⌋, in 128-bit arithmetic.
+    @inline(__always)
+    func index(_ at: Int64) -> Int {
+        let offset = UInt64(bitPattern: at &- low)
+        let product = offset.multipliedFullWidth(by: UInt64(count))
+        if spanMinusOne == UInt64.max { return Int(product.high) }  // span is 2^64
+        return Int(UInt64(spanMinusOne + 1).dividingFullWidth(product).quotient)
+    }
+
+    @inline(__always)
+    mutating func add(_ point: MetricPoint, at position: Int64) {
+        let i = index(position)
+        accumulators.withUnsafeMutableBufferPointer { buckets in
+            if buckets[i].count == 0 { buckets[i].first = point }
+            buckets[i].last = point
+            buckets[i].count += 1
+            let value = point.value
+            if !value.isNaN {
+                buckets[i].finiteCount += 1
+                buckets[i].sum += value
+                buckets[i].min = buckets[i].min.isNaN ? value : Swift.min(buckets[i].min, value)
+                buckets[i].max = buckets[i].max.isNaN ? value : Swift.max(buckets[i].max, value)
+            }
+        }
+    }
+
+    /// The first position of bucket `i`: low + ⌈i × span / count⌉.
+    func start(_ i: Int) -> Int64 {
+        if i == 0 { return low }
+        let span = spanMinusOne == UInt64.max ? nil : spanMinusOne + 1
+        let product: (high: UInt64, low: UInt64) =
+            span.map { UInt64(i).multipliedFullWidth(by: $0) } ?? (UInt64(i), 0)
+        let (quotient, remainder) = UInt64(count).dividingFullWidth(product)
+        return low &+ Int64(bitPattern: quotient &+ (remainder > 0 ? 1 : 0))
+    }
+
+    func buckets() -> [Bucket] {
+        var result: [Bucket] = []
+        for i in 0..<count where accumulators[i].count > 0 {
+            let a = accumulators[i]
+            let end = i + 1 < count ? start(i + 1) &- 1 : low &+ Int64(bitPattern: spanMinusOne)
+            result.append(
+                Bucket(
+                    start: start(i), end: end, count: a.count, min: a.min, max: a.max,
+                    mean: a.finiteCount > 0 ? a.sum / Double(a.finiteCount) : .nan, first: a.first, last: a.last))
+        }
+        return result
+    }
+}

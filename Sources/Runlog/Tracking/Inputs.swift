@@ -1,0 +1,136 @@
+import Crypto
+import Foundation
+
+/// What reproduces a run, captured when it starts: how the program was invoked, where, from which
+/// commit, on which machine and toolchain. Each is one `input` record of the run.
+enum EnvironmentInputs {
+    static func capture() -> [(name: String, value: String)] {
+        var inputs: [(String, String)] = [
+            ("command_line", CommandLine.arguments.map(shellQuoted).joined(separator: " ")),
+            ("working_directory", FileManager.default.currentDirectoryPath),
+            ("executable", executablePath()),
+            ("hostname", ProcessInfo.processInfo.hostName),
+            ("os", operatingSystem()),
+            ("swift_version", swiftVersion),
+        ]
+        if let git = gitState(from: FileManager.default.currentDirectoryPath) {
+            inputs.append(("git_repository", git.repository))
+            if let commit = git.commit { inputs.append(("git_commit", commit)) }
+            if let dirty = git.dirty { inputs.append(("git_dirty", dirty ? "true" : "false")) }
+        }
+        return inputs
+    }
+
+    static let swiftVersion: String = {
+        #if compiler(>=6.4)
+            "6.4 or later"
+        #elseif compiler(>=6.3)
+            "6.3"
+        #elseif compiler(>=6.2)
+            "6.2"
+        #elseif compiler(>=6.1)
+            "6.1"
+        #else
+            "6.0"
+        #endif
+    }()
+
+    static func shellQuoted(_ argument: String) -> String {
+        let safe = argument.unicodeScalars.allSatisfy {
+            $0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_./=:,+@%".unicodeScalars.contains($0)
+        }
+        return safe && !argument.isEmpty ? argument : "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    static func executablePath() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments.first
+            ?? ""
+    }
+
+    static func operatingSystem() -> String {
+        var name = utsname()
+        uname(&name)
+        func field<T>(_ value: T) -> String {
+            withUnsafeBytes(of: value) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        }
+        var text = "\(field(name.sysname)) \(field(name.release)) \(field(name.machine))"
+        if let release = try? String(contentsOfFile: "/etc/os-release", encoding: .utf8),
+            let line = release.split(separator: "\n").first(where: { $0.hasPrefix("PRETTY_NAME=") })
+        {
+            text +=
+                " (" + line.dropFirst("PRETTY_NAME=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                + ")"
+        }
+        return text
+    }
+
+    /// The git repository enclosing `directory`, its HEAD commit and whether tracked files differ
+    /// from it; nil outside a repository. Without a `git` executable the commit is read from the
+    /// repository's files and the dirty flag is left out.
+    static func gitState(from directory: String) -> (repository: String, commit: String?, dirty: Bool?)? {
+        var current = URL(fileURLWithPath: directory).standardizedFileURL
+        while true {
+            if FileManager.default.fileExists(atPath: current.appendingPathComponent(".git").path) { break }
+            let parent = current.deletingLastPathComponent()
+            if parent.path == current.path { return nil }
+            current = parent
+        }
+        let root = current.path
+        if let commit = runGit(["rev-parse", "HEAD"], in: root)?.trimmingCharacters(in: .whitespacesAndNewlines),
+            commit.count == 40
+        {
+            let status = runGit(["status", "--porcelain", "--untracked-files=no"], in: root)
+            return (root, commit, status.map { !$0.isEmpty })
+        }
+        return (root, commitFromFiles(root), nil)
+    }
+
+    private static func runGit(_ arguments: [String], in directory: String) -> String? {
+        let candidates = ["/usr/bin/git", "/usr/local/bin/git", "/bin/git"]
+        guard let git = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            return nil
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: git)
+        process.arguments = ["-C", directory] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// HEAD's commit from `.git/HEAD`, a loose ref or `packed-refs`.
+    private static func commitFromFiles(_ root: String) -> String? {
+        let gitDirectory = root + "/.git"
+        guard
+            let head = try? String(contentsOfFile: gitDirectory + "/HEAD", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        else { return nil }
+        guard head.hasPrefix("ref: ") else { return head.count == 40 ? head : nil }
+        let ref = String(head.dropFirst(5))
+        if let loose = try? String(contentsOfFile: gitDirectory + "/" + ref, encoding: .utf8) {
+            return loose.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let packed = (try? String(contentsOfFile: gitDirectory + "/packed-refs", encoding: .utf8)) ?? ""
+        return packed.split(separator: "\n").first { $0.hasSuffix(" " + ref) }.map { String($0.prefix(40)) }
+    }
+}
+
+/// The SHA-256 of a file's contents, as `sha256:<64 hex digits>`, read in 1 MiB pieces.
+public func sha256Digest(ofFile path: String) throws(RunlogError) -> String {
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+        throw RunlogError(.notFound, "cannot open \(path) to compute its digest")
+    }
+    defer { try? handle.close() }  // read-only
+    var hasher = SHA256()
+    do {
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+    } catch {
+        throw RunlogError(.storage, "reading \(path) to compute its digest", underlying: error)
+    }
+    return "sha256:" + hasher.finalize().map { String(format: "%02x", $0) }.joined()
+}

@@ -1,0 +1,154 @@
+import RunlogStore
+
+/// A Runlog store seen as MLflow sees one: experiments holding runs, each with params, tags,
+/// inputs and metric histories.
+///
+/// Queries (`runs`, `search`, `history`, `compare`…) answer from what the store held when it was
+/// opened or last `refresh()`ed; runs started here are added as they start.
+public final class TrackingStore: Sendable {
+    public let engine: Store
+    let experimentFiles: ExperimentFiles
+    let catalog: Catalog
+
+    private init(engine: Store) {
+        self.engine = engine
+        self.experimentFiles = ExperimentFiles(fileSystem: engine.options.fileSystem, storePath: engine.path)
+        self.catalog = Catalog(engine: engine)
+    }
+
+    /// Opens (creating when missing) the store at `path` and reads its runs.
+    public static func open(at path: String, options: StoreOptions = StoreOptions()) throws(RunlogError)
+        -> TrackingStore
+    {
+        let engine = try storage("opening store \(path)") { () throws(StoreError) in
+            try Store.open(at: path, options: options)
+        }
+        let store = TrackingStore(engine: engine)
+        try store.refresh()
+        return store
+    }
+
+    public var path: String { engine.path }
+
+    /// Reads what other processes wrote since the store was opened or last refreshed.
+    public func refresh() throws(RunlogError) {
+        try catalog.refresh()
+    }
+
+    // MARK: Experiments
+
+    /// The experiment named `name`, created when there is none. Race-free across processes: two
+    /// processes asking for "mnist" at once get the same experiment.
+    public func experiment(named name: String) throws(RunlogError) -> Experiment {
+        try experimentFiles.createOrGet(name)
+    }
+
+    public func experiment(id: String) throws(RunlogError) -> Experiment? {
+        try experimentFiles.load(id)
+    }
+
+    /// Experiments in creation order; deleted ones only when asked for.
+    public func experiments(includeDeleted: Bool = false) throws(RunlogError) -> [Experiment] {
+        try experimentFiles.all().filter { includeDeleted || $0.lifecycle == .active }
+    }
+
+    @discardableResult
+    public func setTag(_ key: String, _ value: String, onExperiment id: String) throws(RunlogError) -> Experiment {
+        try Validation.key(key, "tag")
+        try Validation.value(value, of: "tag", key: key, limit: Validation.maxTagValueLength)
+        return try experimentFiles.update(id) { $0.tags[key] = value }
+    }
+
+    // MARK: Runs
+
+    /// Starts a run in `experiment`: status RUNNING from now, with a readable generated name when
+    /// none is given, its params and tags, and — unless `captureEnvironment` is off — the inputs
+    /// that reproduce it (command line, working directory, executable, git commit and dirty flag,
+    /// host, OS, Swift version).
+    public func startRun(
+        in experiment: Experiment, name: String? = nil, params: [String: String] = [:], tags: [String: String] = [:],
+        captureEnvironment: Bool = true
+    ) throws(RunlogError) -> ActiveRun {
+        let runName = name ?? RunNames.random()
+        try Validation.name(runName, "run", limit: Validation.maxRunNameLength)
+        for (key, value) in params {
+            try Validation.key(key, "param")
+            try Validation.value(value, of: "param", key: key, limit: Validation.maxParamValueLength)
+        }
+        for (key, value) in tags {
+            try Validation.key(key, "tag")
+            try Validation.value(value, of: "tag", key: key, limit: Validation.maxTagValueLength)
+        }
+        guard experiment.lifecycle == .active else {
+            throw RunlogError(
+                .invalidArgument, "experiment \"\(experiment.name)\" is deleted; restore it to start runs")
+        }
+        let now = currentTimeMilliseconds()
+        var records: [RunRecord] = [
+            .attribute(key: "experiment_id", value: experiment.id, timestamp: now),
+            .attribute(key: "run_name", value: runName, timestamp: now),
+            .status(.running, timestamp: now),
+        ]
+        records += params.keys.sorted().map { .param(key: $0, value: params[$0]!, timestamp: now) }
+        records += tags.keys.sorted().map { .tag(key: $0, value: tags[$0]!, timestamp: now) }
+        if captureEnvironment {
+            records += EnvironmentInputs.capture().map { .input(name: $0.name, value: $0.value, timestamp: now) }
+        }
+        let writer = try storage("starting a run in experiment \"\(experiment.name)\"") { () throws(StoreError) in
+            let writer = try engine.createRun()
+            for record in records { try writer.append(record) }
+            try writer.flush()
+            return writer
+        }
+        try catalog.refresh(writer.runID)
+        return ActiveRun(id: writer.runID, experimentID: experiment.id, name: runName, writer: writer, params: params)
+    }
+
+    /// Runs `body` in a new run, which finishes FINISHED when `body` returns and FAILED when it
+    /// throws (the error is rethrown).
+    public func withRun<T>(
+        in experiment: Experiment, name: String? = nil, params: [String: String] = [:], tags: [String: String] = [:],
+        _ body: (ActiveRun) throws -> T
+    ) throws -> T {
+        let run = try startRun(in: experiment, name: name, params: params, tags: tags)
+        do {
+            let result = try body(run)
+            try run.finish(.finished)
+            return result
+        } catch {
+            try? run.finish(.failed)  // the body's error is the one to report
+            throw error
+        }
+    }
+
+    /// Records a status for a run no process is writing — typically KILLED for a run whose process
+    /// died while it was RUNNING. Fails, naming the process, while a writer holds the run.
+    public func setStatus(_ status: RunStatus, of run: RunID) throws(RunlogError) {
+        try storage("setting the status of run \(run)") { () throws(StoreError) in
+            let writer = try engine.openWriter(run)
+            try writer.append(.status(status, timestamp: currentTimeMilliseconds()))
+            try writer.close()
+        }
+        try catalog.refresh(run)
+    }
+
+    /// Every run of the store (of the given experiments, when named), newest first.
+    public func runs(experimentIDs: [String]? = nil, includeDeleted: Bool = false) -> [RunInfo] {
+        let wanted = experimentIDs.map(Set.init)
+        return catalog.infos
+            .filter { (wanted?.contains($0.experimentID) ?? true) && (includeDeleted || $0.lifecycle == .active) }
+            .sorted(by: RunOrder.newestFirst)
+    }
+
+    public func run(_ id: RunID) throws(RunlogError) -> RunInfo {
+        try catalog.entry(id).info
+    }
+}
+
+enum RunOrder {
+    /// MLflow's default order: start time descending, then run id.
+    static func newestFirst(_ a: RunInfo, _ b: RunInfo) -> Bool {
+        let (ta, tb) = (a.startTime ?? Int64.min, b.startTime ?? Int64.min)
+        return ta != tb ? ta > tb : a.id < b.id
+    }
+}
