@@ -27,6 +27,15 @@ let package = Package(
             path: "Benchmarks/EngineBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // `swift run -c release tracking-figures`: search, downsampling and compare at scale.
+        .executableTarget(
+            name: "tracking-figures",
+            dependencies: [
+                .product(name: "Runlog", package: runlog),
+                .product(name: "RunlogWorkloads", package: runlog),
+            ],
+            path: "Sources/TrackingFigures"
+        ),
         // `swift run -c release engine-figures`: bytes per point, ingest and scan rates as a table.
         .executableTarget(
             name: "engine-figures",

@@ -27,7 +27,8 @@ struct Fixture {
                 in: experiment, name: "run\(i)", params: ["optimizer": optimizer, "lr": lr], tags: ["i": "\(i)"],
                 captureEnvironment: false)
             for (step, loss) in losses.enumerated() {
-                try run.log(["loss": loss, "accuracy": 1 - loss], step: Int64(step * 10), timestamp: 1000 + Int64(step))
+                try run.log(
+                    ["loss": loss, "accuracy": 1 - loss], step: Int64(step * 10), timestamp: 1000 + Int64(step))
             }
             try run.finish(i == 1 ? .failed : .finished)
             runs.append(run.id)
@@ -56,7 +57,8 @@ struct Fixture {
         let f = try Fixture()
         #expect(try f.store.history(of: f.runs[1], "loss").map(\.value) == [0.8, 0.7, 0.6, 0.65])
         #expect(try f.store.history(of: f.runs[1], "loss", range: ScanRange(steps: 10...20)).map(\.step) == [10, 20])
-        #expect(try f.store.history(of: f.runs[1], "loss", range: ScanRange(timestamps: 1003...1003)).map(\.step) == [30])
+        #expect(
+            try f.store.history(of: f.runs[1], "loss", range: ScanRange(timestamps: 1003...1003)).map(\.step) == [30])
         var chunks: [MetricPoint] = []
         try f.store.history(of: f.runs[0], "loss") { chunks.append(contentsOf: $0) }
         #expect(chunks.map(\.value) == [0.9, 0.5, 0.3])
@@ -86,14 +88,27 @@ struct Fixture {
         }
     }
 
-    @Test(arguments: [(1, 1000, 7), (2, 997, 100), (3, 5000, 1000), (4, 50, 200)] as [(UInt64, Int, Int)])
-    func bucketsMatchABruteForceReference(seed: UInt64, points: Int, buckets: Int) throws {
+    /// Small blocks send long series down the parallel path (8 blocks or more, in step order);
+    /// `shuffled` logs steps out of order, which takes the merging path.
+    @Test(
+        arguments: [
+            (1, 1000, 7, 8192, false), (2, 997, 100, 8192, false), (3, 5000, 1000, 8192, false),
+            (4, 50, 200, 8192, false),
+            (5, 5000, 333, 64, false), (6, 4099, 1000, 100, false), (7, 3000, 50, 64, true),
+        ] as [(UInt64, Int, Int, Int, Bool)])
+    func bucketsMatchABruteForceReference(seed: UInt64, points: Int, buckets: Int, blockPoints: Int, shuffled: Bool)
+        throws
+    {
         let directory = TemporaryDirectory()
-        let store = try makeStore(directory)
+        let store = try makeStore(directory, blockPoints: blockPoints)
         let run = try store.startRun(in: try store.experiment(named: "d"), captureEnvironment: false)
         var curve = TrainingCurves.series(.gradientNorm, count: points, seed: seed)
         curve[points / 3].value = 1e6  // a spike must survive
         curve[points / 2].value = .nan
+        if shuffled {
+            var random = SeededRandom(seed: seed)
+            curve.shuffle(using: &random)
+        }
         for p in curve { try run.log("g", p.value, step: p.step * 3, timestamp: p.timestamp) }
         try run.finish()
         try store.refresh()
@@ -112,14 +127,17 @@ struct Fixture {
         // Along time, within a range.
         let t0 = logged[points / 4].timestamp
         let t1 = logged[3 * points / 4].timestamp
-        let times = try store.downsample(run.id, "g", buckets: buckets, range: ScanRange(timestamps: t0...t1), axis: .time)
+        let times = try store.downsample(
+            run.id, "g", buckets: buckets, range: ScanRange(timestamps: t0...t1), axis: .time)
         let expectedTimes = reference(logged, buckets: buckets, low: t0, high: t1, axis: .time)
         #expect(times.map(\.count) == expectedTimes.map(\.count))
         #expect(times.map(\.start) == expectedTimes.map(\.start))
     }
 
     @Test func bucketEdgesTileTheRangeExactly() {
-        for (low, high, count) in [(Int64(0), Int64(9), 3), (-5, 5, 4), (Int64.min, Int64.max, 7), (7, 7, 5), (0, 1_000_000, 1000)] {
+        for (low, high, count) in [
+            (Int64(0), Int64(9), 3), (-5, 5, 4), (Int64.min, Int64.max, 7), (7, 7, 5), (0, 1_000_000, 1000),
+        ] {
             let grid = BucketGrid(low: low, high: high, count: count)
             var previousEnd = low &- 1
             for i in 0..<count {
@@ -136,8 +154,12 @@ struct Fixture {
 
     @Test func badBucketCountsAreRefused() throws {
         let f = try Fixture()
-        #expect { try f.store.downsample(f.runs[0], "loss", buckets: 0) } throws: { ($0 as? RunlogError)?.code == .invalidArgument }
-        #expect { try f.store.downsample(f.runs[0], "nope", buckets: 10) } throws: { ($0 as? RunlogError)?.code == .notFound }
+        #expect { try f.store.downsample(f.runs[0], "loss", buckets: 0) } throws: {
+            ($0 as? RunlogError)?.code == .invalidArgument
+        }
+        #expect { try f.store.downsample(f.runs[0], "nope", buckets: 10) } throws: {
+            ($0 as? RunlogError)?.code == .notFound
+        }
     }
 }
 
@@ -147,8 +169,10 @@ struct Fixture {
         let names = { (page: SearchPage) in page.runs.map(\.name) }
         #expect(names(try f.store.search("params.optimizer = 'adam'")) == ["run2", "run0"])
         #expect(names(try f.store.search("metrics.loss < 0.5", experimentIDs: [f.mnist.id])) == ["run2", "run0"])
-        #expect(names(try f.store.search("metrics.loss.min < 0.5 and attributes.status = 'FINISHED'")) == ["run2", "run0"])
-        #expect(names(try f.store.search("attributes.status = 'FAILED' or params.lr = '0.1'")) == ["run3", "run1", "run0"])
+        #expect(
+            names(try f.store.search("metrics.loss.min < 0.5 and attributes.status = 'FINISHED'")) == ["run2", "run0"])
+        #expect(
+            names(try f.store.search("attributes.status = 'FAILED' or params.lr = '0.1'")) == ["run3", "run1", "run0"])
         #expect(names(try f.store.search("attributes.experiment_id = '\(f.cifar.id)'")) == ["run3"])
         #expect(names(try f.store.search("attributes.run_id = '\(f.runs[1])'")) == ["run1"])
         #expect(names(try f.store.search("tags.i IN ('1', '3')")) == ["run3", "run1"])
@@ -170,7 +194,9 @@ struct Fixture {
         #expect(try names(["metrics.loss ASC"]).last == "bare")
         #expect(try names(["metrics.loss DESC"]).last == "bare")
         #expect(try names(["attributes.start_time DESC"]).first == "bare")
-        #expect { try f.store.search(orderBy: ["metrics.loss UP"]) } throws: { ($0 as? RunlogError)?.code == .filterSyntax }
+        #expect { try f.store.search(orderBy: ["metrics.loss UP"]) } throws: {
+            ($0 as? RunlogError)?.code == .filterSyntax
+        }
     }
 
     @Test func pagesCoverTheResultsOnce() throws {
@@ -190,7 +216,9 @@ struct Fixture {
         #expect { try f.store.search(orderBy: ["metrics.loss DESC"], pageToken: first.nextPageToken) } throws: {
             ($0 as? RunlogError)?.code == .invalidArgument
         }
-        #expect { try f.store.search(pageToken: "not a token") } throws: { ($0 as? RunlogError)?.code == .invalidArgument }
+        #expect { try f.store.search(pageToken: "not a token") } throws: {
+            ($0 as? RunlogError)?.code == .invalidArgument
+        }
         #expect { try f.store.search(maxResults: 0) } throws: { ($0 as? RunlogError)?.code == .invalidArgument }
     }
 }
@@ -213,7 +241,9 @@ struct Fixture {
         #expect(byTime.histories[0].positions == [1000, 1001, 1002])
         let same = try f.store.compare([f.runs[0], f.runs[2]])
         #expect(same.params.first { $0.key == "optimizer" }?.differs == false)
-        #expect { try f.store.compare([f.runs[0]], histories: ["nope"]) } throws: { ($0 as? RunlogError)?.code == .notFound }
+        #expect { try f.store.compare([f.runs[0]], histories: ["nope"]) } throws: {
+            ($0 as? RunlogError)?.code == .notFound
+        }
     }
 
     @Test func duplicateStepsAlignToTheLastPoint() throws {

@@ -21,8 +21,9 @@ final class TemporaryDirectory {
 }
 
 /// A tracking store in a fresh directory; durability `.never` keeps tests fast.
-func makeStore(_ directory: TemporaryDirectory) throws -> TrackingStore {
+func makeStore(_ directory: TemporaryDirectory, blockPoints: Int = 8192) throws -> TrackingStore {
     var options = StoreOptions()
+    options.blockPoints = blockPoints
     options.durability = .never
     options.logger = Logger(label: "runlog.test", factory: { _ in SwiftLogNoOpLogHandler() })
     return try TrackingStore.open(at: directory.store, options: options)

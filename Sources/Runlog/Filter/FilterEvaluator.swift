@@ -32,10 +32,8 @@ extension FilterComparison {
         switch (op, value) {
         case (.equal, .string(let v)): return text == v
         case (.notEqual, .string(let v)): return text != v
-        case (.like, .string(let v)): return LikePattern.matches(text, v, caseInsensitive: false)
-        case (.ilike, .string(let v)): return LikePattern.matches(text, v, caseInsensitive: true)
-        case (.notLike, .string(let v)): return !LikePattern.matches(text, v, caseInsensitive: false)
-        case (.notIlike, .string(let v)): return !LikePattern.matches(text, v, caseInsensitive: true)
+        case (.like, _), (.ilike, _): return pattern?.matches(text) ?? false
+        case (.notLike, _), (.notIlike, _): return !(pattern?.matches(text) ?? true)
         case (.in_, .strings(let list)): return list.contains(text)
         case (.notIn, .strings(let list)): return !list.contains(text)
         default: return false
@@ -78,18 +76,22 @@ extension FilterColumn {
 }
 
 /// SQL LIKE: `%` matches any run of characters, `_` any one character, and a backslash makes the
-/// next character literal.
-enum LikePattern {
-    enum Element: Equatable {
-        case literal(Character)
+/// next character literal. Compiled once per comparison; matched over Unicode scalars.
+struct LikePattern: Sendable {
+    enum Element: Equatable, Sendable {
+        case literal(Unicode.Scalar)
         case one
         case any
     }
 
-    static func elements(_ pattern: String, caseInsensitive: Bool) -> [Element] {
+    let elements: [Element]
+    let caseInsensitive: Bool
+
+    init(_ pattern: String, caseInsensitive: Bool) {
+        self.caseInsensitive = caseInsensitive
         var elements: [Element] = []
         var escaped = false
-        for c in caseInsensitive ? pattern.lowercased() : pattern {
+        for c in (caseInsensitive ? pattern.lowercased() : pattern).unicodeScalars {
             if escaped {
                 elements.append(.literal(c))
                 escaped = false
@@ -100,34 +102,37 @@ enum LikePattern {
             }
         }
         if escaped { elements.append(.literal("\\")) }
-        return elements
+        self.elements = elements
     }
 
     static func matches(_ text: String, _ pattern: String, caseInsensitive: Bool) -> Bool {
-        let pattern = elements(pattern, caseInsensitive: caseInsensitive)
-        let text = Array(caseInsensitive ? text.lowercased() : text)
+        LikePattern(pattern, caseInsensitive: caseInsensitive).matches(text)
+    }
+
+    func matches(_ text: String) -> Bool {
+        let scalars = caseInsensitive ? text.lowercased().unicodeScalars : text.unicodeScalars
         // Greedy matching that backtracks to the last `%`: linear in practice, O(n·m) at worst.
-        var t = 0
+        var t = scalars.startIndex
         var p = 0
         var star: Int?
-        var resume = 0
-        while t < text.count {
-            if p < pattern.count, pattern[p] == .one || pattern[p] == .literal(text[t]) {
-                t += 1
+        var resume = t
+        while t != scalars.endIndex {
+            if p < elements.count, elements[p] == .one || elements[p] == .literal(scalars[t]) {
+                t = scalars.index(after: t)
                 p += 1
-            } else if p < pattern.count, pattern[p] == .any {
+            } else if p < elements.count, elements[p] == .any {
                 star = p
                 resume = t
                 p += 1
             } else if let star {
                 p = star + 1
-                resume += 1
+                resume = scalars.index(after: resume)
                 t = resume
             } else {
                 return false
             }
         }
-        while p < pattern.count, pattern[p] == .any { p += 1 }
-        return p == pattern.count
+        while p < elements.count, elements[p] == .any { p += 1 }
+        return p == elements.count
     }
 }

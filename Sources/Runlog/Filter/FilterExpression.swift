@@ -58,4 +58,17 @@ struct FilterComparison: Sendable {
     let column: FilterColumn
     let op: FilterOperator
     let value: FilterValue
+    /// The compiled pattern of a LIKE or ILIKE comparison.
+    let pattern: LikePattern?
+
+    init(column: FilterColumn, op: FilterOperator, value: FilterValue) {
+        self.column = column
+        self.op = op
+        self.value = value
+        if case .string(let text) = value, [.like, .ilike, .notLike, .notIlike].contains(op) {
+            pattern = LikePattern(text, caseInsensitive: op == .ilike || op == .notIlike)
+        } else {
+            pattern = nil
+        }
+    }
 }

@@ -1,4 +1,6 @@
+import Foundation
 import RunlogStore
+import Synchronization
 
 /// What buckets and aligned histories are laid out along.
 public enum Axis: String, Sendable, Hashable, CaseIterable {
@@ -75,10 +77,15 @@ extension TrackingStore {
         guard low <= high else { return [] }
         var grid = BucketGrid(low: low, high: high, count: buckets)
         do {
-            try reader.scan(key, range: range) { chunk in
-                if axis == .step {
-                    for point in chunk { grid.add(point, at: point.step) }
-                } else {
+            if axis == .step, let blocks = reader.orderedBlocks(key, range: range), blocks.count >= 8 {
+                grid = try BucketGrid.parallel(grid, blocks: blocks, range: range, reader: reader)
+            } else if axis == .step {
+                // Scans deliver points in step order: buckets are filled one after another.
+                var cursor = BucketCursor(grid: grid)
+                try reader.scan(key, range: range) { chunk in cursor.add(chunk, into: &grid) }
+                cursor.finish(into: &grid)
+            } else {
+                try reader.scan(key, range: range) { chunk in
                     for point in chunk { grid.add(point, at: point.timestamp) }
                 }
             }
@@ -155,6 +162,65 @@ struct BucketGrid {
         }
     }
 
+    mutating func merge(_ a: Accumulator, into i: Int) {
+        accumulators[i] = a
+    }
+
+    /// Folds in a grid of the same shape filled from points that come after all of this grid's.
+    mutating func absorb(_ later: BucketGrid) {
+        for i in 0..<count where later.accumulators[i].count > 0 {
+            let b = later.accumulators[i]
+            guard accumulators[i].count > 0 else {
+                accumulators[i] = b
+                continue
+            }
+            accumulators[i].count += b.count
+            accumulators[i].finiteCount += b.finiteCount
+            accumulators[i].sum += b.sum
+            if !b.min.isNaN {
+                accumulators[i].min = accumulators[i].min.isNaN ? b.min : Swift.min(accumulators[i].min, b.min)
+            }
+            if !b.max.isNaN {
+                accumulators[i].max = accumulators[i].max.isNaN ? b.max : Swift.max(accumulators[i].max, b.max)
+            }
+            accumulators[i].last = b.last
+        }
+    }
+
+    /// Fills `empty` from `blocks` (in strictly increasing steps) on one thread per core, each
+    /// taking a contiguous share of the points, and merges the shares in order.
+    static func parallel(
+        _ empty: BucketGrid, blocks: [BlockDescriptor], range: ScanRange, reader: RunReader
+    ) throws -> BucketGrid {
+        let workers = Swift.max(1, Swift.min(ProcessInfo.processInfo.activeProcessorCount, 8, blocks.count))
+        let total = blocks.reduce(0) { $0 + $1.summary.count }
+        var shares: [ArraySlice<BlockDescriptor>] = []
+        var start = 0
+        var points = 0
+        for (i, block) in blocks.enumerated() {
+            points += block.summary.count
+            if points * workers >= total * (shares.count + 1) || i == blocks.count - 1 {
+                shares.append(blocks[start...i])
+                start = i + 1
+            }
+        }
+        let slices = shares
+        let results = Mutex<[Result<BucketGrid, any Error>?]>(Array(repeating: nil, count: slices.count))
+        DispatchQueue.concurrentPerform(iterations: slices.count) { w in
+            var grid = empty
+            var cursor = BucketCursor(grid: grid)
+            let result = Result { () throws -> BucketGrid in
+                try reader.scan(blocks: slices[w], range: range) { chunk in cursor.add(chunk, into: &grid) }
+                cursor.finish(into: &grid)
+                return grid
+            }
+            results.withLock { $0[w] = result }
+        }
+        var merged = empty
+        for result in results.withLock({ $0 }) { merged.absorb(try result!.get()) }
+        return merged
+    }
+
     /// The first position of bucket `i`: low + ⌈i × span / count⌉.
     func start(_ i: Int) -> Int64 {
         if i == 0 { return low }
@@ -176,5 +242,43 @@ struct BucketGrid {
                     mean: a.finiteCount > 0 ? a.sum / Double(a.finiteCount) : .nan, first: a.first, last: a.last))
         }
         return result
+    }
+}
+
+/// Fills a grid from points in ascending position: the current bucket accumulates in locals and
+/// is stored when a point passes its end, so no point pays for a division.
+struct BucketCursor {
+    private var index = -1
+    private var end = Int64.min
+    private var current = BucketGrid.Accumulator()
+    private let count: Int
+
+    init(grid: BucketGrid) {
+        count = grid.count
+    }
+
+    mutating func add(_ points: UnsafeBufferPointer<MetricPoint>, into grid: inout BucketGrid) {
+        for point in points {
+            if point.step > end || index < 0 {
+                if index >= 0 && current.count > 0 { grid.merge(current, into: index) }
+                index = grid.index(point.step)
+                end = index + 1 < count ? grid.start(index + 1) &- 1 : Int64.max
+                current = BucketGrid.Accumulator()
+                current.first = point
+            }
+            current.count += 1
+            current.last = point
+            let value = point.value
+            if !value.isNaN {
+                current.finiteCount += 1
+                current.sum += value
+                if current.min.isNaN || value < current.min { current.min = value }
+                if current.max.isNaN || value > current.max { current.max = value }
+            }
+        }
+    }
+
+    func finish(into grid: inout BucketGrid) {
+        if index >= 0 && current.count > 0 { grid.merge(current, into: index) }
     }
 }

@@ -31,8 +31,8 @@ extension TrackingStore {
             (wanted?.contains(run.experimentID) ?? true) && (includeDeleted || run.lifecycle == .active)
                 && (expression?.matches(run) ?? true)
         }
-        let sorted = SearchOrder(order).sorted(matching)
-        let page = Array(sorted.dropFirst(offset).prefix(maxResults))
+        let sorted = SearchOrder(order).sortedIndices(matching)
+        let page = sorted.dropFirst(offset).prefix(maxResults).map { matching[$0] }
         let next = offset + page.count < sorted.count ? PageToken.make(offset + page.count, fingerprint) : nil
         return SearchPage(runs: page, nextPageToken: next)
     }
@@ -52,8 +52,13 @@ struct SearchOrder {
         self.clauses = clauses
     }
 
-    func sorted(_ runs: [RunInfo]) -> [RunInfo] {
-        guard !clauses.isEmpty else { return runs.sorted(by: RunOrder.newestFirst) }
+    /// The positions of `runs` in order (sorting positions moves no run).
+    func sortedIndices(_ runs: [RunInfo]) -> [Int] {
+        let starts = runs.map { $0.startTime ?? Int64.min }
+        let newestFirst = { (a: Int, b: Int) -> Bool in
+            starts[a] != starts[b] ? starts[a] > starts[b] : runs[a].id < runs[b].id
+        }
+        guard !clauses.isEmpty else { return runs.indices.sorted(by: newestFirst) }
         let keys = runs.map { run in clauses.map { value($0.column, run) } }
         let order = runs.indices.sorted { a, b in
             for (i, clause) in clauses.enumerated() {
@@ -63,9 +68,9 @@ struct SearchOrder {
                 case .orderedDescending: return keys[a][i].isMissing ? false : !clause.ascending
                 }
             }
-            return RunOrder.newestFirst(runs[a], runs[b])
+            return newestFirst(a, b)
         }
-        return order.map { runs[$0] }
+        return order
     }
 
     private func value(_ column: FilterColumn, _ run: RunInfo) -> Value {

@@ -114,7 +114,7 @@ enum RangeScan {
 
     /// Whether the blocks follow each other in strictly increasing steps and the unsealed points
     /// are sorted and come after them: then concatenation is already in scan order.
-    private static func isOrdered(_ blocks: [BlockDescriptor], _ unsealed: [MetricPoint]) -> Bool {
+    static func isOrdered(_ blocks: [BlockDescriptor], _ unsealed: [MetricPoint]) -> Bool {
         var last = Int64.min
         for (i, block) in blocks.enumerated() {
             if i > 0 && block.summary.minStep <= last { return false }

@@ -26,6 +26,24 @@ public final class RunReader: Sendable {
     /// Where the log currently ends mid-record, if it does (a writer mid-write, or one that crashed).
     public var tornTail: TornTail? { loader.withLock { $0.tornTail } }
 
+    /// The blocks of `key` that overlap `range`, in log order, when they follow each other in
+    /// strictly increasing steps — so that consecutive slices can be scanned apart (on several
+    /// threads) and their points concatenated in scan order. Nil when blocks overlap.
+    public func orderedBlocks(_ key: String, range: ScanRange = .all) -> [BlockDescriptor]? {
+        guard let series = index.series(key) else { return [] }
+        let selected = range.isAll ? series.blocks : series.blocks.filter { range.overlaps($0.summary) }
+        return RangeScan.isOrdered(selected, []) ? selected : nil
+    }
+
+    /// Scans `blocks` — a slice of `orderedBlocks(_:range:)` — handing the points in `range` to
+    /// `body` a block at a time.
+    public func scan(
+        blocks: ArraySlice<BlockDescriptor>, range: ScanRange = .all,
+        chunks body: (UnsafeBufferPointer<MetricPoint>) throws -> Void
+    ) throws {
+        try RangeScan.forEachChunk(blocks: Array(blocks), unsealed: [], range: range, files: files, body)
+    }
+
     /// Closes the segment files scans opened (they reopen on the next scan). For callers that keep
     /// many readers around and want to hold no descriptors between queries.
     public func closeFiles() {
