@@ -15,6 +15,8 @@ public final class ActiveRun: Sendable {
     public let experimentID: String
     public let name: String
     let writer: RunWriter
+    /// The store's catalog, told about what this run flushes so that queries here see it.
+    let catalog: Catalog
     private let state: Mutex<State>
 
     struct State {
@@ -23,8 +25,9 @@ public final class ActiveRun: Sendable {
         var finished = false
     }
 
-    init(id: RunID, experimentID: String, name: String, writer: RunWriter, params: [String: String]) {
+    init(id: RunID, experimentID: String, name: String, writer: RunWriter, catalog: Catalog, params: [String: String]) {
         self.id = id
+        self.catalog = catalog
         self.experimentID = experimentID
         self.name = name
         self.writer = writer
@@ -119,6 +122,7 @@ public final class ActiveRun: Sendable {
     /// store's default durability).
     public func flush() throws(RunlogError) {
         try storage("flushing run \(id)") { () throws(StoreError) in try writer.flush() }
+        try catalog.refresh(id)
     }
 
     /// Ends the run: records `status` (FINISHED, FAILED or KILLED) and the end time, writes
@@ -133,6 +137,7 @@ public final class ActiveRun: Sendable {
         }
         try append(.status(status, timestamp: currentTimeMilliseconds()))
         try storage("closing run \(id)") { () throws(StoreError) in try writer.close() }
+        try catalog.refresh(id)
     }
 
     func append(_ record: RunRecord) throws(RunlogError) {

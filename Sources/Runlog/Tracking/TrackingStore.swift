@@ -4,7 +4,7 @@ import RunlogStore
 /// inputs and metric histories.
 ///
 /// Queries (`runs`, `search`, `history`, `compare`…) answer from what the store held when it was
-/// opened or last `refresh()`ed; runs started here are added as they start.
+/// opened or last `refresh()`ed, and from what runs of this process have flushed or finished.
 public final class TrackingStore: Sendable {
     public let engine: Store
     let experimentFiles: ExperimentFiles
@@ -101,7 +101,7 @@ public final class TrackingStore: Sendable {
             return writer
         }
         try catalog.refresh(writer.runID)
-        return ActiveRun(id: writer.runID, experimentID: experiment.id, name: runName, writer: writer, params: params)
+        return ActiveRun(id: writer.runID, experimentID: experiment.id, name: runName, writer: writer, catalog: catalog, params: params)
     }
 
     /// Runs `body` in a new run, which finishes FINISHED when `body` returns and FAILED when it
