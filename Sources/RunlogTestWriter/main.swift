@@ -5,6 +5,7 @@ import RunlogWorkloads
 //   hold           open RUN for writing, print "ready", and wait to be killed.
 //   crash N        log the "loss" series without end, flushing every N points and printing
 //                  "flushed <count>" after each flush returns; tests SIGKILL it at random moments.
+//   compact        compact the run again and again (forced), printing "compacted" after each.
 // `RunlogTestWriter STORE experiment NAME` creates or gets experiment NAME and prints its id.
 #if canImport(Glibc)
     import Glibc
@@ -43,7 +44,14 @@ do {
     options.durability = .never
     options.blockPoints = 512
     options.segmentSize = 64 << 10
+    options.backgroundCompaction = false
     let store = try Store.open(at: arguments[1], options: options)
+    if arguments[3] == "compact" {
+        while true {
+            let report = try store.compact(runID)
+            say("\(report.outcome == .compacted ? "compacted" : "\(report)")")
+        }
+    }
     let writer = try store.runs().contains(runID) ? store.openWriter(runID) : store.createRun(runID)
     switch arguments[3] {
     case "hold":

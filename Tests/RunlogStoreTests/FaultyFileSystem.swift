@@ -20,21 +20,46 @@ final class FaultyFileSystem: FileSystem {
         var bytesWritten = 0
         var writeCalls = 0
         var syncCalls = 0
+        /// Every mutating operation (open for writing, write, sync, truncate, rename, link, remove,
+        /// directory sync) counts; the one numbered `failAtOperation` fails with EIO, as if the
+        /// process had died right before it.
+        var operations = 0
+        var failAtOperation: Int?
+    }
+
+    /// Counts a mutating operation, failing it when its number comes up.
+    func operation(_ name: String, _ path: String) throws {
+        let fail = faults.withLock { f -> Bool in
+            f.operations += 1
+            return f.failAtOperation == f.operations
+        }
+        if fail { throw SystemError(name, path: path, errno: EIO) }
     }
 
     let base = PosixFileSystem()
     let faults = Mutex(Faults())
 
     func open(_ path: String, writable: Bool, create: Bool) throws -> any FileHandle {
-        FaultyFile(try base.open(path, writable: writable, create: create), faults: self)
+        if writable { try operation("open", path) }
+        return FaultyFile(try base.open(path, writable: writable, create: create), faults: self)
     }
     func createDirectory(_ path: String) throws { try base.createDirectory(path) }
     func contentsOfDirectory(_ path: String) throws -> [String] { try base.contentsOfDirectory(path) }
     func exists(_ path: String) -> (exists: Bool, isDirectory: Bool) { base.exists(path) }
-    func rename(_ source: String, to destination: String) throws { try base.rename(source, to: destination) }
-    func link(_ source: String, to destination: String) throws -> Bool { try base.link(source, to: destination) }
-    func remove(_ path: String) throws { try base.remove(path) }
+    func rename(_ source: String, to destination: String) throws {
+        try operation("rename", source)
+        try base.rename(source, to: destination)
+    }
+    func link(_ source: String, to destination: String) throws -> Bool {
+        try operation("link", source)
+        return try base.link(source, to: destination)
+    }
+    func remove(_ path: String) throws {
+        try operation("unlink", path)
+        try base.remove(path)
+    }
     func syncDirectory(_ path: String) throws {
+        try operation("fsync", path)
         if faults.withLock({ $0.failSync }) { throw SystemError("fsync", path: path, errno: EIO) }
         try base.syncDirectory(path)
     }
@@ -56,6 +81,7 @@ final class FaultyFile: FileHandle {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws -> Int {
+        try owner.operation("pwrite", file.path)
         let (allowed, delay) = try owner.faults.withLock { f throws -> (Int, UInt32) in
             f.writeCalls += 1
             var allowed = min(bytes.count, f.maxBytesPerWrite ?? bytes.count)
@@ -71,6 +97,7 @@ final class FaultyFile: FileHandle {
     }
 
     func sync() throws {
+        try owner.operation("fsync", file.path)
         let fail = owner.faults.withLock { f in
             f.syncCalls += 1
             return f.failSync
@@ -79,7 +106,10 @@ final class FaultyFile: FileHandle {
         try file.sync()
     }
 
-    func truncate(to size: Int64) throws { try file.truncate(to: size) }
+    func truncate(to size: Int64) throws {
+        try owner.operation("ftruncate", file.path)
+        try file.truncate(to: size)
+    }
     func tryLockExclusive() throws -> Bool { try file.tryLockExclusive() }
     func close() throws { try file.close() }
 }

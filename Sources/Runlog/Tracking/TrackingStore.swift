@@ -101,7 +101,9 @@ public final class TrackingStore: Sendable {
             return writer
         }
         try catalog.refresh(writer.runID)
-        return ActiveRun(id: writer.runID, experimentID: experiment.id, name: runName, writer: writer, catalog: catalog, params: params)
+        return ActiveRun(
+            id: writer.runID, experimentID: experiment.id, name: runName, writer: writer, catalog: catalog,
+            params: params)
     }
 
     /// Runs `body` in a new run, which finishes FINISHED when `body` returns and FAILED when it

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Reads a run's segments into a `RunIndex`, and reads on from where it stopped as the log grows.
 /// Used by readers (`refresh`), by a writer recovering a run, and by `verify`.
 struct RunLogLoader {
@@ -13,6 +19,10 @@ struct RunLogLoader {
     private(set) var position: (sequence: UInt32, offset: Int64)?
     /// Segments skipped whole because their header is damaged.
     private(set) var skippedSegments: Set<UInt32> = []
+    /// The newest compacted segment read; the segments below it are replaced and never read.
+    private(set) var base: UInt32 = 0
+    /// Replaced segments still on disk (a compaction stopped before deleting them).
+    private(set) var replaced: [UInt32] = []
     /// Bytes read at a time; at least one whole record's worth. Tests make records and windows tiny.
     let windowSize: Int
     let maxPayloadLength: Int
@@ -38,11 +48,43 @@ struct RunLogLoader {
         } catch {
             throw StoreError(.io, "listing the segments of run \(runID)", underlying: error)
         }
+        // A compacted segment not read yet replaces everything below it: start over from it.
+        for sequence in sequences.reversed() where sequence > (position?.sequence ?? 0) || position == nil {
+            guard try isCompacted(sequence) else { continue }
+            if sequence > base {
+                if position != nil { self = RunLogLoader(restartingFrom: self) }
+                base = sequence
+            }
+            break
+        }
+        replaced = sequences.filter { $0 < base }
+        let live = sequences.filter { $0 >= base }
         tornTail = nil
-        for (i, sequence) in sequences.enumerated() {
+        for (i, sequence) in live.enumerated() {
             if let position, sequence < position.sequence { continue }
             if skippedSegments.contains(sequence) { continue }
-            try read(sequence, isLast: i == sequences.count - 1)
+            try read(sequence, isLast: i == live.count - 1)
+        }
+    }
+
+    /// A loader for the same run with nothing read yet.
+    private init(restartingFrom other: RunLogLoader) {
+        self.init(
+            fileSystem: other.fileSystem, directory: other.directory, runID: other.runID, windowSize: other.windowSize,
+            maxPayloadLength: other.maxPayloadLength)
+    }
+
+    /// Whether the segment's header marks it compacted (a damaged header does not).
+    private func isCompacted(_ sequence: UInt32) throws(StoreError) -> Bool {
+        do {
+            let file = try fileSystem.open(path(of: sequence), writable: false, create: false)
+            defer { try? file.close() }  // read-only
+            let bytes = try file.read(count: SegmentHeader.size, at: 0)
+            return bytes.withUnsafeBytes { (try? SegmentHeader.read($0))?.compacted ?? false }
+        } catch let error as SystemError where error.errno == ENOENT {
+            return false  // deleted by a compaction since the listing
+        } catch {
+            throw StoreError(.io, "reading the header of segment \(path(of: sequence))", underlying: error)
         }
     }
 
@@ -113,6 +155,11 @@ struct RunLogLoader {
                 throw StoreError(
                     .unsupportedVersion,
                     "segment \(path) has format version \(version); this build reads versions up to \(SegmentHeader.currentVersion)"
+                )
+            case .unknownFlags(let flags):
+                throw StoreError(
+                    .unsupportedVersion,
+                    "segment \(path) has header flags 0x\(String(flags, radix: 16)) this build does not know; a newer Runlog wrote it"
                 )
             case .damaged(let reason):
                 skip(sequence, path, reason)

@@ -26,6 +26,12 @@ final class SegmentFiles: Sendable {
         }
     }
 
+    /// Opens the given segments now, so that a compaction deleting them later cannot fail a scan
+    /// that is under way (an open file outlives its name).
+    func open(_ sequences: some Sequence<UInt32>) throws(StoreError) {
+        for sequence in sequences { _ = try handle(sequence) }
+    }
+
     /// Reads a block's record and checks its frame; returns the record bytes.
     func readRecord(_ block: BlockDescriptor, into buffer: inout [UInt8]) throws(StoreError) {
         let file = try handle(block.segment)

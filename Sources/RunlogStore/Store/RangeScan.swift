@@ -34,6 +34,7 @@ enum RangeScan {
         blocks: [BlockDescriptor], unsealed: [MetricPoint], range: ScanRange, files: SegmentFiles
     ) throws(StoreError) -> [MetricPoint] {
         let selected = range.isAll ? blocks : blocks.filter { range.overlaps($0.summary) }
+        try files.open(Set(selected.map(\.segment)))
         let capacity = selected.reduce(0) { $0 + $1.summary.count } + unsealed.count
         var record: [UInt8] = []
         var scratch: [UInt8] = []
@@ -85,6 +86,7 @@ enum RangeScan {
         _ body: (UnsafeBufferPointer<MetricPoint>) throws -> Void
     ) throws {
         let selected = range.isAll ? blocks : blocks.filter { range.overlaps($0.summary) }
+        try files.open(Set(selected.map(\.segment)))
         guard isOrdered(selected, unsealed) else {
             let points = try run(blocks: selected, unsealed: unsealed, range: range, files: files)
             try points.withUnsafeBufferPointer(body)

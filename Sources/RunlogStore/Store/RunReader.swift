@@ -1,5 +1,11 @@
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A read-only view of one run, which another process may be writing. It sees what was flushed
 /// when it was opened or last refreshed.
 public final class RunReader: Sendable {
@@ -52,8 +58,10 @@ public final class RunReader: Sendable {
 
     /// The points of `key` in `range`, in step order (ties by timestamp, then insertion).
     public func scan(_ key: String, range: ScanRange = .all) throws(StoreError) -> [MetricPoint] {
-        guard let series = index.series(key) else { return [] }
-        return try RangeScan.run(blocks: series.blocks, unsealed: [], range: range, files: files)
+        try retryingAfterCompaction { () throws(StoreError) in
+            guard let series = index.series(key) else { return [] }
+            return try RangeScan.run(blocks: series.blocks, unsealed: [], range: range, files: files)
+        }
     }
 
     /// The points of `key` in `range`, in the same order as `scan(_:range:)`, handed to `body` a
@@ -61,7 +69,29 @@ public final class RunReader: Sendable {
     public func scan(
         _ key: String, range: ScanRange = .all, chunks body: (UnsafeBufferPointer<MetricPoint>) throws -> Void
     ) throws {
-        guard let series = index.series(key) else { return }
-        try RangeScan.forEachChunk(blocks: series.blocks, unsealed: [], range: range, files: files, body)
+        func scanOnce() throws {
+            guard let series = index.series(key) else { return }
+            try RangeScan.forEachChunk(blocks: series.blocks, unsealed: [], range: range, files: files, body)
+        }
+        do {
+            try scanOnce()
+        } catch let error as StoreError where (error.underlying as? SystemError)?.errno == ENOENT {
+            // Segments are opened before the first chunk is handed out: nothing was delivered yet.
+            files.closeAll()
+            try refresh()
+            try scanOnce()
+        }
+    }
+
+    /// Runs a scan; when a compaction deleted a segment it needed since the last refresh, refreshes
+    /// (which finds the compacted segment) and scans once more.
+    private func retryingAfterCompaction<T>(_ scan: () throws(StoreError) -> T) throws(StoreError) -> T {
+        do {
+            return try scan()
+        } catch  where (error.underlying as? SystemError)?.errno == ENOENT {
+            files.closeAll()
+            try refresh()
+            return try scan()
+        }
     }
 }

@@ -30,13 +30,16 @@ public final class RunWriter: Sendable {
     let files: SegmentFiles
     let appender: SegmentAppender
     let lockFile: any FileHandle
+    /// Called with the run's id once the writer has closed (the store queues it for compaction).
+    let onClose: @Sendable (RunID) -> Void
     /// Identifies this writer's `Series` handles (an address could be reused by a later writer).
     let token = UInt64.random(in: 0...UInt64.max)
 
     init(
         runID: RunID, recovery: RecoveryReport, index: RunIndex, options: StoreOptions, files: SegmentFiles,
-        appender: SegmentAppender, lockFile: any FileHandle
+        appender: SegmentAppender, lockFile: any FileHandle, onClose: @escaping @Sendable (RunID) -> Void = { _ in }
     ) throws(StoreError) {
+        self.onClose = onClose
         self.runID = runID
         self.recovery = recovery
         self.options = options
@@ -161,6 +164,7 @@ public final class RunWriter: Sendable {
         }
         if let failure { throw failure }
         if let closeError { throw closeError }
+        onClose(runID)
     }
 
     /// The index of what is written so far (not including unsealed points).

@@ -16,15 +16,30 @@ import Logging
 public final class Store: Sendable {
     public let path: String
     public let options: StoreOptions
+    /// Background compaction, when `options.backgroundCompaction` is on.
+    let compactor: Compactor?
     static let markerName = "STORE"
     static let formatVersion = 1
 
     var fileSystem: any FileSystem { options.fileSystem }
     var runsDirectory: String { path + "/runs" }
 
-    private init(path: String, options: StoreOptions) {
+    private init(path: String, options: StoreOptions) throws(StoreError) {
         self.path = path
         self.options = options
+        self.compactor =
+            options.backgroundCompaction
+            ? try Compactor(fileSystem: options.fileSystem, runsDirectory: path + "/runs", options: options) : nil
+    }
+
+    deinit {
+        compactor?.stop()
+    }
+
+    /// Stops background work: a compaction under way is cancelled (its output discarded, the run
+    /// untouched) and waited for. Open writers and readers stay usable.
+    public func close() {
+        compactor?.stop()
     }
 
     /// Opens the store at `path`, creating it when `create` is set and it does not exist.
@@ -32,8 +47,13 @@ public final class Store: Sendable {
         throws(StoreError) -> Store
     {
         try options.validate()
-        let store = Store(path: path, options: options)
-        try store.prepare(create: create)
+        let store = try Store(path: path, options: options)
+        do throws(StoreError) {
+            try store.prepare(create: create)
+        } catch {
+            store.close()
+            throw error
+        }
         return store
     }
 
@@ -151,6 +171,7 @@ public final class Store: Sendable {
                 options.logger.notice("run \(id): truncated \(torn)")
             }
             if loader.skippedSegments.contains(sequence) { (sequence, offset) = (sequence + 1, 0) }
+            try removeReplaced(loader, directory)
             let appender: SegmentAppender
             do {
                 appender = try SegmentAppender(
@@ -162,7 +183,7 @@ public final class Store: Sendable {
             return try RunWriter(
                 runID: id, recovery: recovery, index: loader.index, options: options,
                 files: SegmentFiles(fileSystem: fileSystem, directory: directory), appender: appender,
-                lockFile: lockFile)
+                lockFile: lockFile, onClose: { [compactor] run in compactor?.schedule(run) })
         } catch {
             try? lockFile.close()  // releasing the lock on the way out; the open error is what matters
             throw error
@@ -198,6 +219,40 @@ public final class Store: Sendable {
         } catch {
             throw StoreError(.io, "locking run \(id)", underlying: error)
         }
+    }
+
+    /// Compacts a run now: merges its blocks and segments into large step-sorted blocks in one new
+    /// segment (see `Compaction`). With `force` off, only when the policy finds it worth it. A run
+    /// being written is not compacted: the report says it was deferred.
+    @discardableResult
+    public func compact(_ id: RunID, force: Bool = true) throws(StoreError) -> CompactionReport {
+        let directory = directory(of: id)
+        guard fileSystem.exists(directory).isDirectory else { throw StoreError(.notFound, "no run \(id) in \(path)") }
+        return try Compaction(
+            fileSystem: fileSystem, directory: directory, runID: id, options: options, isCancelled: { false }
+        )
+        .run(force: force)
+    }
+
+    /// Waits until background compaction has nothing queued (tests and benchmarks use it).
+    public func waitForBackgroundCompaction() {
+        compactor?.waitUntilIdle()
+    }
+
+    /// What background compaction did so far.
+    public var backgroundCompactionReports: [CompactionReport] { compactor?.reports ?? [] }
+
+    /// Deletes segments a compaction replaced but did not get to delete (it was interrupted).
+    private func removeReplaced(_ loader: RunLogLoader, _ directory: String) throws(StoreError) {
+        guard !loader.replaced.isEmpty else { return }
+        do {
+            for sequence in loader.replaced { try fileSystem.remove(directory + "/" + SegmentName.fileName(sequence)) }
+            try fileSystem.syncDirectory(directory)
+        } catch {
+            throw StoreError(.io, "removing segments replaced by compaction in \(directory)", underlying: error)
+        }
+        options.logger.notice(
+            "removed \(loader.replaced.count) segments of \(directory) replaced by an interrupted compaction")
     }
 
     /// Tries the lock for up to 250 ms. A process that forks while its writer closes keeps a copy

@@ -23,6 +23,10 @@ public struct StoreOptions: Sendable {
     public var blockPoints = 8192
     /// Points buffered in all (staged and waiting to be written) before `log` waits.
     public var maxBufferedPoints = 1 << 21
+    /// Compact runs in the background when their writer closes (see `Store.compact`).
+    public var backgroundCompaction = true
+    /// A series with this many blocks under half the largest block size makes a run worth compacting.
+    public var compactionSmallBlocks = 4
     /// Recovery notices (torn tails truncated, corruption skipped) and background failures.
     public var logger = Logger(label: "runlog.store")
 
