@@ -54,6 +54,10 @@ final class FaultyFileSystem: FileSystem {
         try operation("link", source)
         return try base.link(source, to: destination)
     }
+    func removeDirectory(_ path: String) throws {
+        try operation("rmdir", path)
+        try base.removeDirectory(path)
+    }
     func remove(_ path: String) throws {
         try operation("unlink", path)
         try base.remove(path)

@@ -13,6 +13,8 @@ final class Catalog: Sendable {
         var entries: [RunID: Entry] = [:]
         /// Runs that could not be read, and why.
         var unreadable: [RunID: StoreError] = [:]
+        /// Experiments deleted: their runs show as deleted too.
+        var deletedExperiments: Set<String> = []
     }
 
     let engine: Store
@@ -22,8 +24,25 @@ final class Catalog: Sendable {
         self.engine = engine
     }
 
+    /// The run's info with its lifecycle: deleted when it has a tombstone or its experiment is deleted.
+    private func info(_ id: RunID, _ reader: RunReader, deletedExperiments: Set<String>) -> RunInfo {
+        var info = RunInfo(id: id, index: reader.index)
+        info.lifecycle = engine.isDeleted(id) || deletedExperiments.contains(info.experimentID) ? .deleted : .active
+        return info
+    }
+
+    /// Marks an experiment deleted or restored, and its runs with it.
+    func setExperiment(_ id: String, deleted: Bool) {
+        state.withLock { s in
+            if deleted { s.deletedExperiments.insert(id) } else { s.deletedExperiments.remove(id) }
+            for (run, entry) in s.entries where entry.info.experimentID == id {
+                s.entries[run]!.info.lifecycle = deleted || engine.isDeleted(run) ? .deleted : .active
+            }
+        }
+    }
+
     /// Reads new runs and what known runs appended since the last refresh.
-    func refresh() throws(RunlogError) {
+    func refresh(deletedExperiments: Set<String>) throws(RunlogError) {
         let ids = try storage("listing the runs of \(engine.path)") { () throws(StoreError) in try engine.runs() }
         let known = state.withLock { $0.entries }
         var updated: [RunID: Entry] = [:]
@@ -32,21 +51,21 @@ final class Catalog: Sendable {
             do throws(StoreError) {
                 if let entry = known[id] {
                     try entry.reader.refresh()
-                    updated[id] = Entry(reader: entry.reader, info: RunInfo(id: id, index: entry.reader.index))
+                    updated[id] = Entry(reader: entry.reader, info: info(id, entry.reader, deletedExperiments: deletedExperiments))
                 } else {
                     let reader = try engine.openReader(id)
-                    updated[id] = Entry(reader: reader, info: RunInfo(id: id, index: reader.index))
+                    updated[id] = Entry(reader: reader, info: info(id, reader, deletedExperiments: deletedExperiments))
                 }
             } catch {
                 unreadable[id] = error
             }
         }
-        state.withLock { $0 = State(entries: updated, unreadable: unreadable) }
+        state.withLock { $0 = State(entries: updated, unreadable: unreadable, deletedExperiments: deletedExperiments) }
     }
 
     /// Reads one run (new, or appended to) without touching the others.
     func refresh(_ id: RunID) throws(RunlogError) {
-        let existing = state.withLock { $0.entries[id]?.reader }
+        let (existing, deletedExperiments) = state.withLock { ($0.entries[id]?.reader, $0.deletedExperiments) }
         let entry = try storage("reading run \(id)") { () throws(StoreError) -> Entry in
             let reader: RunReader
             if let existing {
@@ -55,12 +74,17 @@ final class Catalog: Sendable {
             } else {
                 reader = try engine.openReader(id)
             }
-            return Entry(reader: reader, info: RunInfo(id: id, index: reader.index))
+            return Entry(reader: reader, info: info(id, reader, deletedExperiments: deletedExperiments))
         }
         state.withLock { $0.entries[id] = entry }
     }
 
     var infos: [RunInfo] { state.withLock { $0.entries.values.map(\.info) } }
+
+    /// Forgets a run whose files are gone.
+    func remove(_ id: RunID) {
+        _ = state.withLock { $0.entries.removeValue(forKey: id) }
+    }
 
     func entry(_ id: RunID) throws(RunlogError) -> Entry {
         guard let entry = state.withLock({ $0.entries[id] }) else { throw RunlogError(.notFound, "no run \(id)") }

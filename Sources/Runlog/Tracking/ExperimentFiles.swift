@@ -115,6 +115,18 @@ struct ExperimentFiles: Sendable {
         }
     }
 
+    /// Removes an experiment for good, freeing its name.
+    func remove(_ id: String) throws(RunlogError) {
+        guard let experiment = try load(id) else { return }
+        try io("removing experiment \(id)") {
+            if try lookUp(experiment.name)?.id == id { try fileSystem.remove(nameFile(experiment.name)) }
+            for entry in try fileSystem.contentsOfDirectory(directory(id)) { try fileSystem.remove(directory(id) + "/" + entry) }
+            try fileSystem.removeDirectory(directory(id))
+            try fileSystem.syncDirectory(root)
+            try fileSystem.syncDirectory(namesDirectory)
+        }
+    }
+
     private func write(_ experiment: Experiment) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -51,6 +51,7 @@ public struct RunInfo: Sendable {
     /// The latest timestamp anywhere in the run's log: for a run whose process died while it was
     /// RUNNING, about when that happened.
     public internal(set) var lastWriteTime: Int64?
+    /// Deleted when the run was deleted or its experiment was.
     public internal(set) var lifecycle = Lifecycle.active
     public internal(set) var params: [String: String] = [:]
     public internal(set) var tags: [String: String] = [:]
@@ -77,7 +78,6 @@ public struct RunInfo: Sendable {
                 switch key {
                 case "experiment_id": experimentID = value
                 case "run_name": name = value
-                case "lifecycle": lifecycle = Lifecycle(rawValue: value) ?? lifecycle
                 default: break
                 }
                 saw(time)

@@ -32,7 +32,8 @@ public final class TrackingStore: Sendable {
 
     /// Reads what other processes wrote since the store was opened or last refreshed.
     public func refresh() throws(RunlogError) {
-        try catalog.refresh()
+        let deleted = try experimentFiles.all().filter { $0.lifecycle == .deleted }.map(\.id)
+        try catalog.refresh(deletedExperiments: Set(deleted))
     }
 
     // MARK: Experiments

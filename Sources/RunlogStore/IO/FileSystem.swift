@@ -17,6 +17,8 @@ public protocol FileSystem: Sendable {
     func link(_ source: String, to destination: String) throws -> Bool
     /// Removes a file.
     func remove(_ path: String) throws
+    /// Removes an empty directory.
+    func removeDirectory(_ path: String) throws
 }
 
 /// An open file. Reads and writes are positional; neither moves a shared cursor.

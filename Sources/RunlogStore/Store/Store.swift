@@ -204,7 +204,7 @@ public final class Store: Sendable {
         let path = directory + "/LOCK"
         do {
             let file = try fileSystem.open(path, writable: true, create: true)
-            guard try lockWithPatience(file) else {
+            guard try Store.lockWithPatience(file) else {
                 let holder = String(decoding: try file.read(count: 32, at: 0), as: UTF8.self)
                     .trimmingPrefix { _ in false }.split(separator: "\n").first.flatMap { Int32($0) }
                 try? file.close()  // never locked: nothing to release
@@ -258,7 +258,7 @@ public final class Store: Sendable {
     /// Tries the lock for up to 250 ms. A process that forks while its writer closes keeps a copy
     /// of the lock's descriptor — and so the lock — until the child execs or exits, a matter of
     /// milliseconds; a real second writer holds it for longer than this.
-    private func lockWithPatience(_ file: any FileHandle) throws -> Bool {
+    static func lockWithPatience(_ file: any FileHandle) throws -> Bool {
         for _ in 0..<50 {
             if try file.tryLockExclusive() { return true }
             usleep(5000)

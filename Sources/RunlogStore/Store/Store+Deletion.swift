@@ -1,0 +1,85 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Soft deletion of runs, and their permanent removal.
+///
+/// A deleted run keeps all its files plus a tombstone, `runs/<id>/DELETED`, so deleting needs no
+/// lock and works while another process writes the run; restoring removes the tombstone.
+/// `removeRun` deletes the files for good, and refuses while a writer holds the run.
+extension Store {
+    static let tombstoneName = "DELETED"
+
+    private func tombstone(_ id: RunID) -> String { directory(of: id) + "/" + Store.tombstoneName }
+
+    public func deleteRun(_ id: RunID) throws(StoreError) {
+        let directory = try existingDirectory(id)
+        do {
+            let file = try fileSystem.open(tombstone(id), writable: true, create: true)
+            try file.close()
+            try fileSystem.syncDirectory(directory)
+        } catch {
+            throw StoreError(.io, "marking run \(id) deleted", underlying: error)
+        }
+    }
+
+    public func restoreRun(_ id: RunID) throws(StoreError) {
+        let directory = try existingDirectory(id)
+        do {
+            try fileSystem.remove(tombstone(id))
+            try fileSystem.syncDirectory(directory)
+        } catch {
+            throw StoreError(.io, "restoring run \(id)", underlying: error)
+        }
+    }
+
+    public func isDeleted(_ id: RunID) -> Bool {
+        fileSystem.exists(tombstone(id)).exists
+    }
+
+    /// Removes a run's files for good. Fails with `.locked` while a writer holds the run.
+    public func removeRun(_ id: RunID) throws(StoreError) {
+        let directory = try existingDirectory(id)
+        do {
+            let lock = try fileSystem.open(directory + "/LOCK", writable: true, create: true)
+            defer { try? lock.close() }  // the directory goes; closing only drops the descriptor
+            guard try Store.lockWithPatience(lock) else {
+                throw StoreError(.locked, "run \(id) is being written; it cannot be removed now")
+            }
+            for entry in try fileSystem.contentsOfDirectory(directory) where entry != "LOCK" {
+                try fileSystem.remove(directory + "/" + entry)
+            }
+            try fileSystem.remove(directory + "/LOCK")
+            try fileSystem.removeDirectory(directory)
+            try fileSystem.syncDirectory(runsDirectory)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.io, "removing run \(id)", underlying: error)
+        }
+    }
+
+    /// The bytes a run's files take on disk.
+    public func diskUsage(_ id: RunID) throws(StoreError) -> Int64 {
+        let directory = try existingDirectory(id)
+        do {
+            var total: Int64 = 0
+            for entry in try fileSystem.contentsOfDirectory(directory) {
+                let file = try fileSystem.open(directory + "/" + entry, writable: false, create: false)
+                total += try file.size()
+                try? file.close()  // read-only
+            }
+            return total
+        } catch {
+            throw StoreError(.io, "measuring run \(id)", underlying: error)
+        }
+    }
+
+    private func existingDirectory(_ id: RunID) throws(StoreError) -> String {
+        let directory = directory(of: id)
+        guard fileSystem.exists(directory).isDirectory else { throw StoreError(.notFound, "no run \(id) in \(path)") }
+        return directory
+    }
+}
