@@ -36,6 +36,15 @@ let package = Package(
             ],
             path: "Sources/TrackingFigures"
         ),
+        // `swift run -c release store-figures`: compaction, log latency under it, opening a large store.
+        .executableTarget(
+            name: "store-figures",
+            dependencies: [
+                .product(name: "Runlog", package: runlog),
+                .product(name: "RunlogWorkloads", package: runlog),
+            ],
+            path: "Sources/StoreFigures"
+        ),
         // `swift run -c release engine-figures`: bytes per point, ingest and scan rates as a table.
         .executableTarget(
             name: "engine-figures",

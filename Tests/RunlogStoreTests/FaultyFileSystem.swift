@@ -46,6 +46,7 @@ final class FaultyFileSystem: FileSystem {
     func createDirectory(_ path: String) throws { try base.createDirectory(path) }
     func contentsOfDirectory(_ path: String) throws -> [String] { try base.contentsOfDirectory(path) }
     func exists(_ path: String) -> (exists: Bool, isDirectory: Bool) { base.exists(path) }
+    func fileSize(_ path: String) -> Int64? { base.fileSize(path) }
     func rename(_ source: String, to destination: String) throws {
         try operation("rename", source)
         try base.rename(source, to: destination)

@@ -97,14 +97,15 @@ func expectedScan(_ logged: [MetricPoint], _ range: ScanRange = .all) -> [Metric
         .map(\.element)
 }
 
-/// Options for engine tests. Background compaction is off unless a test asks for it, so that tests
-/// of the log's structure see the structure they wrote.
+/// Options for engine tests. Background compaction and index snapshots are off unless a test asks
+/// for them, so that tests of the log's structure and recovery see the log they wrote.
 func storeOptions(
     compression: Bool = true, blockPoints: Int = 256, segmentSize: Int = 1 << 20, durability: Durability = .never,
-    backgroundCompaction: Bool = false
+    backgroundCompaction: Bool = false, indexSnapshots: Bool = false
 ) -> StoreOptions {
     var options = StoreOptions()
     options.backgroundCompaction = backgroundCompaction
+    options.indexSnapshots = indexSnapshots
     // Tests inject failures on purpose; what the engine logs about them is noise here.
     options.logger = Logger(label: "runlog.test", factory: { _ in SwiftLogNoOpLogHandler() })
     options.compression = compression

@@ -9,7 +9,8 @@ import Testing
         try f.store.deleteRun(f.runs[0])
         #expect(!f.store.runs().map(\.id).contains(f.runs[0]))
         #expect(try !f.store.search("params.optimizer = 'adam'").runs.map(\.id).contains(f.runs[0]))
-        #expect(try f.store.search("params.optimizer = 'adam'", includeDeleted: true).runs.map(\.id).contains(f.runs[0]))
+        #expect(
+            try f.store.search("params.optimizer = 'adam'", includeDeleted: true).runs.map(\.id).contains(f.runs[0]))
         #expect(try f.store.run(f.runs[0]).lifecycle == .deleted)
         // Another process sees the deletion.
         #expect(try makeStore(f.directory).runs().count == 3)

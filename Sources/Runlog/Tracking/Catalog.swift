@@ -1,3 +1,4 @@
+import Foundation
 import RunlogStore
 import Synchronization
 
@@ -45,21 +46,33 @@ final class Catalog: Sendable {
     func refresh(deletedExperiments: Set<String>) throws(RunlogError) {
         let ids = try storage("listing the runs of \(engine.path)") { () throws(StoreError) in try engine.runs() }
         let known = state.withLock { $0.entries }
-        var updated: [RunID: Entry] = [:]
-        var unreadable: [RunID: StoreError] = [:]
-        for id in ids {
-            do throws(StoreError) {
-                if let entry = known[id] {
-                    try entry.reader.refresh()
-                    updated[id] = Entry(reader: entry.reader, info: info(id, entry.reader, deletedExperiments: deletedExperiments))
-                } else {
-                    let reader = try engine.openReader(id)
-                    updated[id] = Entry(reader: reader, info: info(id, reader, deletedExperiments: deletedExperiments))
+        // Runs are independent: read them on every core.
+        let workers = Swift.max(1, Swift.min(ProcessInfo.processInfo.activeProcessorCount, ids.count / 64))
+        let results = Mutex<(updated: [RunID: Entry], unreadable: [RunID: StoreError])>(([:], [:]))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var updated: [RunID: Entry] = [:]
+            var unreadable: [RunID: StoreError] = [:]
+            for id in stride(from: worker, to: ids.count, by: workers).map({ ids[$0] }) {
+                do throws(StoreError) {
+                    if let entry = known[id] {
+                        try entry.reader.refresh()
+                        updated[id] = Entry(
+                            reader: entry.reader, info: info(id, entry.reader, deletedExperiments: deletedExperiments))
+                    } else {
+                        let reader = try engine.openReader(id)
+                        updated[id] = Entry(
+                            reader: reader, info: info(id, reader, deletedExperiments: deletedExperiments))
+                    }
+                } catch {
+                    unreadable[id] = error
                 }
-            } catch {
-                unreadable[id] = error
+            }
+            results.withLock {
+                $0.updated.merge(updated) { a, _ in a }
+                $0.unreadable.merge(unreadable) { a, _ in a }
             }
         }
+        let (updated, unreadable) = results.withLock { $0 }
         state.withLock { $0 = State(entries: updated, unreadable: unreadable, deletedExperiments: deletedExperiments) }
     }
 

@@ -120,7 +120,9 @@ struct ExperimentFiles: Sendable {
         guard let experiment = try load(id) else { return }
         try io("removing experiment \(id)") {
             if try lookUp(experiment.name)?.id == id { try fileSystem.remove(nameFile(experiment.name)) }
-            for entry in try fileSystem.contentsOfDirectory(directory(id)) { try fileSystem.remove(directory(id) + "/" + entry) }
+            for entry in try fileSystem.contentsOfDirectory(directory(id)) {
+                try fileSystem.remove(directory(id) + "/" + entry)
+            }
             try fileSystem.removeDirectory(directory(id))
             try fileSystem.syncDirectory(root)
             try fileSystem.syncDirectory(namesDirectory)

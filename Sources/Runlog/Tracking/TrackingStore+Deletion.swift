@@ -51,7 +51,7 @@ extension TrackingStore {
                 catalog.remove(run.id)
                 result.removedRuns.append(run.id)
                 result.bytesFreed += bytes
-            } catch where error.code == .locked {
+            } catch  where error.code == .locked {
                 result.skipped.append((run.id, error.message))
                 blocked.insert(run.experimentID)
             } catch {

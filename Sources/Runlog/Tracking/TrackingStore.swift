@@ -143,6 +143,11 @@ public final class TrackingStore: Sendable {
             .sorted(by: RunOrder.newestFirst)
     }
 
+    /// About how many bytes the indexes of all runs hold in memory.
+    public var indexMemoryEstimate: Int {
+        catalog.state.withLock { $0.entries.values.reduce(0) { $0 + $1.reader.index.estimatedMemory } }
+    }
+
     public func run(_ id: RunID) throws(RunlogError) -> RunInfo {
         try catalog.entry(id).info
     }

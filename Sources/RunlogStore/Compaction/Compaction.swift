@@ -29,14 +29,16 @@ public struct CompactionReport: Sendable, CustomStringConvertible {
     public var description: String {
         switch outcome {
         case .compacted:
-            "run \(runID): \(segmentsBefore) segments, \(blocksBefore) blocks, \(bytesBefore) bytes → "
-                + "\(segmentsAfter) segment, \(blocksAfter) blocks, \(bytesAfter) bytes (\(points) points)"
+            "run \(runID): \(plural(segmentsBefore, "segment")), \(plural(blocksBefore, "block")), \(bytesBefore) bytes → "
+                + "\(plural(segmentsAfter, "segment")), \(plural(blocksAfter, "block")), \(bytesAfter) bytes (\(points) points)"
         case .notNeeded: "run \(runID): nothing to compact"
         case .deferred(let why): "run \(runID): deferred, \(why)"
         case .cancelled: "run \(runID): cancelled"
         }
     }
 }
+
+private func plural(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
 
 /// Merges a run's blocks and segments into large step-sorted blocks in one new segment.
 ///
@@ -73,13 +75,14 @@ struct Compaction {
         guard let last = before.keys.max() else { return report }
         let next = last + 1
         let temporary = directory + "/\(Compaction.temporaryPrefix)\(getpid())-\(next).tmp"
+        var index = RunIndex()
         do {
-            guard try write(loader, to: temporary, sequence: next, report: &report) else {
+            guard try write(loader, to: temporary, sequence: next, report: &report, index: &index) else {
                 try? fileSystem.remove(temporary)  // abandoned output; the run is untouched
                 report.outcome = .cancelled
                 return report
             }
-            guard let outcome = try publish(temporary, as: next, expecting: before) else {
+            guard let outcome = try publish(temporary, as: next, expecting: before, index: index) else {
                 report.outcome = .compacted
                 let after = try segmentSizes()
                 report.segmentsAfter = after.count
@@ -108,7 +111,8 @@ struct Compaction {
 
     /// Writes the compacted segment; false when cancelled.
     private func write(
-        _ loader: RunLogLoader, to path: String, sequence: UInt32, report: inout CompactionReport
+        _ loader: RunLogLoader, to path: String, sequence: UInt32, report: inout CompactionReport,
+        index: inout RunIndex
     ) throws -> Bool {
         let output = try OutputFile(fileSystem.open(path, writable: true, create: true))
         defer { try? output.file.close() }  // closed below on success; this covers failures
@@ -117,6 +121,7 @@ struct Compaction {
         for record in loader.index.records {
             try output.append(RecordFrame.framed(type: record.type, payload: record.payload()))
         }
+        index.records = loader.index.records
         let files = SegmentFiles(fileSystem: fileSystem, directory: directory)
         defer { files.closeAll() }
         var encoder = BlockEncoder()
@@ -126,8 +131,14 @@ struct Compaction {
             var pending: [MetricPoint] = []
             func emit(_ points: ArraySlice<MetricPoint>) throws {
                 payload.removeAll(keepingCapacity: true)
-                _ = encoder.encode(key: key, points: Array(points), compress: options.compression, into: &payload)
-                try output.append(RecordFrame.framed(type: .block, payload: payload))
+                let header = encoder.encode(
+                    key: key, points: Array(points), compress: options.compression, into: &payload)
+                let record = RecordFrame.framed(type: .block, payload: payload)
+                index.add(
+                    BlockDescriptor(
+                        segment: sequence, offset: output.offset, length: record.count, summary: header.summary),
+                    key: key)
+                try output.append(record)
                 report.blocksAfter += 1
                 report.points += points.count
             }
@@ -163,9 +174,9 @@ struct Compaction {
 
     /// Renames the output into place if the run is idle and unchanged, then deletes what it
     /// replaces. Returns nil when published, else why not.
-    private func publish(_ temporary: String, as sequence: UInt32, expecting before: [UInt32: Int64]) throws
-        -> CompactionReport.Outcome?
-    {
+    private func publish(
+        _ temporary: String, as sequence: UInt32, expecting before: [UInt32: Int64], index: RunIndex
+    ) throws -> CompactionReport.Outcome? {
         let lock = try fileSystem.open(directory + "/LOCK", writable: true, create: true)
         defer { try? lock.close() }  // releases the lock; nothing was written through it
         guard try lock.tryLockExclusive() else { return .deferred("a writer holds the run") }
@@ -174,6 +185,19 @@ struct Compaction {
         try fileSystem.syncDirectory(directory)
         for old in before.keys.sorted() { try fileSystem.remove(directory + "/" + SegmentName.fileName(old)) }
         try fileSystem.syncDirectory(directory)
+        // The new index, saved while the lock is held; a cache, so a failure is only logged.
+        guard options.indexSnapshots else { return nil }
+        do {
+            let size = try segmentSizes()[sequence] ?? 0
+            if let snapshot = try IndexSnapshot.take(
+                of: index, runID: runID, base: sequence, position: (sequence, size), directory: directory,
+                fileSystem: fileSystem)
+            {
+                try snapshot.write(directory: directory, fileSystem: fileSystem)
+            }
+        } catch {
+            options.logger.warning("saving the index snapshot of compacted run \(runID) failed: \(error)")
+        }
         return nil
     }
 
@@ -220,6 +244,9 @@ final class OutputFile {
     init(_ file: any FileHandle) {
         self.file = file
     }
+
+    /// Where the next appended byte lands.
+    var offset: Int64 { written + Int64(buffer.count) }
 
     func append(_ bytes: [UInt8]) throws {
         buffer.append(contentsOf: bytes)

@@ -8,6 +8,8 @@ public protocol FileSystem: Sendable {
     func contentsOfDirectory(_ path: String) throws -> [String]
     /// Whether `path` exists, and whether it is a directory.
     func exists(_ path: String) -> (exists: Bool, isDirectory: Bool)
+    /// The size of the file at `path`, or nil when there is none.
+    func fileSize(_ path: String) -> Int64?
     /// Makes a directory's entries (created or renamed files) durable.
     func syncDirectory(_ path: String) throws
     /// Renames `source` to `destination` atomically, replacing a file already there.

@@ -17,6 +17,12 @@ public struct PosixFileSystem: FileSystem {
         return PosixFile(fd: fd, path: path)
     }
 
+    public func fileSize(_ path: String) -> Int64? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Int64(info.st_size)
+    }
+
     public func createDirectory(_ path: String) throws {
         if mkdir(path, 0o755) != 0 && errno != EEXIST {
             throw SystemError("mkdir", path: path, errno: errno)

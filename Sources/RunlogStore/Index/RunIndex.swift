@@ -31,6 +31,19 @@ public struct RunIndex: Sendable {
 
     public func series(_ key: String) -> SeriesIndex? { series[key] }
 
+    /// About how many bytes this index holds in memory: block descriptors, keys and records,
+    /// with a rough allowance for dictionary and array overhead.
+    public var estimatedMemory: Int {
+        var bytes = MemoryLayout<RunIndex>.size
+        for (key, series) in series {
+            bytes += 64 + key.utf8.count + series.blocks.capacity * MemoryLayout<BlockDescriptor>.stride
+        }
+        for record in records {
+            bytes += MemoryLayout<RunRecord>.stride + record.payload().count
+        }
+        return bytes
+    }
+
     mutating func add(_ block: BlockDescriptor, key: String) {
         series[key, default: SeriesIndex(key: key)].add(block)
     }

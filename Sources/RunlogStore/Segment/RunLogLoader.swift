@@ -10,17 +10,17 @@ struct RunLogLoader {
     let fileSystem: any FileSystem
     let directory: String
     let runID: RunID
-    private(set) var index = RunIndex()
+    var index = RunIndex()
     /// Problems found so far; each is reported once.
     private(set) var problems: [StoreProblem] = []
     /// The torn tail of the last segment as of the latest read, if any.
     private(set) var tornTail: TornTail?
     /// The last segment read and the offset just past its last good record.
-    private(set) var position: (sequence: UInt32, offset: Int64)?
+    var position: (sequence: UInt32, offset: Int64)?
     /// Segments skipped whole because their header is damaged.
     private(set) var skippedSegments: Set<UInt32> = []
     /// The newest compacted segment read; the segments below it are replaced and never read.
-    private(set) var base: UInt32 = 0
+    var base: UInt32 = 0
     /// Replaced segments still on disk (a compaction stopped before deleting them).
     private(set) var replaced: [UInt32] = []
     /// Bytes read at a time; at least one whole record's worth. Tests make records and windows tiny.
@@ -40,8 +40,21 @@ struct RunLogLoader {
 
     func path(of sequence: UInt32) -> String { directory + "/" + SegmentName.fileName(sequence) }
 
-    /// Reads what was appended since the last call.
+    /// Reads what was appended since the last call. A segment that disappears under it was deleted
+    /// by a compaction, which left a compacted segment in its place: the read starts over.
     mutating func refresh() throws(StoreError) {
+        var attempts = 0
+        while true {
+            do {
+                return try refreshOnce()
+            } catch  where (error.underlying as? SystemError)?.errno == ENOENT && attempts < 8 {
+                attempts += 1
+                self = RunLogLoader(restartingFrom: self)
+            }
+        }
+    }
+
+    private mutating func refreshOnce() throws(StoreError) {
         let sequences: [UInt32]
         do {
             sequences = try SegmentName.list(in: directory, fileSystem: fileSystem)

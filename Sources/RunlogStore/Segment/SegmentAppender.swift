@@ -35,6 +35,9 @@ final class SegmentAppender: @unchecked Sendable {
 
     var path: String { directory + "/" + SegmentName.fileName(sequence) }
 
+    /// Where the log ends once everything added is written.
+    var end: (sequence: UInt32, offset: Int64) { (sequence, written + Int64(buffer.count)) }
+
     /// Adds a framed record; returns where it will be. Nothing reaches the file before `writeOut()`.
     func add(_ record: [UInt8]) throws -> (segment: UInt32, offset: Int64) {
         var end = written + Int64(buffer.count)

@@ -13,12 +13,15 @@ public final class RunReader: Sendable {
     private let loader: Mutex<RunLogLoader>
     let files: SegmentFiles
 
-    init(runID: RunID, loader: RunLogLoader, files: SegmentFiles) throws(StoreError) {
+    /// Whether opening used the run's index snapshot rather than reading the whole log.
+    public let openedFromSnapshot: Bool
+
+    /// A reader over `loader`, which has read the log already.
+    init(runID: RunID, loader: RunLogLoader, files: SegmentFiles, openedFromSnapshot: Bool) {
         self.runID = runID
-        var loader = loader
-        try loader.refresh()
         self.loader = Mutex(loader)
         self.files = files
+        self.openedFromSnapshot = openedFromSnapshot
     }
 
     /// Reads what the writer flushed since the last refresh.
@@ -73,25 +76,31 @@ public final class RunReader: Sendable {
             guard let series = index.series(key) else { return }
             try RangeScan.forEachChunk(blocks: series.blocks, unsealed: [], range: range, files: files, body)
         }
-        do {
-            try scanOnce()
-        } catch let error as StoreError where (error.underlying as? SystemError)?.errno == ENOENT {
-            // Segments are opened before the first chunk is handed out: nothing was delivered yet.
-            files.closeAll()
-            try refresh()
-            try scanOnce()
+        var attempts = 0
+        while true {
+            do {
+                return try scanOnce()
+            } catch let error as StoreError where (error.underlying as? SystemError)?.errno == ENOENT && attempts < 8 {
+                // Segments are opened before the first chunk is handed out: nothing was delivered yet.
+                attempts += 1
+                files.closeAll()
+                try refresh()
+            }
         }
     }
 
     /// Runs a scan; when a compaction deleted a segment it needed since the last refresh, refreshes
-    /// (which finds the compacted segment) and scans once more.
+    /// (which finds the compacted segment) and scans again.
     private func retryingAfterCompaction<T>(_ scan: () throws(StoreError) -> T) throws(StoreError) -> T {
-        do {
-            return try scan()
-        } catch  where (error.underlying as? SystemError)?.errno == ENOENT {
-            files.closeAll()
-            try refresh()
-            return try scan()
+        var attempts = 0
+        while true {
+            do {
+                return try scan()
+            } catch  where (error.underlying as? SystemError)?.errno == ENOENT && attempts < 8 {
+                attempts += 1
+                files.closeAll()
+                try refresh()
+            }
         }
     }
 }

@@ -30,6 +30,8 @@ public final class RunWriter: Sendable {
     let files: SegmentFiles
     let appender: SegmentAppender
     let lockFile: any FileHandle
+    /// The log's base when the writer opened it (segments below it were replaced by compaction).
+    let base: UInt32
     /// Called with the run's id once the writer has closed (the store queues it for compaction).
     let onClose: @Sendable (RunID) -> Void
     /// Identifies this writer's `Series` handles (an address could be reused by a later writer).
@@ -37,9 +39,11 @@ public final class RunWriter: Sendable {
 
     init(
         runID: RunID, recovery: RecoveryReport, index: RunIndex, options: StoreOptions, files: SegmentFiles,
-        appender: SegmentAppender, lockFile: any FileHandle, onClose: @escaping @Sendable (RunID) -> Void = { _ in }
+        appender: SegmentAppender, lockFile: any FileHandle, base: UInt32,
+        onClose: @escaping @Sendable (RunID) -> Void = { _ in }
     ) throws(StoreError) {
         self.onClose = onClose
+        self.base = base
         self.runID = runID
         self.recovery = recovery
         self.options = options
@@ -157,6 +161,7 @@ public final class RunWriter: Sendable {
             closeError = StoreError(.io, "closing segment \(appender.path)", underlying: error)
         }
         files.closeAll()
+        if options.indexSnapshots, failure == nil, closeError == nil, recovery.problems.isEmpty { saveSnapshot() }
         do {
             try lockFile.close()  // releases the run's lock
         } catch {
@@ -165,6 +170,22 @@ public final class RunWriter: Sendable {
         if let failure { throw failure }
         if let closeError { throw closeError }
         onClose(runID)
+    }
+
+    /// Saves the index beside the log while the lock is still held, so the next open is fast. A
+    /// cache: failing to write it costs only speed, so the failure is logged, not thrown.
+    private func saveSnapshot() {
+        let index = state.withLock { $0.index }
+        do {
+            if let snapshot = try IndexSnapshot.take(
+                of: index, runID: runID, base: base, position: appender.end, directory: files.directory,
+                fileSystem: options.fileSystem)
+            {
+                try snapshot.write(directory: files.directory, fileSystem: options.fileSystem)
+            }
+        } catch {
+            options.logger.warning("saving the index snapshot of run \(runID) failed: \(error)")
+        }
     }
 
     /// The index of what is written so far (not including unsealed points).

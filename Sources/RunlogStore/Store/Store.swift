@@ -160,8 +160,8 @@ public final class Store: Sendable {
         guard fileSystem.exists(directory).isDirectory else { throw StoreError(.notFound, "no run \(id) in \(path)") }
         let lockFile = try lock(id, directory)
         do throws(StoreError) {
-            var loader = RunLogLoader(fileSystem: fileSystem, directory: directory, runID: id)
-            try loader.refresh()
+            let (loader, _) = try RunLogLoader.open(
+                fileSystem: fileSystem, directory: directory, runID: id, useSnapshot: options.indexSnapshots)
             var recovery = RecoveryReport(problems: loader.problems)
             for problem in loader.problems { options.logger.warning("run \(id): \(problem)") }
             var (sequence, offset) = loader.position ?? (1, 0)
@@ -183,7 +183,8 @@ public final class Store: Sendable {
             return try RunWriter(
                 runID: id, recovery: recovery, index: loader.index, options: options,
                 files: SegmentFiles(fileSystem: fileSystem, directory: directory), appender: appender,
-                lockFile: lockFile, onClose: { [compactor] run in compactor?.schedule(run) })
+                lockFile: lockFile, base: loader.base,
+                onClose: { [compactor] run in compactor?.schedule(run) })
         } catch {
             try? lockFile.close()  // releasing the lock on the way out; the open error is what matters
             throw error
@@ -191,13 +192,19 @@ public final class Store: Sendable {
     }
 
     /// Opens a run for reading. Works while another process writes it; `refresh()` reads what it
-    /// has flushed since.
+    /// has flushed since. The run's index snapshot spares reading its whole log when it checks out.
     public func openReader(_ id: RunID) throws(StoreError) -> RunReader {
+        try openReader(id, useSnapshot: options.indexSnapshots)
+    }
+
+    func openReader(_ id: RunID, useSnapshot: Bool) throws(StoreError) -> RunReader {
         let directory = directory(of: id)
         guard fileSystem.exists(directory).isDirectory else { throw StoreError(.notFound, "no run \(id) in \(path)") }
-        return try RunReader(
-            runID: id, loader: RunLogLoader(fileSystem: fileSystem, directory: directory, runID: id),
-            files: SegmentFiles(fileSystem: fileSystem, directory: directory))
+        let (loader, fromSnapshot) = try RunLogLoader.open(
+            fileSystem: fileSystem, directory: directory, runID: id, useSnapshot: useSnapshot)
+        return RunReader(
+            runID: id, loader: loader, files: SegmentFiles(fileSystem: fileSystem, directory: directory),
+            openedFromSnapshot: fromSnapshot)
     }
 
     private func lock(_ id: RunID, _ directory: String) throws(StoreError) -> any FileHandle {

@@ -23,6 +23,12 @@ public struct StoreOptions: Sendable {
     public var blockPoints = 8192
     /// Points buffered in all (staged and waiting to be written) before `log` waits.
     public var maxBufferedPoints = 1 << 21
+    /// Save each run's index beside its log when a writer closes or a compaction publishes, and
+    /// open runs from it when it checks out against the segments, instead of reading every
+    /// segment. Opening from a snapshot does not re-read the log: damage done to a segment after
+    /// the snapshot was taken shows when the damaged block is scanned (every block read is
+    /// checksummed) or under `verify`, which never uses snapshots.
+    public var indexSnapshots = true
     /// Compact runs in the background when their writer closes (see `Store.compact`).
     public var backgroundCompaction = true
     /// A series with this many blocks under half the largest block size makes a run worth compacting.

@@ -1,0 +1,30 @@
+import ArgumentParser
+import Runlog
+
+struct Compact: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Merge runs' blocks and segments into large step-sorted blocks.",
+        discussion: """
+            Compacts the given runs, or every run. A run being written is deferred until its writer \
+            closes. Queries give the same answers before, during and after. With --if-needed, only \
+            runs the policy finds worth it (several segments, or a series with many small blocks).
+            """)
+
+    @OptionGroup var store: StoreOptionsGroup
+
+    @Argument(
+        help: ArgumentHelp("Runs to compact (ids or unique prefixes); all runs when none are given.", valueName: "run"))
+    var runs: [String] = []
+
+    @Flag(help: "Only compact runs the policy finds worth compacting.")
+    var ifNeeded = false
+
+    func run() throws {
+        let store = try self.store.open()
+        defer { store.close() }
+        let ids = runs.isEmpty ? try store.runs() : try runs.map { try resolveRun($0, in: store) }
+        for id in ids {
+            print(try store.compact(id, force: !ifNeeded))
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import RunlogWorkloads
+import Testing
+
+@testable import RunlogStore
+
+@Suite struct IndexSnapshotTests {
+    func writeSession(_ store: Store, _ run: RunID, steps: Range<Int64>) throws {
+        let writer = try store.runs().contains(run) ? store.openWriter(run) : store.createRun(run)
+        for step in steps { try writer.log("loss", step: step, timestamp: step, value: Double(step)) }
+        try writer.append(.tag(key: "through", value: "\(steps.upperBound)", timestamp: 0))
+        try writer.close()
+    }
+
+    func snapshotPath(_ store: Store, _ run: RunID) -> String { store.directory(of: run) + "/INDEX" }
+
+    @Test func aRunOpensFromItsSnapshotWithTheSameIndex() throws {
+        let directory = TemporaryDirectory()
+        let store = try Store.open(at: directory.store, options: storeOptions(blockPoints: 100, indexSnapshots: true))
+        let run = RunID.random()
+        try writeSession(store, run, steps: 0..<1000)
+        let fast = try store.openReader(run)
+        let full = try store.openReader(run, useSnapshot: false)
+        #expect(fast.openedFromSnapshot && !full.openedFromSnapshot)
+        #expect(fast.index.records == full.index.records)
+        #expect(fast.index.series("loss")?.blocks == full.index.series("loss")?.blocks)
+        #expect(fast.index.series("loss")?.summary == full.index.series("loss")?.summary)
+        #expect(try fast.scan("loss") == (try full.scan("loss")))
+        // A writer reopening the run starts from it too, and appends where the log ends.
+        try writeSession(store, run, steps: 1000..<1500)
+        #expect(try store.openReader(run).scan("loss").map(\.step) == Array(0..<1500))
+    }
+
+    @Test func aStaleSnapshotServesAsAPrefixOfAGrownLog() throws {
+        let directory = TemporaryDirectory()
+        let store = try Store.open(
+            at: directory.store, options: storeOptions(blockPoints: 100, segmentSize: 1 << 20, indexSnapshots: true))
+        let run = RunID.random()
+        try writeSession(store, run, steps: 0..<1000)
+        let old = try readFile(snapshotPath(store, run))
+        try writeSession(store, run, steps: 1000..<2000)
+        try writeFile(snapshotPath(store, run), old)  // as if the second writer had died before saving one
+        let reader = try store.openReader(run)
+        #expect(reader.openedFromSnapshot)
+        #expect(try reader.scan("loss").map(\.step) == Array(0..<2000))
+        #expect(reader.index.records.count == 2)
+    }
+
+    @Test func staleCorruptOrForeignSnapshotsAreRebuiltNotTrusted() throws {
+        let directory = TemporaryDirectory()
+        let store = try Store.open(
+            at: directory.store, options: storeOptions(blockPoints: 100, segmentSize: 8 << 10, indexSnapshots: true))
+        let run = RunID.random()
+        let other = RunID.random()
+        try writeSession(store, run, steps: 0..<3000)
+        try writeSession(store, other, steps: 0..<10)
+        let good = try readFile(snapshotPath(store, run))
+        let expected = try store.openReader(run, useSnapshot: false).scan("loss")
+        func check(_ note: Comment) throws {
+            let reader = try store.openReader(run)
+            #expect(!reader.openedFromSnapshot, note)
+            #expect(try reader.scan("loss") == expected, note)
+        }
+        var flipped = good
+        flipped[flipped.count / 2] ^= 0x10
+        try writeFile(snapshotPath(store, run), flipped)
+        try check("a flipped byte")
+        try writeFile(snapshotPath(store, run), Array(good.prefix(good.count - 7)))
+        try check("truncated")
+        try writeFile(snapshotPath(store, run), try readFile(snapshotPath(store, other)))
+        try check("another run's snapshot")
+        try writeFile(snapshotPath(store, run), Array(repeating: 0xFF, count: 64))
+        try check("garbage")
+        // The bytes the snapshot ends on changed (the segment was rewritten): stale.
+        try writeFile(snapshotPath(store, run), good)
+        let segments = try segmentPaths(store, run)
+        var last = try readFile(segments.last!)
+        last[last.count - 3] ^= 0x01
+        try writeFile(segments.last!, last)
+        #expect(!(try store.openReader(run).openedFromSnapshot), "changed tail bytes")
+        last[last.count - 3] ^= 0x01
+        try writeFile(segments.last!, last)
+        #expect(try store.openReader(run).openedFromSnapshot, "restored: valid again")
+        // A segment it lists is gone or another appeared below its end: stale.
+        try writeFile(segments.first! + ".bak", try readFile(segments.first!))
+        try PosixFileSystem().remove(segments.first!)
+        #expect(!(try store.openReader(run).openedFromSnapshot), "a listed segment is missing")
+    }
+
+    @Test func compactionReplacesTheSnapshotAndAnOldOneIsRejected() throws {
+        let directory = TemporaryDirectory()
+        let store = try Store.open(
+            at: directory.store, options: storeOptions(blockPoints: 100, segmentSize: 8 << 10, indexSnapshots: true))
+        let run = RunID.random()
+        try writeSession(store, run, steps: 0..<3000)
+        let before = try readFile(snapshotPath(store, run))
+        #expect(try store.compact(run).outcome == .compacted)
+        let fresh = try store.openReader(run)
+        #expect(fresh.openedFromSnapshot, "compaction saved a snapshot of the new segment")
+        #expect(try fresh.scan("loss").map(\.step) == Array(0..<3000))
+        try writeFile(snapshotPath(store, run), before)
+        let rebuilt = try store.openReader(run)
+        #expect(!rebuilt.openedFromSnapshot, "the old snapshot names segments compaction deleted")
+        #expect(try rebuilt.scan("loss").map(\.step) == Array(0..<3000))
+    }
+
+    @Test func snapshotsOfEveryKindOfRecordRoundTrip() throws {
+        let directory = TemporaryDirectory()
+        let store = try Store.open(at: directory.store, options: storeOptions(indexSnapshots: true))
+        let writer = try store.createRun()
+        let records: [RunRecord] = [
+            .status(.running, timestamp: 1), .param(key: "p", value: "ü", timestamp: 2),
+            .tag(key: "t", value: "", timestamp: 3),
+            .input(name: "i", value: "{}", timestamp: 4), .attribute(key: "run_name", value: "x", timestamp: 5),
+        ]
+        for record in records { try writer.append(record) }
+        for value in [Double.nan, .infinity, -0.0, 1] { try writer.log("v", step: 1, timestamp: 1, value: value) }
+        try writer.close()
+        let reader = try store.openReader(writer.runID)
+        #expect(reader.openedFromSnapshot)
+        #expect(reader.index.records == records)
+        #expect(try reader.scan("v").map(\.value.bitPattern) == [Double.nan, .infinity, -0.0, 1].map(\.bitPattern))
+    }
+}
