@@ -9,6 +9,12 @@ public struct WorkloadPoint: Sendable, Hashable {
     public var step: Int64
     public var timestamp: Int64
     public var value: Double
+
+    public init(step: Int64, timestamp: Int64, value: Double) {
+        self.step = step
+        self.timestamp = timestamp
+        self.value = value
+    }
 }
 
 /// Seeded series shaped like what training loops log. Values are rounded to float32 precision, as

@@ -243,12 +243,32 @@ struct MessyRun {
         }
     }
 
+    /// Regression: a series arriving in 8,192-point blocks fills exactly one 65,536-point block
+    /// after eight of them, where block cutting once read one point past the end.
+    @Test func seriesOfExactMultiplesOfTheBlockSizeCompact() throws {
+        let directory = TemporaryDirectory()
+        let store = try Store.open(at: directory.store, options: storeOptions(blockPoints: 8192))
+        let writer = try store.createRun()
+        let count = 2 * BlockHeader.maxPoints
+        for i in 0..<count { try writer.log("x", step: Int64(i), timestamp: 0, value: Double(i)) }
+        for i in 0..<BlockHeader.maxPoints { try writer.log("same", step: 7, timestamp: Int64(i), value: 1) }
+        try writer.close()
+        let report = try store.compact(writer.runID)
+        #expect(report.outcome == .compacted && report.points == count + BlockHeader.maxPoints)
+        let reader = try store.openReader(writer.runID)
+        #expect(try reader.scan("x").map(\.step) == Array(0..<Int64(count)))
+        #expect(reader.index.series("x")?.blocks.map(\.summary.count) == [BlockHeader.maxPoints, BlockHeader.maxPoints])
+        #expect(try reader.scan("same").count == BlockHeader.maxPoints)
+    }
+
     @Test func blocksAreCutBetweenSteps() {
         var points = (0..<(BlockHeader.maxPoints + 10)).map { MetricPoint(step: Int64($0 / 4), timestamp: 0, value: 0) }
         let cut = Compaction.cut(points)
         #expect(cut <= BlockHeader.maxPoints && points[cut - 1].step != points[cut].step)
         points = (0..<(BlockHeader.maxPoints + 10)).map { _ in MetricPoint(step: 1, timestamp: 0, value: 0) }
         #expect(Compaction.cut(points) == BlockHeader.maxPoints, "one step with more points than a block holds")
+        points = (0..<(BlockHeader.maxPoints + 1)).map { MetricPoint(step: Int64($0), timestamp: 0, value: 0) }
+        #expect(Compaction.cut(points) == BlockHeader.maxPoints, "one point more than a block")
     }
 
     @Test func segmentFlagsThisBuildDoesNotKnowAreRefused() throws {

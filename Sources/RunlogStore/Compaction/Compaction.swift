@@ -149,7 +149,8 @@ struct Compaction {
                     return
                 }
                 pending.append(contentsOf: chunk)
-                while pending.count >= BlockHeader.maxPoints {
+                // Cut only with a point beyond the block in hand: where the block ends depends on it.
+                while pending.count > BlockHeader.maxPoints {
                     let cut = Compaction.cut(pending)
                     try emit(pending[..<cut])
                     pending.removeFirst(cut)
@@ -163,10 +164,12 @@ struct Compaction {
         return true
     }
 
-    /// Where to end a full block: before the last run of equal steps when there is an earlier
-    /// step, so that blocks follow each other in strictly increasing steps and scans can stream.
+    /// Where to end a full block, given more than a block's worth of `points`: before the last run
+    /// of equal steps when there is an earlier step, so that blocks follow each other in strictly
+    /// increasing steps and scans can stream.
     static func cut(_ points: [MetricPoint]) -> Int {
         let limit = BlockHeader.maxPoints
+        precondition(points.count > limit, "cut needs more than a block of points")
         var cut = limit
         while cut > 1 && points[cut - 1].step == points[cut].step { cut -= 1 }
         return cut > 1 ? cut : limit
