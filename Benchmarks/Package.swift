@@ -21,7 +21,7 @@ let package = Package(
             name: "EngineBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "RunlogStore", package: runlog),
+                .product(name: "Runlog", package: runlog),
                 .product(name: "RunlogWorkloads", package: runlog),
             ],
             path: "Benchmarks/EngineBenchmarks",
@@ -44,6 +44,15 @@ let package = Package(
                 .product(name: "RunlogWorkloads", package: runlog),
             ],
             path: "Sources/StoreFigures"
+        ),
+        // The Runlog side of the comparison with peers (Benchmarks/peers/run drives it).
+        .executableTarget(
+            name: "runlog-peer",
+            dependencies: [
+                .product(name: "Runlog", package: runlog),
+                .product(name: "RunlogWorkloads", package: runlog),
+            ],
+            path: "Sources/RunlogPeer"
         ),
         // `swift run -c release engine-figures`: bytes per point, ingest and scan rates as a table.
         .executableTarget(

@@ -2,7 +2,9 @@
 //   bytes per point of realistic and worst-case series (per value codec),
 //   log throughput from one thread with sealing in the background,
 //   full-scan speed of a 1M-point series.
-// Usage: swift run -c release engine-figures [--points N]
+//   and the physical limits behind them: memory copy bandwidth; with --dump-raw PATH, the
+//   uncompressed column data of the loss curve is written to PATH for `lz4 -b1 PATH`.
+// Usage: swift run -c release engine-figures [--points N] [--dump-raw PATH]
 import Foundation
 import RunlogStore
 import RunlogWorkloads
@@ -157,4 +159,34 @@ for (name, series) in [
         "  \(name): into an array \(fmt(Double(count) / median(times) / 1e6, 1)) M points/s (median \(fmt(median(times) * 1e3)) ms), "
             + "chunked (summing values) \(fmt(Double(count) / median(chunkTimes) / 1e6, 1)) M points/s; "
             + "1% step range: \(fmt(median(rangeTimes) * 1e6, 0)) µs")
+}
+
+print("")
+print("physical limits on this machine")
+do {
+    let size = 256 << 20
+    let source = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+    let destination = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+    defer {
+        source.deallocate()
+        destination.deallocate()
+    }
+    memset(source.baseAddress!, 1, size)
+    memset(destination.baseAddress!, 0, size)
+    var times: [Double] = []
+    for _ in 0..<7 { times.append(seconds { memcpy(destination.baseAddress!, source.baseAddress!, size) }) }
+    print("  memcpy of 256 MiB: \(fmt(Double(size) / median(times) / 1e9)) GB/s (median of 7)")
+}
+if let index = arguments.firstIndex(of: "--dump-raw"), index + 1 < arguments.count {
+    let path = temporaryStore()
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let store = try Store.open(at: path, options: options(compression: false))
+    let writer = try store.createRun()
+    let handle = try writer.series("loss")
+    for p in loss { try writer.log(handle, step: p.step, timestamp: p.timestamp, value: p.value) }
+    try writer.close()
+    let run = path + "/runs/\(writer.runID)"
+    let segment = try FileManager.default.contentsOfDirectory(atPath: run).first { $0.hasSuffix(".segment") }!
+    try FileManager.default.copyItem(atPath: run + "/" + segment, toPath: arguments[index + 1])
+    print("  uncompressed loss columns written to \(arguments[index + 1]) for `lz4 -b1`")
 }
