@@ -257,7 +257,8 @@ struct MessyRun {
         #expect(report.outcome == .compacted && report.points == count + BlockHeader.maxPoints)
         let reader = try store.openReader(writer.runID)
         #expect(try reader.scan("x").map(\.step) == Array(0..<Int64(count)))
-        #expect(reader.index.series("x")?.blocks.map(\.summary.count) == [BlockHeader.maxPoints, BlockHeader.maxPoints])
+        #expect(
+            reader.index.series("x")?.blocks.map(\.summary.count) == [BlockHeader.maxPoints, BlockHeader.maxPoints])
         #expect(try reader.scan("same").count == BlockHeader.maxPoints)
     }
 
@@ -273,11 +274,7 @@ struct MessyRun {
 
     @Test func segmentFlagsThisBuildDoesNotKnowAreRefused() throws {
         let log = try SmallLog()
-        var bytes = log.bytes
-        bytes[10] = 0x02
-        let crc = CRC32C.checksum(Array(bytes[0..<32]))
-        withUnsafeBytes(of: crc.littleEndian) { for i in 0..<4 { bytes[32 + i] = $0[i] } }
-        try writeFile(log.segment, bytes)
+        try writeFile(log.segment, withHeaderByte(log.bytes, 10, 0x02))
         #expect { try log.store.openReader(log.run) } throws: { ($0 as? StoreError)?.code == .unsupportedVersion }
     }
 }

@@ -157,11 +157,7 @@ struct SmallLog {
 
     @Test func aSegmentOfANewerFormatVersionIsAClearError() throws {
         let log = try SmallLog()
-        var damaged = log.bytes
-        damaged[8] = 2
-        let crc = CRC32C.checksum(Array(damaged[0..<32]))
-        withUnsafeBytes(of: crc.littleEndian) { for i in 0..<4 { damaged[32 + i] = $0[i] } }
-        try writeFile(log.segment, damaged)
+        try writeFile(log.segment, withHeaderByte(log.bytes, 8, 2))
         #expect { try log.store.openReader(log.run) } throws: {
             guard let error = $0 as? StoreError else { return false }
             return error.code == .unsupportedVersion && error.message.contains("format version 2")

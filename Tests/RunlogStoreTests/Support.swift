@@ -143,3 +143,12 @@ func recordBoundaries(_ bytes: [UInt8]) -> [(type: RecordType, offset: Int, end:
     }
     return records
 }
+
+/// `bytes` (a segment) with header byte `index` set to `value` and the header CRC made valid again.
+func withHeaderByte(_ bytes: [UInt8], _ index: Int, _ value: UInt8) -> [UInt8] {
+    var bytes = bytes
+    bytes[index] = value
+    let crc = CRC32C.checksum(Array(bytes[0..<32]))
+    withUnsafeBytes(of: crc.littleEndian) { for i in 0..<4 { bytes[32 + i] = $0[i] } }
+    return bytes
+}

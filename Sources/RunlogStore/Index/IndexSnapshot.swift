@@ -170,11 +170,9 @@ extension IndexSnapshot {
     ) throws -> IndexSnapshot? {
         var segments: [(UInt32, Int64)] = []
         for sequence in try SegmentName.list(in: directory, fileSystem: fileSystem) where sequence >= base {
-            guard sequence <= position.sequence else { return nil }
-            let file = try fileSystem.open(
-                directory + "/" + SegmentName.fileName(sequence), writable: false, create: false)
-            defer { try? file.close() }  // read-only
-            let size = try file.size()
+            guard sequence <= position.sequence,
+                let size = fileSystem.fileSize(directory + "/" + SegmentName.fileName(sequence))
+            else { return nil }
             if sequence == position.sequence {
                 guard size == position.offset else { return nil }
             }
@@ -194,7 +192,8 @@ extension IndexSnapshot {
         defer { try? file.close() }  // read-only
         let start = max(0, position.offset - Int64(tailLength))
         let bytes = try file.read(count: Int(position.offset - start), at: start)
-        guard bytes.count == Int(position.offset - start) else { return ~CRC32C.checksum(bytes) }  // short: cannot match
+        // A file shorter than the snapshot says gives a checksum that cannot match.
+        guard bytes.count == Int(position.offset - start) else { return ~CRC32C.checksum(bytes) }
         return CRC32C.checksum(bytes)
     }
 

@@ -65,13 +65,9 @@ extension Store {
     public func diskUsage(_ id: RunID) throws(StoreError) -> Int64 {
         let directory = try existingDirectory(id)
         do {
-            var total: Int64 = 0
-            for entry in try fileSystem.contentsOfDirectory(directory) {
-                let file = try fileSystem.open(directory + "/" + entry, writable: false, create: false)
-                total += try file.size()
-                try? file.close()  // read-only
+            return try fileSystem.contentsOfDirectory(directory).reduce(Int64(0)) {
+                $0 + (fileSystem.fileSize(directory + "/" + $1) ?? 0)
             }
-            return total
         } catch {
             throw StoreError(.io, "measuring run \(id)", underlying: error)
         }
