@@ -178,22 +178,23 @@ extension IndexSnapshot {
             }
             segments.append((sequence, size))
         }
-        guard segments.last?.0 == position.sequence else { return nil }
-        let tail = try tailChecksum(directory: directory, position: position, fileSystem: fileSystem)
+        guard segments.last?.0 == position.sequence,
+            let tail = try tailChecksum(directory: directory, position: position, fileSystem: fileSystem)
+        else { return nil }
         return IndexSnapshot(
             runID: runID, base: base, position: position, tailCRC: tail, segments: segments, index: index)
     }
 
     static func tailChecksum(
         directory: String, position: (sequence: UInt32, offset: Int64), fileSystem: any FileSystem
-    ) throws -> UInt32 {
+    ) throws -> UInt32? {
         let file = try fileSystem.open(
             directory + "/" + SegmentName.fileName(position.sequence), writable: false, create: false)
         defer { try? file.close() }  // read-only
         let start = max(0, position.offset - Int64(tailLength))
         let bytes = try file.read(count: Int(position.offset - start), at: start)
-        // A file shorter than the snapshot says gives a checksum that cannot match.
-        guard bytes.count == Int(position.offset - start) else { return ~CRC32C.checksum(bytes) }
+        // A file shorter than the end the snapshot covers has no such tail.
+        guard bytes.count == Int(position.offset - start) else { return nil }
         return CRC32C.checksum(bytes)
     }
 
