@@ -20,9 +20,10 @@ struct Compact: ParsableCommand {
     var ifNeeded = false
 
     func run() throws {
-        let store = try self.store.open()
+        let tracking = try self.store.open()
+        let store = tracking.engine
         defer { store.close() }
-        let ids = runs.isEmpty ? try store.runs() : try runs.map { try resolveRun($0, in: store) }
+        let ids = runs.isEmpty ? try store.runs() : try runs.map { try resolveRun($0, in: tracking) }
         for id in ids {
             print(try store.compact(id, force: !ifNeeded))
         }

@@ -5,80 +5,151 @@ import RunlogWorkloads
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Log a synthetic training run into a fresh store, then scan it back.",
+        abstract: "Train a small model under 4 hyperparameter settings, then list and compare the runs.",
         discussion: """
-            Logs loss, accuracy, learning rate and gradient norm for --steps steps (seeded, float32 \
-            precision, as a training loop would), flushes, reopens the run as a reader and prints each \
-            series' summary, the bytes on disk per point, and a downsampled view of the loss.
+            Trains logistic regression by mini-batch SGD on seeded synthetic data (two overlapping \
+            Gaussian classes in 16 dimensions, 4,000 training and 1,000 validation samples), once per \
+            setting of learning rate, L2 penalty and batch size, into experiment "demo". Each run logs \
+            train/loss and train/accuracy at every step, val/loss and val/accuracy every 100 steps, \
+            and its params; then the runs table and a chart of val/loss are printed.
             """)
-
     @OptionGroup var store: StoreOptionsGroup
-
-    @Option(help: "Steps to log per series.")
-    var steps: Int = 200_000
-
-    @Option(help: "Seed of the synthetic curves.")
-    var seed: UInt64 = 42
+    @Option(help: "Training steps per run.") var steps: Int = 3000
+    @Option(help: "Seed of the data and of the batches.") var seed: UInt64 = 42
 
     func validate() throws {
-        guard steps > 0 else { throw ValidationError("--steps must be positive") }
+        guard steps >= 100 else { throw ValidationError("--steps must be at least 100") }
     }
 
     func run() throws {
         let store = try self.store.open(create: true)
-        let writer = try store.createRun()
-        let clock = ContinuousClock()
-        var total = 0
-        let elapsed = try clock.measure {
-            for (offset, kind) in TrainingCurves.Kind.allCases.enumerated() {
-                let series = try writer.series(kind.rawValue)
-                for point in TrainingCurves.series(kind, count: steps, seed: seed &+ UInt64(offset)) {
-                    try writer.log(series, step: point.step, timestamp: point.timestamp, value: point.value)
+        let experiment = try store.experiment(named: "demo")
+        let data = Dataset(seed: seed)
+        let settings: [(lr: Double, l2: Double, batch: Int)] = [(0.5, 0, 32), (0.1, 0, 32), (0.1, 0.01, 64), (0.02, 0, 16)]
+        let progress = ProgressBar(total: settings.count * steps)
+        var ids: [RunID] = []
+        for (index, setting) in settings.enumerated() {
+            let run = try store.startRun(
+                in: experiment, name: "lr=\(setting.lr) l2=\(setting.l2) batch=\(setting.batch)",
+                params: ["learning_rate": "\(setting.lr)", "l2": "\(setting.l2)", "batch_size": "\(setting.batch)",
+                         "model": "logistic_regression", "seed": "\(seed)"])
+            var model = LogisticRegression(features: Dataset.features)
+            var random = SeededRandom(seed: seed &+ UInt64(index))
+            let trainLoss = try run.metric("train/loss")
+            let trainAccuracy = try run.metric("train/accuracy")
+            for step in 0..<steps {
+                let batch = (0..<setting.batch).map { _ in Int(random.next() % UInt64(data.train.count)) }
+                let (loss, accuracy) = model.step(batch.map { data.train[$0] }, learningRate: setting.lr, l2: setting.l2)
+                try run.log(trainLoss, loss, step: Int64(step))
+                try run.log(trainAccuracy, accuracy, step: Int64(step))
+                if step % 100 == 99 || step == steps - 1 {
+                    let (valLoss, valAccuracy) = model.evaluate(data.validation)
+                    try run.log(["val/loss": valLoss, "val/accuracy": valAccuracy], step: Int64(step))
                 }
-                total += steps
+                progress.advance(label: "run \(index + 1)/\(settings.count)")
             }
-            try writer.append(.status(.finished, timestamp: TrainingCurves.startTimestamp))
-            try writer.close()
+            try run.finish()
+            ids.append(run.id)
         }
-        print("logged \(total) points into run \(writer.runID) in \(store.path) (\(elapsed))")
-        let reader = try store.openReader(writer.runID)
-        let bytes = try diskBytes(of: writer.runID, in: store)
-        print("on disk: \(bytes) bytes, \(format(Double(bytes) / Double(total), digits: 2)) bytes/point\n")
-        print(pad("series", 15) + pad("points", 10) + pad("min", 12) + pad("max", 12) + pad("last", 12))
-        for key in reader.index.keys {
-            guard let summary = reader.index.series(key)?.summary else { continue }
-            print(
-                pad(key, 15) + pad("\(summary.count)", 10) + pad(format(summary.minValue), 12)
-                    + pad(format(summary.maxValue), 12) + pad(format(summary.latest.value), 12))
-        }
-        let loss = try reader.scan("loss")
-        print("\nloss, \(loss.count) points scanned back; every \(max(1, loss.count / 10))th step:")
-        for point in stride(from: 0, to: loss.count, by: max(1, loss.count / 10)).map({ loss[$0] }) {
-            print("  step \(pad("\(point.step)", 8)) \(format(point.value))")
-        }
-        let report = try store.verify(writer.runID)
-        print(
-            "\nverify: \(report.blocks) blocks, \(report.points) points, \(report.isClean ? "clean" : "PROBLEMS: \(report.problems)")"
-        )
-    }
-
-    private func diskBytes(of run: RunID, in store: Store) throws -> Int {
-        let directory = store.path + "/runs/\(run)"
-        var total = 0
-        for entry in try store.options.fileSystem.contentsOfDirectory(directory) where entry.hasSuffix(".segment") {
-            let file = try store.options.fileSystem.open(directory + "/" + entry, writable: false, create: false)
-            total += Int(try file.size())
-            try file.close()
-        }
-        return total
+        progress.finish()
+        print("experiment \"demo\" in \(store.path): \(settings.count) runs of \(steps) steps\n")
+        printRuns(ids.compactMap { try? store.run($0) }, format: .table, columns: "learning_rate,l2,batch_size,val/loss,val/accuracy")
+        let comparison = try store.compare(ids, histories: ["val/loss"])
+        let names = comparison.runs.map(\.name)
+        print("")
+        print(Chart(history: comparison.histories[0], names: names).render())
     }
 }
 
-func pad(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+/// Two Gaussian classes whose means differ along every feature, with some label noise.
+struct Dataset {
+    static let features = 16
+    typealias Sample = (x: [Double], y: Double)
+    var train: [Sample] = []
+    var validation: [Sample] = []
+
+    init(seed: UInt64) {
+        var random = SeededRandom(seed: seed)
+        func sample() -> Sample {
+            let label = random.unit() < 0.5 ? 0.0 : 1.0
+            let x = (0..<Dataset.features).map { f in random.gaussian() + (label == 1 ? 0.35 : -0.35) * (f % 3 == 0 ? 1.5 : 0.6) }
+            let noisy = random.unit() < 0.05 ? 1 - label : label
+            return (x, noisy)
+        }
+        train = (0..<4000).map { _ in sample() }
+        validation = (0..<1000).map { _ in sample() }
+    }
 }
 
-func format(_ value: Double, digits: Int = 4) -> String {
-    guard value.isFinite else { return "\(value)" }
-    return String(format: "%.\(digits)g", value)
+struct LogisticRegression {
+    var weights: [Double]
+    var bias = 0.0
+
+    init(features: Int) {
+        weights = Array(repeating: 0, count: features)
+    }
+
+    func probability(_ x: [Double]) -> Double {
+        var z = bias
+        for i in 0..<x.count { z += weights[i] * x[i] }
+        return 1 / (1 + exp(-z))
+    }
+
+    /// One SGD step on `batch`; returns the batch's loss and accuracy before the step.
+    mutating func step(_ batch: [Dataset.Sample], learningRate: Double, l2: Double) -> (Double, Double) {
+        var gradient = Array(repeating: 0.0, count: weights.count)
+        var gradientBias = 0.0
+        var loss = 0.0
+        var correct = 0
+        for (x, y) in batch {
+            let p = probability(x)
+            loss -= y * log(max(p, 1e-12)) + (1 - y) * log(max(1 - p, 1e-12))
+            if (p >= 0.5) == (y == 1) { correct += 1 }
+            for i in 0..<x.count { gradient[i] += (p - y) * x[i] }
+            gradientBias += p - y
+        }
+        let n = Double(batch.count)
+        for i in 0..<weights.count { weights[i] -= learningRate * (gradient[i] / n + l2 * weights[i]) }
+        bias -= learningRate * gradientBias / n
+        return (loss / n, Double(correct) / n)
+    }
+
+    func evaluate(_ samples: [Dataset.Sample]) -> (Double, Double) {
+        var loss = 0.0
+        var correct = 0
+        for (x, y) in samples {
+            let p = probability(x)
+            loss -= y * log(max(p, 1e-12)) + (1 - y) * log(max(1 - p, 1e-12))
+            if (p >= 0.5) == (y == 1) { correct += 1 }
+        }
+        return (loss / Double(samples.count), Double(correct) / Double(samples.count))
+    }
+}
+
+/// A progress bar on stdout, drawn only when stdout is a terminal.
+final class ProgressBar {
+    let total: Int
+    private var done = 0
+    private var lastDrawn = -1
+    private let enabled = isatty(STDOUT_FILENO) != 0
+
+    init(total: Int) {
+        self.total = total
+    }
+
+    func advance(label: String) {
+        done += 1
+        guard enabled else { return }
+        let percent = done * 100 / max(total, 1)
+        guard percent != lastDrawn else { return }
+        lastDrawn = percent
+        let filled = percent * 30 / 100
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: 30 - filled)
+        FileHandle.standardOutput.write(Data("\r\(bar) \(percent)%  \(label)".utf8))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardOutput.write(Data("\r\u{1B}[2K".utf8))
+    }
 }

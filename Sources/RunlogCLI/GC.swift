@@ -10,7 +10,7 @@ struct GC: ParsableCommand {
     @OptionGroup var store: StoreOptionsGroup
 
     func run() throws {
-        let store = try TrackingStore.open(at: self.store.path)
+        let store = try self.store.open()
         let result = try store.gc()
         print(
             "removed \(result.removedRuns.count) runs and \(result.removedExperiments.count) experiments, freeing \(result.bytesFreed) bytes"

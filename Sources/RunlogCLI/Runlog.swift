@@ -1,12 +1,19 @@
 import ArgumentParser
+import Foundation
 import Runlog
 
-@main
 struct RunlogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runlog",
-        abstract: "Record, scan and check ML experiment metrics in a Runlog store.",
-        subcommands: [Demo.self, Runs.self, Scan.self, Verify.self, Compact.self, GC.self])
+        abstract: "Record, query and compare ML experiment metrics in a Runlog store.",
+        discussion: """
+            The store is --store PATH, else $RUNLOG_STORE, else ./runlog-store. Exit status: 0 on \
+            success, 1 on an error (message on stderr), 2 on a usage error.
+            """,
+        subcommands: [
+            Demo.self, Experiments.self, Runs.self, Show.self, Scan.self, Search.self, Compare.self, Stats.self,
+            Verify.self, Compact.self, GC.self,
+        ])
 }
 
 /// Where the store is: `--store`, else `$RUNLOG_STORE`, else `./runlog-store`.
@@ -15,35 +22,21 @@ struct StoreOptionsGroup: ParsableArguments {
     var store: String?
 
     var path: String {
-        store ?? ProcessInfoEnvironment.value("RUNLOG_STORE") ?? "runlog-store"
+        if let store { return store }
+        if let value = ProcessInfo.processInfo.environment["RUNLOG_STORE"], !value.isEmpty { return value }
+        return "runlog-store"
     }
 
-    func open(create: Bool = false) throws -> Store {
-        try Store.open(at: path, create: create)
-    }
-}
-
-enum ProcessInfoEnvironment {
-    static func value(_ name: String) -> String? {
-        guard let raw = getenv(name) else { return nil }
-        let value = String(cString: raw)
-        return value.isEmpty ? nil : value
+    /// The store, which must exist unless `create` is set.
+    func open(create: Bool = false) throws -> TrackingStore {
+        if !create && !FileManager.default.fileExists(atPath: path + "/STORE") {
+            throw CommandError("no Runlog store at \(path) (run `runlog demo` to make one, or pass --store)")
+        }
+        return try TrackingStore.open(at: path)
     }
 }
 
-/// Resolves a run given as a full id or a unique prefix of one.
-func resolveRun(_ text: String, in store: Store) throws -> RunID {
-    if let id = RunID(text) { return id }
-    let lowered = text.lowercased()
-    let matches = try store.runs().filter { $0.description.hasPrefix(lowered) }
-    guard !lowered.isEmpty, matches.count == 1 else {
-        throw ValidationError(
-            matches.isEmpty
-                ? "no run matches \"\(text)\"" : "\"\(text)\" matches \(matches.count) runs; give more digits")
-    }
-    return matches[0]
+struct FormatOption: ParsableArguments {
+    @Option(help: "Output as a table, CSV, or JSON Lines (one object per row, MLflow's field names).")
+    var format: OutputFormat = .table
 }
-
-#if canImport(Glibc)
-    import Glibc
-#endif

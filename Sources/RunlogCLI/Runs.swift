@@ -3,22 +3,85 @@ import Runlog
 
 struct Runs: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the runs of the store with their series and points.")
+        abstract: "List runs with status, duration, params and metric summaries; delete and restore them.",
+        subcommands: [List.self, Delete.self, Restore.self], defaultSubcommand: List.self)
 
-    @OptionGroup var store: StoreOptionsGroup
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List runs, newest first, optionally filtered and ordered.",
+            discussion: """
+                --filter takes MLflow's filter language plus OR, parentheses, IN, NOT and metric \
+                aggregates, e.g. "metrics.loss.min < 0.1 and params.optimizer IN ('adam', 'sgd')".
+                """)
+        @OptionGroup var store: StoreOptionsGroup
+        @OptionGroup var output: FormatOption
+        @Option(name: .customLong("experiment"), help: "Only runs of this experiment (repeatable).") var experiments: [String] = []
+        @Option(help: "A filter expression.") var filter: String = ""
+        @Option(name: .customLong("order-by"), help: "An order clause such as \"metrics.loss ASC\" (repeatable).") var orderBy: [String] = []
+        @Option(help: "At most this many runs.") var limit: Int = 1000
+        @Option(help: "Columns of the table: comma-separated params and metrics (default: all).") var columns: String?
+        @Flag(help: "Include deleted runs.") var all = false
 
-    func run() throws {
-        let store = try self.store.open()
-        print(pad("run", 34) + pad("series", 8) + pad("points", 12) + "status")
-        for id in try store.runs() {
-            let index = try store.openReader(id).index
-            let points = index.series.values.reduce(0) { $0 + ($1.summary?.count ?? 0) }
-            let status = index.records.reversed().lazy.compactMap { record -> RunStatus? in
-                if case .status(let status, _) = record { return status } else { return nil }
-            }.first
-            print(
-                pad(id.description, 34) + pad("\(index.series.count)", 8) + pad("\(points)", 12)
-                    + (status?.description ?? "-"))
+        func validate() throws {
+            guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+        }
+
+        func run() throws {
+            let store = try self.store.open()
+            let ids = experiments.isEmpty ? nil : try experiments.map { try experimentID($0, store) }
+            let page: SearchPage
+            do {
+                page = try store.search(filter, experimentIDs: ids, orderBy: orderBy, maxResults: min(limit, 50_000), includeDeleted: all)
+            } catch {
+                throw filterUsageError(error, filter)
+            }
+            printRuns(page.runs, format: output.format, columns: columns)
         }
     }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Soft-delete runs (hidden until restored, removed by gc).")
+        @OptionGroup var store: StoreOptionsGroup
+        @Argument(help: "Runs: ids, unique prefixes, or EXPERIMENT/RUN_NAME.") var runs: [String]
+
+        func run() throws {
+            let store = try self.store.open()
+            for run in runs {
+                let id = try resolveRun(run, in: store)
+                try store.deleteRun(id)
+                print("deleted \(id)")
+            }
+        }
+    }
+
+    struct Restore: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Restore soft-deleted runs.")
+        @OptionGroup var store: StoreOptionsGroup
+        @Argument(help: "Runs: ids, unique prefixes, or EXPERIMENT/RUN_NAME.") var runs: [String]
+
+        func run() throws {
+            let store = try self.store.open()
+            for run in runs {
+                let id = try resolveRun(run, in: store)
+                try store.restoreRun(id)
+                print("restored \(id)")
+            }
+        }
+    }
+}
+
+/// The runs table: id, name, status, duration, then params and metrics' last values.
+func printRuns(_ runs: [RunInfo], format: OutputFormat, columns: String?) {
+    let wanted = columns.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
+    let params = Set(runs.flatMap(\.params.keys)).filter { wanted?.contains($0) ?? true }.sorted()
+    let metrics = Set(runs.flatMap(\.metrics.keys)).filter { wanted?.contains($0) ?? true }.sorted()
+    var table = DataTable(columns: ["run", "name", "status", "duration"] + params + metrics)
+    for run in runs {
+        table.rows.append(
+            [format == .table ? String(run.id.description.prefix(12)) : run.id.description, run.name, run.status.description, formatDuration(run.startTime, run.endTime)]
+                + params.map { run.params[$0] ?? "-" }
+                + metrics.map { run.metrics[$0].map { formatNumber($0.last.value) } ?? "-" })
+        table.objects.append(runJSON(run))
+    }
+    table.print(format)
 }

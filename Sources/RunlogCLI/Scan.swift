@@ -3,41 +3,72 @@ import Runlog
 
 struct Scan: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the history of one metric of a run, as CSV (step,timestamp,value).")
-
+        abstract: "Print the history of one metric of a run, or its downsampled history with --buckets.",
+        discussion: "CSV and JSON Lines stream: the history is never held in memory whole.")
     @OptionGroup var store: StoreOptionsGroup
-
-    @Argument(help: ArgumentHelp("The run: its id or a unique prefix of it.", valueName: "run"))
+    @OptionGroup var output: FormatOption
+    @Argument(help: ArgumentHelp("The run: an id, a unique prefix, or EXPERIMENT/RUN_NAME.", valueName: "run"))
     var runReference: String
+    @Argument(help: "The metric key.") var key: String
+    @Option(help: "Only steps in A:B (inclusive; either side may be empty).") var steps: String?
+    @Option(help: "Only points at or after this time (ms since the epoch).") var since: Int64?
+    @Option(help: "Only points at or before this time (ms since the epoch).") var until: Int64?
+    @Option(help: "Downsample into this many buckets (min, max, first, last, mean, count each).") var buckets: Int?
 
-    @Argument(help: "The metric key.")
-    var key: String
-
-    @Option(help: "Only steps in A:B (inclusive; either side may be empty).")
-    var steps: String?
+    func validate() throws {
+        if let steps { _ = try parseStepRange(steps) }
+        if let buckets, buckets < 1 { throw ValidationError("--buckets must be at least 1") }
+        if let since, let until, since > until { throw ValidationError("--since is after --until") }
+    }
 
     func run() throws {
         let store = try self.store.open()
         let id = try resolveRun(runReference, in: store)
-        let reader = try store.openReader(id)
-        guard reader.index.series(key) != nil else {
-            throw ValidationError(
-                "run \(id) has no metric \"\(key)\"; it has: \(reader.index.keys.joined(separator: ", "))")
-        }
         var range = ScanRange.all
-        if let steps { range.steps = try parseRange(steps) }
-        print("step,timestamp,value")
-        for point in try reader.scan(key, range: range) {
-            print("\(point.step),\(point.timestamp),\(point.value)")
+        if let steps { range.steps = try parseStepRange(steps) }
+        if since != nil || until != nil { range.timestamps = (since ?? .min)...(until ?? .max) }
+        if let buckets {
+            var table = DataTable(columns: ["start", "end", "count", "min", "max", "mean", "first", "last"])
+            for b in try store.downsample(id, key, buckets: buckets, range: range) {
+                let exact = output.format != .table
+                let show = exact ? exactNumber : { formatNumber($0) }
+                table.rows.append(["\(b.start)", "\(b.end)", "\(b.count)", show(b.min), show(b.max), show(b.mean), show(b.first.value), show(b.last.value)])
+                table.objects.append(
+                    .object([
+                        ("key", .string(key)), ("start_step", .integer(b.start)), ("end_step", .integer(b.end)),
+                        ("count", .integer(Int64(b.count))), ("min", .value(b.min)), ("max", .value(b.max)), ("mean", .value(b.mean)),
+                        ("first", .value(b.first.value)), ("last", .value(b.last.value)),
+                    ]))
+            }
+            table.print(output.format)
+            return
+        }
+        switch output.format {
+        case .table:
+            print("step      timestamp              value")
+            try store.history(of: id, key, range: range) { chunk in
+                for p in chunk { print("\(String(p.step).padding(toLength: 9, withPad: " ", startingAt: 0)) \(formatTime(p.timestamp))    \(exactNumber(p.value))") }
+            }
+        case .csv:
+            print("step,timestamp,value")
+            try store.history(of: id, key, range: range) { chunk in
+                for p in chunk { print("\(p.step),\(p.timestamp),\(exactNumber(p.value))") }
+            }
+        case .json:
+            try store.history(of: id, key, range: range) { chunk in
+                for p in chunk {
+                    print(JSON.object([("key", .string(key)), ("value", .value(p.value)), ("timestamp", .integer(p.timestamp)), ("step", .integer(p.step))]).text)
+                }
+            }
         }
     }
+}
 
-    private func parseRange(_ text: String) throws -> ClosedRange<Int64> {
-        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count == 2 else { throw ValidationError("--steps wants A:B, got \"\(text)\"") }
-        guard let low = parts[0].isEmpty ? Int64.min : Int64(parts[0]),
-            let high = parts[1].isEmpty ? Int64.max : Int64(parts[1]), low <= high
-        else { throw ValidationError("--steps wants A:B with integers A ≤ B, got \"\(text)\"") }
-        return low...high
-    }
+func parseStepRange(_ text: String) throws -> ClosedRange<Int64> {
+    let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+    guard parts.count == 2 else { throw ValidationError("--steps wants A:B, got \"\(text)\"") }
+    guard let low = parts[0].isEmpty ? Int64.min : Int64(parts[0]), let high = parts[1].isEmpty ? Int64.max : Int64(parts[1]),
+        low <= high
+    else { throw ValidationError("--steps wants A:B with integers A ≤ B, got \"\(text)\"") }
+    return low...high
 }

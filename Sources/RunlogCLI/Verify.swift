@@ -12,8 +12,9 @@ struct Verify: ParsableCommand {
     var runs: [String] = []
 
     func run() throws {
-        let store = try self.store.open()
-        let ids = runs.isEmpty ? try store.runs() : try runs.map { try resolveRun($0, in: store) }
+        let tracking = try self.store.open()
+        let store = tracking.engine
+        let ids = runs.isEmpty ? try store.runs() : try runs.map { try resolveRun($0, in: tracking) }
         var clean = true
         for id in ids {
             let report = try store.verify(id)

@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import Runlog
+
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare runs: params with differences marked, metric summaries, histories aligned by step.",
+        discussion: "--chart draws the runs' histories of each --metric overlaid in the terminal.")
+    @OptionGroup var store: StoreOptionsGroup
+    @OptionGroup var output: FormatOption
+    @Argument(help: ArgumentHelp("Two or more runs: ids, unique prefixes, or EXPERIMENT/RUN_NAME.", valueName: "run"))
+    var runReferences: [String]
+    @Option(name: .customLong("metric"), help: "A metric whose histories to align (repeatable).") var metrics: [String] = []
+    @Flag(help: "Draw the aligned histories as a chart.") var chart = false
+
+    func validate() throws {
+        guard runReferences.count >= 2 else { throw ValidationError("compare needs at least two runs") }
+        if chart && metrics.isEmpty { throw ValidationError("--chart needs at least one --metric") }
+    }
+
+    func run() throws {
+        let store = try self.store.open()
+        let ids = try runReferences.map { try resolveRun($0, in: store) }
+        let comparison = try store.compare(ids, histories: metrics)
+        let names = comparison.runs.map { $0.name.isEmpty ? String($0.id.description.prefix(8)) : $0.name }
+        if output.format != .table {
+            // Data for programs: the aligned histories (or, without --metric, the params).
+            var table = DataTable(columns: ["key", "step"] + names)
+            for history in comparison.histories {
+                for (row, position) in history.positions.enumerated() {
+                    let cells = history.values.map { $0[row].map(exactNumber) ?? "" }
+                    table.rows.append([history.key, "\(position)"] + cells)
+                    table.objects.append(
+                        .object([("key", .string(history.key)), ("step", .integer(position))]
+                            + zip(comparison.runs, history.values).map { ($0.0.id.description, $0.1[row].map(JSON.value) ?? .null) }))
+                }
+            }
+            if comparison.histories.isEmpty {
+                table = DataTable(columns: ["param"] + names + ["differs"])
+                for param in comparison.params {
+                    table.rows.append([param.key] + param.values.map { $0 ?? "" } + [param.differs ? "yes" : "no"])
+                    table.objects.append(
+                        .object([("key", .string(param.key)), ("differs", .bool(param.differs))]
+                            + zip(comparison.runs, param.values).map { ($0.0.id.description, $0.1.map(JSON.string) ?? .null) }))
+                }
+            }
+            table.print(output.format)
+            return
+        }
+        var params = DataTable(columns: ["param"] + names)
+        for param in comparison.params {
+            params.rows.append([(param.differs ? "* " : "  ") + param.key] + param.values.map { $0 ?? "-" })
+        }
+        print("params (* differs)")
+        params.print(.table)
+        print("\nmetrics (last, min … max)")
+        var summaries = DataTable(columns: ["metric"] + names)
+        for metric in comparison.metrics {
+            summaries.rows.append(
+                [metric.key] + metric.summaries.map { s in
+                    s.map { "\(formatNumber($0.last.value)) (\(formatNumber($0.min)) … \(formatNumber($0.max)))" } ?? "-"
+                })
+        }
+        summaries.print(.table)
+        for history in comparison.histories {
+            print("")
+            if chart {
+                print(Chart(history: history, names: names).render())
+            } else {
+                var table = DataTable(columns: ["step"] + names)
+                for (row, position) in history.positions.enumerated() {
+                    table.rows.append(["\(position)"] + history.values.map { $0[row].map { formatNumber($0) } ?? "-" })
+                }
+                print(history.key)
+                table.print(.table)
+            }
+        }
+    }
+}
+
+/// Histories overlaid on a character grid: each run drawn with its own mark, a legend, and the
+/// value and step ranges on the axes. Long histories are reduced to the grid's columns (each cell
+/// a column's mean).
+struct Chart {
+    let history: AlignedHistory
+    let names: [String]
+    var width = 64
+    var height = 16
+    static let marks: [Character] = ["●", "+", "x", "o", "*", "#", "◆", "▲"]
+
+    func render() -> String {
+        let positions = history.positions
+        guard let first = positions.first, let last = positions.last else { return "\(history.key): no points" }
+        let finite = history.values.flatMap { $0.compactMap { $0 } }.filter(\.isFinite)
+        guard let low = finite.min(), let high = finite.max() else { return "\(history.key): no finite values" }
+        var grid = Array(repeating: Array(repeating: Character(" "), count: width), count: height)
+        for (run, column) in history.values.enumerated() {
+            var sums = Array(repeating: 0.0, count: width)
+            var counts = Array(repeating: 0, count: width)
+            for (row, value) in column.enumerated() {
+                guard let value, value.isFinite else { continue }
+                let x = last == first ? 0 : Int(Double(positions[row] - first) / Double(last - first) * Double(width - 1))
+                sums[x] += value
+                counts[x] += 1
+            }
+            for x in 0..<width where counts[x] > 0 {
+                let mean = sums[x] / Double(counts[x])
+                let y = high == low ? height / 2 : Int((high - mean) / (high - low) * Double(height - 1))
+                grid[y][x] = Chart.marks[run % Chart.marks.count]
+            }
+        }
+        let top = formatNumber(high)
+        let bottom = formatNumber(low)
+        let labelWidth = max(top.count, bottom.count)
+        var lines = ["\(history.key) by step"]
+        for (y, row) in grid.enumerated() {
+            let label = y == 0 ? top : y == height - 1 ? bottom : ""
+            lines.append(label.leftPadded(labelWidth) + " ┤" + String(row))
+        }
+        lines.append(String(repeating: " ", count: labelWidth) + " └" + String(repeating: "─", count: width))
+        let axis = "\(first)".padding(toLength: width - "\(last)".count, withPad: " ", startingAt: 0) + "\(last)"
+        lines.append(String(repeating: " ", count: labelWidth + 2) + axis)
+        lines.append(
+            "legend: " + names.enumerated().map { "\(Chart.marks[$0.offset % Chart.marks.count]) \($0.element)" }.joined(separator: "   "))
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

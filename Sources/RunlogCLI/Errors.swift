@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Runlog
+
+/// An error a command reports: printed on stderr, exit status 1.
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Runs the command line: exit 0 on success, 1 on an error (its message and cause on stderr), 2
+/// on a usage error (bad arguments or options, with a pointer to --help).
+func runMain() -> Never {
+    var command: ParsableCommand
+    do {
+        command = try RunlogCommand.parseAsRoot()
+    } catch {
+        let code = RunlogCommand.exitCode(for: error)
+        if code == .success {
+            RunlogCommand.exit(withError: error)  // --help, --version: printed, exit 0
+        }
+        FileHandle.standardError.write(Data((RunlogCommand.fullMessage(for: error) + "\n").utf8))
+        exit(2)
+    }
+    do {
+        try command.run()
+        exit(0)
+    } catch let code as ExitCode {
+        exit(code.rawValue)
+    } catch let error as ValidationError {
+        FileHandle.standardError.write(Data("error: \(error.message)\nSee 'runlog --help'.\n".utf8))
+        exit(2)
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        exit(1)
+    }
+}
+
+/// Resolves a run given as a full id, a unique prefix of one (as git does), or EXPERIMENT/RUN_NAME.
+func resolveRun(_ text: String, in store: TrackingStore) throws -> RunID {
+    if let id = RunID(text) { return id }
+    let runs = store.runs(includeDeleted: true)
+    if let slash = text.lastIndex(of: "/"), let experiment = try store.experiment(named: String(text[..<slash]), creating: false) {
+        let name = String(text[text.index(after: slash)...])
+        let matches = runs.filter { $0.experimentID == experiment.id && $0.name == name }
+        if matches.count == 1 { return matches[0].id }
+        if matches.count > 1 {
+            throw CommandError("experiment \"\(experiment.name)\" has \(matches.count) runs named \"\(name)\"; use a run id")
+        }
+    }
+    let prefix = text.lowercased()
+    let matches = runs.filter { $0.id.description.hasPrefix(prefix) }
+    guard !prefix.isEmpty, matches.count == 1 else {
+        throw CommandError(
+            matches.isEmpty
+                ? "no run matches \"\(text)\" (give a run id, a unique prefix of one, or EXPERIMENT/RUN_NAME)"
+                : "\"\(text)\" matches \(matches.count) runs; give more digits")
+    }
+    return matches[0].id
+}
+
+extension TrackingStore {
+    /// The experiment named `name`; with `creating` off, nil instead of creating it.
+    func experiment(named name: String, creating: Bool) throws -> Experiment? {
+        if creating { return try experiment(named: name) }
+        return try experiments(includeDeleted: true).first { $0.name == name }
+    }
+}

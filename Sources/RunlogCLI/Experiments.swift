@@ -1,0 +1,75 @@
+import ArgumentParser
+import Runlog
+
+struct Experiments: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List experiments, or create, delete and restore them.",
+        subcommands: [List.self, Create.self, Delete.self, Restore.self], defaultSubcommand: List.self)
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List experiments: id, name, runs, last activity.")
+        @OptionGroup var store: StoreOptionsGroup
+        @OptionGroup var output: FormatOption
+        @Flag(help: "Include deleted experiments.") var all = false
+
+        func run() throws {
+            let store = try self.store.open()
+            let runs = store.runs(includeDeleted: true)
+            var table = DataTable(columns: ["id", "name", "runs", "last activity", "lifecycle"])
+            for experiment in try store.experiments(includeDeleted: all) {
+                let mine = runs.filter { $0.experimentID == experiment.id }
+                let last = mine.compactMap(\.lastWriteTime).max() ?? experiment.creationTime
+                table.rows.append([experiment.id, experiment.name, "\(mine.count)", formatTime(last), experiment.lifecycle.rawValue])
+                table.objects.append(
+                    .object([
+                        ("experiment_id", .string(experiment.id)), ("name", .string(experiment.name)),
+                        ("lifecycle_stage", .string(experiment.lifecycle.rawValue)),
+                        ("creation_time", .integer(experiment.creationTime)), ("last_update_time", .integer(last)),
+                        ("run_count", .integer(Int64(mine.count))),
+                        ("tags", .object(experiment.tags.keys.sorted().map { ($0, .string(experiment.tags[$0]!)) })),
+                    ]))
+            }
+            table.print(output.format)
+        }
+    }
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an experiment (or get it, if it exists).")
+        @OptionGroup var store: StoreOptionsGroup
+        @Argument(help: "The experiment's name.") var name: String
+
+        func run() throws {
+            print(try store.open(create: true).experiment(named: name).id)
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Soft-delete experiments; their runs are hidden too until restored or removed by gc.")
+        @OptionGroup var store: StoreOptionsGroup
+        @Argument(help: "Experiment names or ids.") var experiments: [String]
+
+        func run() throws {
+            let store = try self.store.open()
+            for name in experiments { print("deleted \(try store.deleteExperiment(try experimentID(name, store)).name)") }
+        }
+    }
+
+    struct Restore: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Restore soft-deleted experiments.")
+        @OptionGroup var store: StoreOptionsGroup
+        @Argument(help: "Experiment names or ids.") var experiments: [String]
+
+        func run() throws {
+            let store = try self.store.open()
+            for name in experiments { print("restored \(try store.restoreExperiment(try experimentID(name, store)).name)") }
+        }
+    }
+}
+
+/// An experiment named by its name or id.
+func experimentID(_ text: String, _ store: TrackingStore) throws -> String {
+    let all = try store.experiments(includeDeleted: true)
+    if let match = all.first(where: { $0.name == text }) ?? all.first(where: { $0.id == text }) { return match.id }
+    throw CommandError("no experiment named \"\(text)\"")
+}

@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import Runlog
+
+/// How a command prints data.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    /// Aligned columns for people.
+    case table
+    /// RFC 4180 CSV with a header row.
+    case csv
+    /// JSON Lines: one object per row, MLflow's REST field names.
+    case json
+}
+
+/// A JSON value whose objects keep their key order, so output is stable.
+indirect enum JSON {
+    case string(String)
+    case number(Double)
+    case integer(Int64)
+    case bool(Bool)
+    case null
+    case object([(String, JSON)])
+    case array([JSON])
+
+    /// Numbers as JSON numbers; NaN and ±Infinity as the strings "NaN", "Infinity", "-Infinity",
+    /// so that the line stays valid JSON and the value reads back exactly.
+    static func value(_ value: Double) -> JSON {
+        if value.isNaN { return .string("NaN") }
+        if value.isInfinite { return .string(value > 0 ? "Infinity" : "-Infinity") }
+        return .number(value)
+    }
+
+    var text: String {
+        switch self {
+        case .string(let s): return JSON.quote(s)
+        case .number(let d): return d == d.rounded() && abs(d) < 1e15 ? String(format: "%.1f", d) : "\(d)"
+        case .integer(let i): return String(i)
+        case .bool(let b): return b ? "true" : "false"
+        case .null: return "null"
+        case .object(let fields): return "{" + fields.map { JSON.quote($0.0) + ": " + $0.1.text }.joined(separator: ", ") + "}"
+        case .array(let items): return "[" + items.map(\.text).joined(separator: ", ") + "]"
+        }
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// Rows of data, printed as a table, CSV or JSON Lines.
+struct DataTable {
+    var columns: [String]
+    var rows: [[String]] = []
+    /// The JSON object of each row (JSON Lines output).
+    var objects: [JSON] = []
+
+    func print(_ format: OutputFormat) {
+        switch format {
+        case .table:
+            var widths = columns.map(\.count)
+            for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+            func line(_ cells: [String]) -> String {
+                cells.enumerated().map { i, cell in i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                    .joined(separator: "  ")
+            }
+            Swift.print(line(columns))
+            for row in rows { Swift.print(line(row)) }
+        case .csv:
+            Swift.print(columns.map(DataTable.csvField).joined(separator: ","))
+            for row in rows { Swift.print(row.map(DataTable.csvField).joined(separator: ",")) }
+        case .json:
+            for object in objects { Swift.print(object.text) }
+        }
+    }
+
+    static func csvField(_ field: String) -> String {
+        field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+            ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
+    }
+}
+
+/// Numbers for people: 4 significant digits; NaN and infinities spelled out.
+func formatNumber(_ value: Double, digits: Int = 4) -> String {
+    if value.isNaN { return "NaN" }
+    if value.isInfinite { return value > 0 ? "Infinity" : "-Infinity" }
+    return String(format: "%.\(digits)g", value)
+}
+
+/// Numbers for programs: the shortest text that reads back to the same Double.
+func exactNumber(_ value: Double) -> String {
+    if value.isNaN { return "NaN" }
+    if value.isInfinite { return value > 0 ? "Infinity" : "-Infinity" }
+    return "\(value)"
+}
+
+func formatTime(_ milliseconds: Int64?) -> String {
+    guard let milliseconds else { return "-" }
+    let date = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    let formatter = DateFormatter()
+    formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    return formatter.string(from: date)
+}
+
+func formatDuration(_ start: Int64?, _ end: Int64?) -> String {
+    guard let start, let end else { return "-" }
+    let seconds = Double(end - start) / 1000
+    if seconds < 60 { return String(format: "%.1fs", seconds) }
+    if seconds < 3600 { return String(format: "%.1fm", seconds / 60) }
+    return String(format: "%.1fh", seconds / 3600)
+}
+
+/// A run's JSON object with MLflow's REST field names.
+func runJSON(_ run: RunInfo) -> JSON {
+    .object([
+        ("run_id", .string(run.id.description)), ("run_name", .string(run.name)),
+        ("experiment_id", .string(run.experimentID)), ("status", .string(run.status.description)),
+        ("start_time", run.startTime.map { .integer($0) } ?? .null), ("end_time", run.endTime.map { .integer($0) } ?? .null),
+        ("lifecycle_stage", .string(run.lifecycle.rawValue)),
+        ("params", .object(run.params.keys.sorted().map { ($0, .string(run.params[$0]!)) })),
+        ("tags", .object(run.tags.keys.sorted().map { ($0, .string(run.tags[$0]!)) })),
+        ("metrics", .object(run.metrics.keys.sorted().map { key in
+            let s = run.metrics[key]!
+            return (key, .object([
+                ("value", .value(s.last.value)), ("step", .integer(s.last.step)), ("timestamp", .integer(s.last.timestamp)),
+                ("min", .value(s.min)), ("max", .value(s.max)), ("count", .integer(Int64(s.count))),
+            ]))
+        })),
+    ])
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Runlog
+
+struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a run: attributes, params, tags, reproducibility inputs, and every metric with a sparkline.")
+    @OptionGroup var store: StoreOptionsGroup
+    @Argument(help: ArgumentHelp("The run: an id, a unique prefix, or EXPERIMENT/RUN_NAME.", valueName: "run"))
+    var runReference: String
+    @Flag(help: "Print the run as one JSON object (MLflow's field names).") var json = false
+
+    func run() throws {
+        let store = try self.store.open()
+        let run = try store.run(try resolveRun(runReference, in: store))
+        if json {
+            print(runJSON(run).text)
+            return
+        }
+        let experiment = try store.experiment(id: run.experimentID)
+        print("run \(run.id)  \(run.name)")
+        print("  experiment  \(experiment?.name ?? "-") (\(run.experimentID.isEmpty ? "-" : run.experimentID))")
+        print("  status      \(run.status)\(run.lifecycle == .deleted ? " (deleted)" : "")")
+        print("  started     \(formatTime(run.startTime))")
+        print("  ended       \(formatTime(run.endTime))  (\(formatDuration(run.startTime, run.endTime)))")
+        print("  last write  \(formatTime(run.lastWriteTime))")
+        section("params", run.params)
+        section("tags", run.tags)
+        section("inputs", run.inputs)
+        guard !run.metrics.isEmpty else { return }
+        print("metrics")
+        let width = run.metrics.keys.map(\.count).max() ?? 0
+        for key in run.metrics.keys.sorted() {
+            let s = run.metrics[key]!
+            let line = (try? sparkline(store.downsample(run.id, key, buckets: 24))) ?? ""
+            print(
+                "  \(key.padding(toLength: width, withPad: " ", startingAt: 0))  \(line)  last \(formatNumber(s.last.value)) "
+                    + "@\(s.last.step)  min \(formatNumber(s.min))  max \(formatNumber(s.max))  n \(s.count)")
+        }
+    }
+
+    private func section(_ title: String, _ values: [String: String]) {
+        guard !values.isEmpty else { return }
+        print(title)
+        let width = values.keys.map(\.count).max() ?? 0
+        for key in values.keys.sorted() { print("  \(key.padding(toLength: width, withPad: " ", startingAt: 0))  \(values[key]!)") }
+    }
+}
+
+/// A line of block characters, one a bucket, from each bucket's mean.
+func sparkline(_ buckets: [Bucket]) -> String {
+    let levels: [Character] = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
+    let values = buckets.map(\.mean).filter(\.isFinite)
+    guard let low = values.min(), let high = values.max() else { return "" }
+    return String(
+        buckets.map { bucket in
+            guard bucket.mean.isFinite else { return " " }
+            let position = high > low ? (bucket.mean - low) / (high - low) : 0.5
+            return levels[min(levels.count - 1, Int(position * Double(levels.count)))]
+        })
+}
