@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import Runlog
+
+struct Tail: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Follow a live run: print new points as its writer flushes them, like tail -f.",
+        discussion: "Ends when the run finishes (FINISHED, FAILED or KILLED), or on Ctrl-C.")
+    @OptionGroup var store: StoreOptionsGroup
+    @OptionGroup var output: FormatOption
+    @Argument(help: ArgumentHelp("The run: an id, a unique prefix, or EXPERIMENT/RUN_NAME.", valueName: "run")) var runReference: String
+    @Argument(help: "Metrics to follow (default: all).") var keys: [String] = []
+    @Option(help: "Seconds between looks at the run.") var interval: Double = 0.2
+
+    func validate() throws {
+        guard interval > 0 else { throw ValidationError("--interval must be positive") }
+    }
+
+    func run() throws {
+        let tracking = try self.store.open()
+        let id = try resolveRun(runReference, in: tracking)
+        let reader = try tracking.engine.openReader(id)
+        let interrupted = SignalFlag.install()
+        var seenBlocks: [String: Int] = [:]
+        // Written straight to the descriptor, so each look's lines leave at once (not buffered).
+        if output.format == .csv { FileHandle.standardOutput.write(Data("key,step,timestamp,value\n".utf8)) }
+        while true {
+            try reader.refresh()
+            var text = ""
+            let index = reader.index
+            for key in index.keys where keys.isEmpty || keys.contains(key) {
+                let blocks = index.series(key)?.blocks ?? []
+                let seen = seenBlocks[key] ?? 0
+                guard blocks.count > seen else { continue }
+                try reader.scan(blocks: blocks[seen...]) { chunk in
+                    for p in chunk { text += line(key, p) + "\n" }
+                }
+                seenBlocks[key] = blocks.count
+            }
+            if !text.isEmpty { FileHandle.standardOutput.write(Data(text.utf8)) }
+            let finished = index.records.reversed().lazy.compactMap { record -> RunStatus? in
+                if case .status(let status, _) = record { return status } else { return nil }
+            }.first?.isTerminal ?? false
+            if finished || interrupted.isSet { return }
+            usleep(UInt32(interval * 1_000_000))
+        }
+    }
+
+    private func line(_ key: String, _ p: MetricPoint) -> String {
+        switch output.format {
+        case .table: "\(key)  step \(p.step)  \(formatTime(p.timestamp))  \(exactNumber(p.value))"
+        case .csv: "\(DataTable.csvField(key)),\(p.step),\(p.timestamp),\(exactNumber(p.value))"
+        case .json:
+            JSON.object([("key", .string(key)), ("value", .value(p.value)), ("timestamp", .integer(p.timestamp)), ("step", .integer(p.step))]).text
+        }
+    }
+}
