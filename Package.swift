@@ -56,6 +56,8 @@ let package = Package(
             name: "RunlogTestWriter",
             dependencies: ["Runlog", "RunlogWorkloads"]
         ),
+        // Runs the built `runlog` executable and compares whole outputs.
+        .testTarget(name: "RunlogCLITests"),
         .testTarget(
             name: "RunlogTests",
             dependencies: ["Runlog", "RunlogStore", "RunlogWorkloads", .product(name: "Logging", package: "swift-log")]

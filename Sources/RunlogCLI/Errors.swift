@@ -3,37 +3,37 @@ import Foundation
 import Runlog
 
 /// An error a command reports: printed on stderr, exit status 1.
-struct CommandError: Error, CustomStringConvertible {
+struct CLIError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
 
 /// Runs the command line: exit 0 on success, 1 on an error (its message and cause on stderr), 2
-/// on a usage error (bad arguments or options, with a pointer to --help).
+/// on a usage error (bad arguments or options, with the usage).
 func runMain() -> Never {
-    var command: ParsableCommand
     do {
-        command = try RunlogCommand.parseAsRoot()
+        var command = try RunlogCommand.parseAsRoot()
+        try command.run()
+        exit(0)
+    } catch let error as CLIError {
+        fail(error.description)
+    } catch let error as RunlogError {
+        fail(error.description)
+    } catch let error as StoreError {
+        fail(error.description)
+    } catch let code as ExitCode {
+        exit(code.rawValue)
     } catch {
-        let code = RunlogCommand.exitCode(for: error)
-        if code == .success {
-            RunlogCommand.exit(withError: error)  // --help, --version: printed, exit 0
-        }
+        // ArgumentParser's own: help (exit 0), or a usage error — bad arguments, failed validation.
+        if RunlogCommand.exitCode(for: error) == .success { RunlogCommand.exit(withError: error) }
         FileHandle.standardError.write(Data((RunlogCommand.fullMessage(for: error) + "\n").utf8))
         exit(2)
     }
-    do {
-        try command.run()
-        exit(0)
-    } catch let code as ExitCode {
-        exit(code.rawValue)
-    } catch let error as ValidationError {
-        FileHandle.standardError.write(Data("error: \(error.message)\nSee 'runlog --help'.\n".utf8))
-        exit(2)
-    } catch {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-        exit(1)
-    }
+}
+
+private func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    exit(1)
 }
 
 /// Resolves a run given as a full id, a unique prefix of one (as git does), or EXPERIMENT/RUN_NAME.
@@ -45,13 +45,13 @@ func resolveRun(_ text: String, in store: TrackingStore) throws -> RunID {
         let matches = runs.filter { $0.experimentID == experiment.id && $0.name == name }
         if matches.count == 1 { return matches[0].id }
         if matches.count > 1 {
-            throw CommandError("experiment \"\(experiment.name)\" has \(matches.count) runs named \"\(name)\"; use a run id")
+            throw CLIError("experiment \"\(experiment.name)\" has \(matches.count) runs named \"\(name)\"; use a run id")
         }
     }
     let prefix = text.lowercased()
     let matches = runs.filter { $0.id.description.hasPrefix(prefix) }
     guard !prefix.isEmpty, matches.count == 1 else {
-        throw CommandError(
+        throw CLIError(
             matches.isEmpty
                 ? "no run matches \"\(text)\" (give a run id, a unique prefix of one, or EXPERIMENT/RUN_NAME)"
                 : "\"\(text)\" matches \(matches.count) runs; give more digits")

@@ -71,5 +71,5 @@ struct Experiments: ParsableCommand {
 func experimentID(_ text: String, _ store: TrackingStore) throws -> String {
     let all = try store.experiments(includeDeleted: true)
     if let match = all.first(where: { $0.name == text }) ?? all.first(where: { $0.id == text }) { return match.id }
-    throw CommandError("no experiment named \"\(text)\"")
+    throw CLIError("no experiment named \"\(text)\"")
 }

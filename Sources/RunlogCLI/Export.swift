@@ -36,7 +36,7 @@ struct Export: ParsableCommand {
             try Data(lines.utf8).write(to: URL(fileURLWithPath: out + "/runs.jsonl"))
             for run in runs {
                 guard let file = FileHandle(forWritingAtPath: try createFile(out + "/\(run.id).csv")) else {
-                    throw CommandError("cannot write \(out)/\(run.id).csv")
+                    throw CLIError("cannot write \(out)/\(run.id).csv")
                 }
                 defer { try? file.close() }  // the data was written through write(_:); closing flushes nothing more
                 file.write(Data("key,step,timestamp,value\n".utf8))
@@ -77,7 +77,7 @@ struct Export: ParsableCommand {
     }
 
     private func createFile(_ path: String) throws -> String {
-        guard FileManager.default.createFile(atPath: path, contents: nil) else { throw CommandError("cannot create \(path)") }
+        guard FileManager.default.createFile(atPath: path, contents: nil) else { throw CLIError("cannot create \(path)") }
         return path
     }
 }

@@ -21,7 +21,7 @@ struct Import: ParsableCommand {
         @Argument(help: "The mlruns directory.") var path: String
 
         func run() throws {
-            guard FileManager.default.fileExists(atPath: path + "/") else { throw CommandError("no directory \(path)") }
+            guard FileManager.default.fileExists(atPath: path + "/") else { throw CLIError("no directory \(path)") }
             let store = try self.store.open(create: true)
             var experiments: [(directory: String, deleted: Bool)] = []
             for entry in try FileManager.default.contentsOfDirectory(atPath: path).sorted() where entry != ".trash" {
@@ -39,7 +39,7 @@ struct Import: ParsableCommand {
             let progress = ProgressBar(total: runDirectories.reduce(0) { $0 + $1.count })
             for (experimentDirectory, runs) in zip(experiments, runDirectories) {
                 let meta = try yaml(experimentDirectory.directory + "/meta.yaml")
-                guard let name = meta["name"] as? String else { throw CommandError("\(experimentDirectory.directory)/meta.yaml has no name") }
+                guard let name = meta["name"] as? String else { throw CLIError("\(experimentDirectory.directory)/meta.yaml has no name") }
                 var experiment = try store.experiment(named: name)
                 let deleted = experimentDirectory.deleted || (meta["lifecycle_stage"] as? String) == "deleted"
                 for runDirectory in runs {
@@ -68,7 +68,7 @@ struct Import: ParsableCommand {
         private func readRun(_ directory: String) throws -> ImportedRun {
             let meta = try yaml(directory + "/meta.yaml")
             guard let idText = meta["run_id"] as? String ?? meta["run_uuid"] as? String, let id = RunID(idText) else {
-                throw CommandError("meta.yaml has no 32-hex run_id")
+                throw CLIError("meta.yaml has no 32-hex run_id")
             }
             let status = (meta["status"] as? Int).flatMap { RunStatus(rawValue: UInt8(clamping: $0)) } ?? .finished
             var run = ImportedRun(
@@ -82,7 +82,7 @@ struct Import: ParsableCommand {
                 for (n, line) in text.split(separator: "\n").enumerated() {
                     let fields = line.split(separator: " ")
                     guard fields.count >= 2, let timestamp = Int64(fields[0]), let value = mlflowNumber(fields[1]) else {
-                        throw CommandError("metrics/\(key) line \(n + 1): expected \"timestamp value step\"")
+                        throw CLIError("metrics/\(key) line \(n + 1): expected \"timestamp value step\"")
                     }
                     series.append(MetricPoint(step: fields.count > 2 ? Int64(fields[2]) ?? 0 : 0, timestamp: timestamp, value: value))
                 }
@@ -106,7 +106,7 @@ struct Import: ParsableCommand {
 
         private func yaml(_ path: String) throws -> [String: Any] {
             let text = try String(contentsOfFile: path, encoding: .utf8)
-            guard let map = try Yams.load(yaml: text) as? [String: Any] else { throw CommandError("\(path) is not a YAML mapping") }
+            guard let map = try Yams.load(yaml: text) as? [String: Any] else { throw CLIError("\(path) is not a YAML mapping") }
             return map
         }
     }

@@ -62,7 +62,7 @@ struct Ingest: ParsableCommand {
             if interrupted.isSet { break reading }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw CommandError("reading stdin: \(String(cString: strerror(errno)))")
+                throw CLIError("reading stdin: \(String(cString: strerror(errno)))")
             }
             if count == 0 { break }
             var start = 0

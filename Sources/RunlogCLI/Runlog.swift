@@ -30,7 +30,7 @@ struct StoreOptionsGroup: ParsableArguments {
     /// The store, which must exist unless `create` is set.
     func open(create: Bool = false) throws -> TrackingStore {
         if !create && !FileManager.default.fileExists(atPath: path + "/STORE") {
-            throw CommandError("no Runlog store at \(path) (run `runlog demo` to make one, or pass --store)")
+            throw CLIError("no Runlog store at \(path) (run `runlog demo` to make one, or pass --store)")
         }
         return try TrackingStore.open(at: path)
     }

@@ -16,6 +16,7 @@ struct Search: ParsableCommand {
     @Argument(help: "The filter expression.") var filter: String
     @Option(name: .customLong("order-by"), help: "An order clause such as \"metrics.loss ASC\" (repeatable).") var orderBy: [String] = []
     @Option(help: "At most this many runs.") var limit: Int = 1000
+    @Option(help: "Columns of the table: comma-separated params and metrics (default: all).") var columns: String?
     @Flag(help: "Include deleted runs.") var all = false
 
     func validate() throws {
@@ -30,7 +31,7 @@ struct Search: ParsableCommand {
         } catch {
             throw filterUsageError(error, filter)
         }
-        printRuns(page.runs, format: output.format, columns: nil)
+        printRuns(page.runs, format: output.format, columns: columns)
     }
 }
 

@@ -1,0 +1,252 @@
+import Foundation
+import Testing
+
+/// Runs `runlog` with `arguments` (and `input` on stdin) in `directory`; returns stdout, stderr
+/// and the exit status.
+func runlog(_ arguments: [String], in directory: String, input: String? = nil) throws -> (out: String, err: String, status: Int32) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: builtProduct("runlog"))
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
+    var environment = ProcessInfo.processInfo.environment
+    environment.removeValue(forKey: "RUNLOG_STORE")
+    process.environment = environment
+    let out = Pipe()
+    let err = Pipe()
+    let stdin = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = stdin
+    try process.run()
+    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+    try stdin.fileHandleForWriting.close()
+    let output = out.fileHandleForReading.readDataToEndOfFile()
+    let errors = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self), process.terminationStatus)
+}
+
+func builtProduct(_ name: String) -> String {
+    var directory = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+    while let slash = directory.lastIndex(of: "/") {
+        directory = String(directory[..<slash])
+        if FileManager.default.isExecutableFile(atPath: directory + "/" + name) { return directory + "/" + name }
+    }
+    return name
+}
+
+/// A working directory with the MLflow fixture imported into ./runlog-store.
+final class Workspace {
+    let path = NSTemporaryDirectory() + "runlog-cli-\(UUID().uuidString)"
+    static let fixture: String = {
+        let file = "\(#filePath)"
+        return String(file[..<file.range(of: "/Tests/")!.lowerBound]) + "/Fixtures/mlruns"
+    }()
+
+    init(importing: Bool = true) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        if importing {
+            let result = try runlog(["import", "mlflow", Workspace.fixture], in: path)
+            precondition(result.status == 0, result.err)
+        }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+@Suite struct CLITests {
+    @Test func importingTwiceAddsNothing() throws {
+        let workspace = try Workspace(importing: false)
+        let first = try runlog(["import", "mlflow", Workspace.fixture], in: workspace.path)
+        #expect(first.out == "imported 3 runs (11 points) from 2 experiments; 0 runs already present\n")
+        #expect(first.status == 0)
+        let second = try runlog(["import", "mlflow", Workspace.fixture], in: workspace.path)
+        #expect(second.out == "imported 0 runs (0 points) from 2 experiments; 3 runs already present\n")
+    }
+
+    @Test func runsTablesAndCSV() throws {
+        let workspace = try Workspace()
+        #expect(
+            try runlog(["runs"], in: workspace.path).out == """
+                run           name      status    duration  lr     optimizer  loss  val/loss
+                aaaaaaaaaaaa  sgd-run   FAILED    1.0m      0.1    sgd        1.5   -
+                aaaaaaaaaaaa  adam-run  FINISHED  1.0m      0.001  adam       0.25  0.75
+
+                """)
+        #expect(
+            try runlog(["runs", "--all", "--format", "csv", "--columns", "lr,loss"], in: workspace.path).out == """
+                run,name,status,duration,lr,loss
+                aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2,sgd-run,FAILED,1.0m,0.1,1.5
+                aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1,adam-run,FINISHED,1.0m,0.001,0.25
+                bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb1,ancient,FINISHED,10.0s,-,-
+
+                """)
+        #expect(
+            try runlog(["search", "params.optimizer = 'adam' or metrics.loss.max > 2.4", "--format", "csv", "--columns", "lr"], in: workspace.path).out
+                == """
+                run,name,status,duration,lr
+                aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2,sgd-run,FAILED,1.0m,0.1
+                aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1,adam-run,FINISHED,1.0m,0.001
+
+                """, "sgd-run's loss reached Infinity, above 2.4")
+        #expect(
+            try runlog(["search", "params.optimizer = 'adam' and metrics.loss.max > 2.4", "--format", "csv", "--columns", "lr"], in: workspace.path).out
+                == """
+                run,name,status,duration,lr
+                aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1,adam-run,FINISHED,1.0m,0.001
+
+                """)
+    }
+
+    @Test func scanFormatsKeepEveryValueExact() throws {
+        let workspace = try Workspace()
+        #expect(
+            try runlog(["scan", "fixture/sgd-run", "loss", "--format", "json"], in: workspace.path).out == """
+                {"key": "loss", "value": 2.0, "timestamp": 1700000031000, "step": 0}
+                {"key": "loss", "value": "Infinity", "timestamp": 1700000032000, "step": 1}
+                {"key": "loss", "value": 1.5, "timestamp": 1700000033000, "step": 2}
+
+                """)
+        #expect(
+            try runlog(["scan", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1", "loss", "--format", "csv", "--steps", "1:3"], in: workspace.path).out == """
+                step,timestamp,value
+                1,1700000002000,1.25
+                2,1700000003000,NaN
+                3,1700000004000,0.5
+
+                """)
+        #expect(
+            try runlog(["scan", "fixture/adam-run", "loss", "--buckets", "2"], in: workspace.path).out == """
+                start  end  count  min   max  mean   first  last
+                0      2    3      1.25  2.5  1.875  2.5    NaN
+                3      4    2      0.25  0.5  0.375  0.5    0.25
+
+                """)
+    }
+
+    @Test func exportStreamsEveryPoint() throws {
+        let workspace = try Workspace()
+        #expect(
+            try runlog(["export", "fixture/adam-run"], in: workspace.path).out == """
+                run_id,key,step,timestamp,value
+                aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1,loss,0,1700000001000,2.5
+                aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1,loss,1,1700000002000,1.25
+                aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1,loss,2,1700000003000,NaN
+                aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1,loss,3,1700000004000,0.5
+                aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1,loss,4,1700000005000,0.25
+                aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1,val/loss,0,1700000001500,3.0
+                aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1,val/loss,3,1700000004500,0.75
+
+                """)
+    }
+
+    @Test func ingestReportsBadLinesAndKeepsTheRest() throws {
+        let workspace = try Workspace(importing: false)
+        let result = try runlog(
+            ["ingest", "--experiment", "piped", "--run-name", "p", "--param", "lr=0.5"], in: workspace.path,
+            input: "key,step,value,timestamp\nloss,1,0.5,1000\nnot a line\nloss,x,1,2\nloss,2,NaN,2000\n")
+        #expect(result.status == 0)
+        #expect(result.err.contains("line 3: expected key,step,value[,timestamp], got 1 fields\n"))
+        #expect(result.err.contains("line 4: step \"x\" is not an integer\n"))
+        #expect(result.err.contains(": 2 points, 2 bad lines skipped\n"))
+        #expect(try runlog(["scan", "piped/p", "loss", "--format", "csv"], in: workspace.path).out == "step,timestamp,value\n1,1000,0.5\n2,2000,NaN\n")
+        let json = try runlog(
+            ["ingest", "--experiment", "piped", "--run-name", "j"], in: workspace.path,
+            input: "{\"key\": \"acc\", \"value\": \"-Infinity\", \"step\": 3, \"timestamp\": 7}\n{\"key\": \"acc\", \"value\": 0.25}\n")
+        #expect(json.status == 0)
+        let points = try runlog(["scan", "piped/j", "acc", "--format", "csv"], in: workspace.path).out.split(separator: "\n")
+        #expect(points.count == 3 && points[1].hasPrefix("0,") && points[1].hasSuffix(",0.25") && points[2] == "3,7,-Infinity")
+        let strict = try runlog(["ingest", "--experiment", "piped", "--strict"], in: workspace.path, input: "loss,1,0.5\nbad\n")
+        #expect(strict.status == 1)
+    }
+
+    @Test func errorsAndUsageErrorsHaveTheirExitCodes() throws {
+        let workspace = try Workspace()
+        let syntax = try runlog(["search", "metrics.loss <"], in: workspace.path)
+        #expect(syntax.status == 2)
+        #expect(
+            syntax.err == """
+                Error: syntax error at column 15: expected a value (a number or a quoted string), found end of input
+                  metrics.loss <
+                                ^
+                Usage: runlog <subcommand>
+                  See 'runlog --help' for more information.
+
+                """)
+        let typeError = try runlog(["runs", "--filter", "params.lr < '1'"], in: workspace.path)
+        #expect(typeError.status == 2 && typeError.err.contains("'<' does not apply to params.lr, a string"))
+        let missing = try runlog(["show", "nope"], in: workspace.path)
+        #expect(missing.status == 1)
+        #expect(missing.err == "error: no run matches \"nope\" (give a run id, a unique prefix of one, or EXPERIMENT/RUN_NAME)\n")
+        let ambiguous = try runlog(["show", "aaaa"], in: workspace.path)
+        #expect(ambiguous.status == 1 && ambiguous.err == "error: \"aaaa\" matches 2 runs; give more digits\n")
+        #expect(try runlog(["bogus"], in: workspace.path).status == 2)
+        #expect(try runlog(["runs", "--limit", "0"], in: workspace.path).status == 2)
+        let noStore = try runlog(["runs", "--store", "missing"], in: workspace.path)
+        #expect(noStore.status == 1 && noStore.err.hasPrefix("error: no Runlog store at missing"))
+    }
+
+    @Test func helpListsEveryCommand() throws {
+        let workspace = try Workspace(importing: false)
+        let help = try runlog(["--help"], in: workspace.path)
+        #expect(help.status == 0)
+        #expect(
+            help.out == """
+                OVERVIEW: Record, query and compare ML experiment metrics in a Runlog store.
+
+                The store is --store PATH, else $RUNLOG_STORE, else ./runlog-store. Exit
+                status: 0 on success, 1 on an error (message on stderr), 2 on a usage error.
+
+                USAGE: runlog <subcommand>
+
+                OPTIONS:
+                  -h, --help              Show help information.
+
+                SUBCOMMANDS:
+                  demo                    Train a small model under 4 hyperparameter settings,
+                                          then list and compare the runs.
+                  experiments             List experiments, or create, delete and restore them.
+                  runs                    List runs with status, duration, params and metric
+                                          summaries; delete and restore them.
+                  show                    Show a run: attributes, params, tags, reproducibility
+                                          inputs, and every metric with a sparkline.
+                  scan                    Print the history of one metric of a run, or its
+                                          downsampled history with --buckets.
+                  search                  Search runs of every experiment with a filter
+                                          expression (as `runs --filter`).
+                  compare                 Compare runs: params with differences marked, metric
+                                          summaries, histories aligned by step.
+                  tail                    Follow a live run: print new points as its writer
+                                          flushes them, like tail -f.
+                  ingest                  Create a run and log the points read from stdin, as
+                                          JSON Lines or CSV.
+                  export                  Export runs' metric points as CSV or JSON Lines, or a
+                                          whole experiment to a directory.
+                  import                  Import from other tracking systems.
+                  stats                   Store statistics: runs, series, points, bytes on
+                                          disk, bytes per point, blocks, segments.
+                  verify                  Check every checksum and decode every block of runs;
+                                          exit 1 on corruption.
+                  compact                 Merge runs' blocks and segments into large
+                                          step-sorted blocks.
+                  gc                      Permanently remove deleted runs and experiments, as
+                                          `mlflow gc` does.
+
+                  See 'runlog help <subcommand>' for detailed help.
+
+                """)
+    }
+
+    @Test func theDemoTrainsFourRunsAndComparesThem() throws {
+        let workspace = try Workspace(importing: false)
+        let demo = try runlog(["demo", "--steps", "300"], in: workspace.path)
+        #expect(demo.status == 0)
+        #expect(demo.out.hasPrefix("experiment \"demo\" in runlog-store: 4 runs of 300 steps\n"))
+        #expect(demo.out.contains("lr=0.5 l2=0.0 batch=32"))
+        #expect(demo.out.contains("val/loss by step\n"))
+        #expect(!demo.out.contains("█░"), "no progress bar when stdout is not a terminal")
+        let runs = try runlog(["runs", "--experiment", "demo", "--format", "json"], in: workspace.path).out.split(separator: "\n")
+        #expect(runs.count == 4 && runs.allSatisfy { $0.contains("\"status\": \"FINISHED\"") && $0.contains("\"learning_rate\"") })
+        #expect(try runlog(["verify"], in: workspace.path).status == 0)
+    }
+}
