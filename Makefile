@@ -10,8 +10,10 @@ build: deps
 release: deps
 	swift build -c release
 
-# Logs a synthetic training run into a fresh store (./runlog-store), scans it back and verifies it.
+# The main job: trains a small model under 4 settings into a fresh ./runlog-store (the demo's
+# own store, ignored by git; replaced on each run), then prints the runs table and a chart.
 demo: release
+	rm -rf runlog-store
 	.build/release/runlog demo --store runlog-store
 
 test: deps

@@ -24,8 +24,13 @@ struct Compact: ParsableCommand {
         let store = tracking.engine
         defer { store.close() }
         let ids = runs.isEmpty ? try store.runs() : try runs.map { try resolveRun($0, in: tracking) }
+        let progress = ProgressBar(total: ids.count)
+        var reports: [String] = []
         for id in ids {
-            print(try store.compact(id, force: !ifNeeded))
+            progress.advance(label: "compact")
+            reports.append("\(try store.compact(id, force: !ifNeeded))")
         }
+        progress.finish()
+        for report in reports { print(report) }
     }
 }

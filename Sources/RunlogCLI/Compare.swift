@@ -10,7 +10,8 @@ struct Compare: ParsableCommand {
     @OptionGroup var output: FormatOption
     @Argument(help: ArgumentHelp("Two or more runs: ids, unique prefixes, or EXPERIMENT/RUN_NAME.", valueName: "run"))
     var runReferences: [String]
-    @Option(name: .customLong("metric"), help: "A metric whose histories to align (repeatable).") var metrics: [String] = []
+    @Option(name: .customLong("metric"), help: "A metric whose histories to align (repeatable).") var metrics:
+        [String] = []
     @Flag(help: "Draw the aligned histories as a chart.") var chart = false
 
     func validate() throws {
@@ -31,8 +32,11 @@ struct Compare: ParsableCommand {
                     let cells = history.values.map { $0[row].map(exactNumber) ?? "" }
                     table.rows.append([history.key, "\(position)"] + cells)
                     table.objects.append(
-                        .object([("key", .string(history.key)), ("step", .integer(position))]
-                            + zip(comparison.runs, history.values).map { ($0.0.id.description, $0.1[row].map(JSON.value) ?? .null) }))
+                        .object(
+                            [("key", .string(history.key)), ("step", .integer(position))]
+                                + zip(comparison.runs, history.values).map {
+                                    ($0.0.id.description, $0.1[row].map(JSON.value) ?? .null)
+                                }))
                 }
             }
             if comparison.histories.isEmpty {
@@ -40,8 +44,11 @@ struct Compare: ParsableCommand {
                 for param in comparison.params {
                     table.rows.append([param.key] + param.values.map { $0 ?? "" } + [param.differs ? "yes" : "no"])
                     table.objects.append(
-                        .object([("key", .string(param.key)), ("differs", .bool(param.differs))]
-                            + zip(comparison.runs, param.values).map { ($0.0.id.description, $0.1.map(JSON.string) ?? .null) }))
+                        .object(
+                            [("key", .string(param.key)), ("differs", .bool(param.differs))]
+                                + zip(comparison.runs, param.values).map {
+                                    ($0.0.id.description, $0.1.map(JSON.string) ?? .null)
+                                }))
                 }
             }
             table.print(output.format)
@@ -51,15 +58,18 @@ struct Compare: ParsableCommand {
         for param in comparison.params {
             params.rows.append([(param.differs ? "* " : "  ") + param.key] + param.values.map { $0 ?? "-" })
         }
+        params.paint = { row, _, text in comparison.params[row].differs ? Style.highlight(text) : text }
         print("params (* differs)")
         params.print(.table)
         print("\nmetrics (last, min … max)")
         var summaries = DataTable(columns: ["metric"] + names)
         for metric in comparison.metrics {
             summaries.rows.append(
-                [metric.key] + metric.summaries.map { s in
-                    s.map { "\(formatNumber($0.last.value)) (\(formatNumber($0.min)) … \(formatNumber($0.max)))" } ?? "-"
-                })
+                [metric.key]
+                    + metric.summaries.map { s in
+                        s.map { "\(formatNumber($0.last.value)) (\(formatNumber($0.min)) … \(formatNumber($0.max)))" }
+                            ?? "-"
+                    })
         }
         summaries.print(.table)
         for history in comparison.histories {
@@ -99,7 +109,8 @@ struct Chart {
             var counts = Array(repeating: 0, count: width)
             for (row, value) in column.enumerated() {
                 guard let value, value.isFinite else { continue }
-                let x = last == first ? 0 : Int(Double(positions[row] - first) / Double(last - first) * Double(width - 1))
+                let x =
+                    last == first ? 0 : Int(Double(positions[row] - first) / Double(last - first) * Double(width - 1))
                 sums[x] += value
                 counts[x] += 1
             }
@@ -121,11 +132,15 @@ struct Chart {
         let axis = "\(first)".padding(toLength: width - "\(last)".count, withPad: " ", startingAt: 0) + "\(last)"
         lines.append(String(repeating: " ", count: labelWidth + 2) + axis)
         lines.append(
-            "legend: " + names.enumerated().map { "\(Chart.marks[$0.offset % Chart.marks.count]) \($0.element)" }.joined(separator: "   "))
+            "legend: "
+                + names.enumerated().map { "\(Chart.marks[$0.offset % Chart.marks.count]) \($0.element)" }.joined(
+                    separator: "   "))
         return lines.joined(separator: "\n")
     }
 }
 
 extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
 }

@@ -25,21 +25,26 @@ struct Demo: ParsableCommand {
         let store = try self.store.open(create: true)
         let experiment = try store.experiment(named: "demo")
         let data = Dataset(seed: seed)
-        let settings: [(lr: Double, l2: Double, batch: Int)] = [(0.5, 0, 32), (0.1, 0, 32), (0.1, 0.01, 64), (0.02, 0, 16)]
+        let settings: [(lr: Double, l2: Double, batch: Int)] = [
+            (0.5, 0, 32), (0.1, 0, 32), (0.1, 0.01, 64), (0.02, 0, 16),
+        ]
         let progress = ProgressBar(total: settings.count * steps)
         var ids: [RunID] = []
         for (index, setting) in settings.enumerated() {
             let run = try store.startRun(
                 in: experiment, name: "lr=\(setting.lr) l2=\(setting.l2) batch=\(setting.batch)",
-                params: ["learning_rate": "\(setting.lr)", "l2": "\(setting.l2)", "batch_size": "\(setting.batch)",
-                         "model": "logistic_regression", "seed": "\(seed)"])
+                params: [
+                    "learning_rate": "\(setting.lr)", "l2": "\(setting.l2)", "batch_size": "\(setting.batch)",
+                    "model": "logistic_regression", "seed": "\(seed)",
+                ])
             var model = LogisticRegression(features: Dataset.features)
             var random = SeededRandom(seed: seed &+ UInt64(index))
             let trainLoss = try run.metric("train/loss")
             let trainAccuracy = try run.metric("train/accuracy")
             for step in 0..<steps {
                 let batch = (0..<setting.batch).map { _ in Int(random.next() % UInt64(data.train.count)) }
-                let (loss, accuracy) = model.step(batch.map { data.train[$0] }, learningRate: setting.lr, l2: setting.l2)
+                let (loss, accuracy) = model.step(
+                    batch.map { data.train[$0] }, learningRate: setting.lr, l2: setting.l2)
                 try run.log(trainLoss, loss, step: Int64(step))
                 try run.log(trainAccuracy, accuracy, step: Int64(step))
                 if step % 100 == 99 || step == steps - 1 {
@@ -53,7 +58,9 @@ struct Demo: ParsableCommand {
         }
         progress.finish()
         print("experiment \"demo\" in \(store.path): \(settings.count) runs of \(steps) steps\n")
-        printRuns(ids.compactMap { try? store.run($0) }, format: .table, columns: "learning_rate,l2,batch_size,val/loss,val/accuracy")
+        printRuns(
+            ids.compactMap { try? store.run($0) }, format: .table,
+            columns: "learning_rate,l2,batch_size,val/loss,val/accuracy")
         let comparison = try store.compare(ids, histories: ["val/loss"])
         let names = comparison.runs.map(\.name)
         print("")
@@ -72,7 +79,9 @@ struct Dataset {
         var random = SeededRandom(seed: seed)
         func sample() -> Sample {
             let label = random.unit() < 0.5 ? 0.0 : 1.0
-            let x = (0..<Dataset.features).map { f in random.gaussian() + (label == 1 ? 0.35 : -0.35) * (f % 3 == 0 ? 1.5 : 0.6) }
+            let x = (0..<Dataset.features).map { f in
+                random.gaussian() + (label == 1 ? 0.35 : -0.35) * (f % 3 == 0 ? 1.5 : 0.6)
+            }
             let noisy = random.unit() < 0.05 ? 1 - label : label
             return (x, noisy)
         }

@@ -40,12 +40,15 @@ private func fail(_ message: String) -> Never {
 func resolveRun(_ text: String, in store: TrackingStore) throws -> RunID {
     if let id = RunID(text) { return id }
     let runs = store.runs(includeDeleted: true)
-    if let slash = text.lastIndex(of: "/"), let experiment = try store.experiment(named: String(text[..<slash]), creating: false) {
+    if let slash = text.lastIndex(of: "/"),
+        let experiment = try store.experiment(named: String(text[..<slash]), creating: false)
+    {
         let name = String(text[text.index(after: slash)...])
         let matches = runs.filter { $0.experimentID == experiment.id && $0.name == name }
         if matches.count == 1 { return matches[0].id }
         if matches.count > 1 {
-            throw CLIError("experiment \"\(experiment.name)\" has \(matches.count) runs named \"\(name)\"; use a run id")
+            throw CLIError(
+                "experiment \"\(experiment.name)\" has \(matches.count) runs named \"\(name)\"; use a run id")
         }
     }
     let prefix = text.lowercased()

@@ -19,7 +19,9 @@ struct Experiments: ParsableCommand {
             for experiment in try store.experiments(includeDeleted: all) {
                 let mine = runs.filter { $0.experimentID == experiment.id }
                 let last = mine.compactMap(\.lastWriteTime).max() ?? experiment.creationTime
-                table.rows.append([experiment.id, experiment.name, "\(mine.count)", formatTime(last), experiment.lifecycle.rawValue])
+                table.rows.append([
+                    experiment.id, experiment.name, "\(mine.count)", formatTime(last), experiment.lifecycle.rawValue,
+                ])
                 table.objects.append(
                     .object([
                         ("experiment_id", .string(experiment.id)), ("name", .string(experiment.name)),
@@ -51,7 +53,9 @@ struct Experiments: ParsableCommand {
 
         func run() throws {
             let store = try self.store.open()
-            for name in experiments { print("deleted \(try store.deleteExperiment(try experimentID(name, store)).name)") }
+            for name in experiments {
+                print("deleted \(try store.deleteExperiment(try experimentID(name, store)).name)")
+            }
         }
     }
 
@@ -62,7 +66,9 @@ struct Experiments: ParsableCommand {
 
         func run() throws {
             let store = try self.store.open()
-            for name in experiments { print("restored \(try store.restoreExperiment(try experimentID(name, store)).name)") }
+            for name in experiments {
+                print("restored \(try store.restoreExperiment(try experimentID(name, store)).name)")
+            }
         }
     }
 }

@@ -14,7 +14,8 @@ struct Export: ParsableCommand {
     enum Format: String, ExpressibleByArgument { case csv, jsonl }
 
     @OptionGroup var store: StoreOptionsGroup
-    @Argument(help: ArgumentHelp("Runs: ids, unique prefixes, or EXPERIMENT/RUN_NAME.", valueName: "run")) var runs: [String] = []
+    @Argument(help: ArgumentHelp("Runs: ids, unique prefixes, or EXPERIMENT/RUN_NAME.", valueName: "run")) var runs:
+        [String] = []
     @Option(help: "csv or jsonl.") var format: Format = .csv
     @Option(name: .customLong("metric"), help: "Only this metric (repeatable).") var metrics: [String] = []
     @Option(help: "Export every run of this experiment (with --out).") var experiment: String?
@@ -22,7 +23,9 @@ struct Export: ParsableCommand {
 
     func validate() throws {
         if experiment != nil && out == nil { throw ValidationError("--experiment needs --out DIR") }
-        if experiment == nil && runs.isEmpty { throw ValidationError("name runs to export, or --experiment E --out DIR") }
+        if experiment == nil && runs.isEmpty {
+            throw ValidationError("name runs to export, or --experiment E --out DIR")
+        }
         if experiment != nil && !runs.isEmpty { throw ValidationError("give runs or --experiment, not both") }
     }
 
@@ -34,7 +37,10 @@ struct Export: ParsableCommand {
             let runs = store.runs(experimentIDs: [id])
             let lines = runs.map { runJSON($0).text }.joined(separator: "\n") + (runs.isEmpty ? "" : "\n")
             try Data(lines.utf8).write(to: URL(fileURLWithPath: out + "/runs.jsonl"))
+            let progress = ProgressBar(total: runs.count)
+            defer { progress.finish() }
             for run in runs {
+                progress.advance(label: "export")
                 guard let file = FileHandle(forWritingAtPath: try createFile(out + "/\(run.id).csv")) else {
                     throw CLIError("cannot write \(out)/\(run.id).csv")
                 }
@@ -42,7 +48,9 @@ struct Export: ParsableCommand {
                 file.write(Data("key,step,timestamp,value\n".utf8))
                 try points(of: run, store) { key, chunk in
                     var text = ""
-                    for p in chunk { text += "\(DataTable.csvField(key)),\(p.step),\(p.timestamp),\(exactNumber(p.value))\n" }
+                    for p in chunk {
+                        text += "\(DataTable.csvField(key)),\(p.step),\(p.timestamp),\(exactNumber(p.value))\n"
+                    }
                     file.write(Data(text.utf8))
                 }
             }
@@ -57,12 +65,16 @@ struct Export: ParsableCommand {
                 var text = ""
                 for p in chunk {
                     switch format {
-                    case .csv: text += "\(run.id),\(DataTable.csvField(key)),\(p.step),\(p.timestamp),\(exactNumber(p.value))\n"
+                    case .csv:
+                        text +=
+                            "\(run.id),\(DataTable.csvField(key)),\(p.step),\(p.timestamp),\(exactNumber(p.value))\n"
                     case .jsonl:
-                        text += JSON.object([
-                            ("run_id", .string(run.id.description)), ("key", .string(key)), ("value", .value(p.value)),
-                            ("timestamp", .integer(p.timestamp)), ("step", .integer(p.step)),
-                        ]).text + "\n"
+                        text +=
+                            JSON.object([
+                                ("run_id", .string(run.id.description)), ("key", .string(key)),
+                                ("value", .value(p.value)),
+                                ("timestamp", .integer(p.timestamp)), ("step", .integer(p.step)),
+                            ]).text + "\n"
                     }
                 }
                 FileHandle.standardOutput.write(Data(text.utf8))
@@ -70,14 +82,18 @@ struct Export: ParsableCommand {
         }
     }
 
-    private func points(of run: RunInfo, _ store: TrackingStore, _ body: (String, UnsafeBufferPointer<MetricPoint>) throws -> Void) throws {
+    private func points(
+        of run: RunInfo, _ store: TrackingStore, _ body: (String, UnsafeBufferPointer<MetricPoint>) throws -> Void
+    ) throws {
         for key in run.metrics.keys.sorted() where metrics.isEmpty || metrics.contains(key) {
             try store.history(of: run.id, key) { try body(key, $0) }
         }
     }
 
     private func createFile(_ path: String) throws -> String {
-        guard FileManager.default.createFile(atPath: path, contents: nil) else { throw CLIError("cannot create \(path)") }
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw CLIError("cannot create \(path)")
+        }
         return path
     }
 }

@@ -25,11 +25,15 @@ struct Import: ParsableCommand {
             let store = try self.store.open(create: true)
             var experiments: [(directory: String, deleted: Bool)] = []
             for entry in try FileManager.default.contentsOfDirectory(atPath: path).sorted() where entry != ".trash" {
-                if FileManager.default.fileExists(atPath: "\(path)/\(entry)/meta.yaml") { experiments.append(("\(path)/\(entry)", false)) }
+                if FileManager.default.fileExists(atPath: "\(path)/\(entry)/meta.yaml") {
+                    experiments.append(("\(path)/\(entry)", false))
+                }
             }
             let trash = path + "/.trash"
             for entry in (try? FileManager.default.contentsOfDirectory(atPath: trash).sorted()) ?? [] {
-                if FileManager.default.fileExists(atPath: "\(trash)/\(entry)/meta.yaml") { experiments.append(("\(trash)/\(entry)", true)) }
+                if FileManager.default.fileExists(atPath: "\(trash)/\(entry)/meta.yaml") {
+                    experiments.append(("\(trash)/\(entry)", true))
+                }
             }
             var imported = 0, skipped = 0, points = 0, failed = 0
             let runDirectories = try experiments.map { experiment in
@@ -39,7 +43,9 @@ struct Import: ParsableCommand {
             let progress = ProgressBar(total: runDirectories.reduce(0) { $0 + $1.count })
             for (experimentDirectory, runs) in zip(experiments, runDirectories) {
                 let meta = try yaml(experimentDirectory.directory + "/meta.yaml")
-                guard let name = meta["name"] as? String else { throw CLIError("\(experimentDirectory.directory)/meta.yaml has no name") }
+                guard let name = meta["name"] as? String else {
+                    throw CLIError("\(experimentDirectory.directory)/meta.yaml has no name")
+                }
                 var experiment = try store.experiment(named: name)
                 let deleted = experimentDirectory.deleted || (meta["lifecycle_stage"] as? String) == "deleted"
                 for runDirectory in runs {
@@ -54,14 +60,16 @@ struct Import: ParsableCommand {
                         }
                     } catch {
                         failed += 1
-                        FileHandle.standardError.write(Data("\(experimentDirectory.directory)/\(runDirectory): \(error)\n".utf8))
+                        FileHandle.standardError.write(
+                            Data("\(experimentDirectory.directory)/\(runDirectory): \(error)\n".utf8))
                     }
                 }
                 if deleted && experiment.lifecycle == .active { experiment = try store.deleteExperiment(experiment.id) }
             }
             progress.finish()
-            print("imported \(imported) runs (\(points) points) from \(experiments.count) experiments; \(skipped) runs already present"
-                + (failed > 0 ? "; \(failed) runs could not be read" : ""))
+            print(
+                "imported \(imported) runs (\(points) points) from \(experiments.count) experiments; \(skipped) runs already present"
+                    + (failed > 0 ? "; \(failed) runs could not be read" : ""))
             if failed > 0 { throw ExitCode(1) }
         }
 
@@ -73,7 +81,8 @@ struct Import: ParsableCommand {
             let status = (meta["status"] as? Int).flatMap { RunStatus(rawValue: UInt8(clamping: $0)) } ?? .finished
             var run = ImportedRun(
                 id: id, name: meta["run_name"] as? String ?? "", status: status,
-                startTime: (meta["start_time"] as? Int).map(Int64.init), endTime: (meta["end_time"] as? Int).map(Int64.init))
+                startTime: (meta["start_time"] as? Int).map(Int64.init),
+                endTime: (meta["end_time"] as? Int).map(Int64.init))
             run.deleted = (meta["lifecycle_stage"] as? String) == "deleted"
             run.params = try files(directory + "/params")
             run.tags = try files(directory + "/tags")
@@ -81,10 +90,13 @@ struct Import: ParsableCommand {
                 var series: [MetricPoint] = []
                 for (n, line) in text.split(separator: "\n").enumerated() {
                     let fields = line.split(separator: " ")
-                    guard fields.count >= 2, let timestamp = Int64(fields[0]), let value = mlflowNumber(fields[1]) else {
+                    guard fields.count >= 2, let timestamp = Int64(fields[0]), let value = mlflowNumber(fields[1])
+                    else {
                         throw CLIError("metrics/\(key) line \(n + 1): expected \"timestamp value step\"")
                     }
-                    series.append(MetricPoint(step: fields.count > 2 ? Int64(fields[2]) ?? 0 : 0, timestamp: timestamp, value: value))
+                    series.append(
+                        MetricPoint(
+                            step: fields.count > 2 ? Int64(fields[2]) ?? 0 : 0, timestamp: timestamp, value: value))
                 }
                 run.metrics[key] = series
             }
@@ -97,7 +109,8 @@ struct Import: ParsableCommand {
             var result: [String: String] = [:]
             for case let relative as String in enumerator {
                 var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: directory + "/" + relative, isDirectory: &isDirectory), !isDirectory.boolValue
+                guard FileManager.default.fileExists(atPath: directory + "/" + relative, isDirectory: &isDirectory),
+                    !isDirectory.boolValue
                 else { continue }
                 result[relative] = try String(contentsOfFile: directory + "/" + relative, encoding: .utf8)
             }
@@ -106,7 +119,9 @@ struct Import: ParsableCommand {
 
         private func yaml(_ path: String) throws -> [String: Any] {
             let text = try String(contentsOfFile: path, encoding: .utf8)
-            guard let map = try Yams.load(yaml: text) as? [String: Any] else { throw CLIError("\(path) is not a YAML mapping") }
+            guard let map = try Yams.load(yaml: text) as? [String: Any] else {
+                throw CLIError("\(path) is not a YAML mapping")
+            }
             return map
         }
     }

@@ -45,8 +45,13 @@ struct Ingest: ParsableCommand {
             guard !line.isEmpty else { return }
             do {
                 guard let point = try parser.parse(line) else { return }  // a CSV header
-                let metric = try metrics[point.key] ?? { let m = try run.metric(point.key); metrics[point.key] = m; return m }()
-                try run.log(metric, point.value, step: point.step, timestamp: point.timestamp ?? currentTimeMilliseconds())
+                let metric =
+                    try metrics[point.key]
+                    ?? {
+                        let m = try run.metric(point.key); metrics[point.key] = m; return m
+                    }()
+                try run.log(
+                    metric, point.value, step: point.step, timestamp: point.timestamp ?? currentTimeMilliseconds())
                 logged += 1
             } catch {
                 bad += 1
@@ -86,7 +91,9 @@ struct Ingest: ParsableCommand {
         if !interrupted.isSet, !carry.isEmpty { try handle(carry[...]) }
         try run.finish(interrupted.isSet ? .killed : .finished)
         FileHandle.standardError.write(
-            Data("run \(run.id) (\(run.name)): \(logged) points\(bad > 0 ? ", \(bad) bad lines skipped" : "")\(interrupted.isSet ? ", interrupted: KILLED" : "")\n".utf8))
+            Data(
+                "run \(run.id) (\(run.name)): \(logged) points\(bad > 0 ? ", \(bad) bad lines skipped" : "")\(interrupted.isSet ? ", interrupted: KILLED" : "")\n"
+                    .utf8))
     }
 }
 
@@ -140,22 +147,33 @@ struct LineParser {
         if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
         if format == nil {
             format = line.first(where: { $0 != UInt8(ascii: " ") }) == UInt8(ascii: "{") ? .json : .csv
-            if format == .csv, String(decoding: line, as: UTF8.self).lowercased().hasPrefix("key,step,value") { return nil }
+            if format == .csv, String(decoding: line, as: UTF8.self).lowercased().hasPrefix("key,step,value") {
+                return nil
+            }
         }
         return format == .json ? try parseJSON(line) : try parseCSV(line)
     }
 
     private func parseCSV(_ line: ArraySlice<UInt8>) throws -> IngestPoint {
         let fields = line.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
-        guard fields.count == 3 || fields.count == 4 else { throw LineError("expected key,step,value[,timestamp], got \(fields.count) fields") }
-        guard let step = integer(fields[1]) else { throw LineError("step \"\(String(decoding: fields[1], as: UTF8.self))\" is not an integer") }
-        guard let value = number(fields[2]) else { throw LineError("value \"\(String(decoding: fields[2], as: UTF8.self))\" is not a number") }
+        guard fields.count == 3 || fields.count == 4 else {
+            throw LineError("expected key,step,value[,timestamp], got \(fields.count) fields")
+        }
+        guard let step = integer(fields[1]) else {
+            throw LineError("step \"\(String(decoding: fields[1], as: UTF8.self))\" is not an integer")
+        }
+        guard let value = number(fields[2]) else {
+            throw LineError("value \"\(String(decoding: fields[2], as: UTF8.self))\" is not a number")
+        }
         var timestamp: Int64?
         if fields.count == 4, !fields[3].isEmpty {
-            guard let time = integer(fields[3]) else { throw LineError("timestamp \"\(String(decoding: fields[3], as: UTF8.self))\" is not an integer") }
+            guard let time = integer(fields[3]) else {
+                throw LineError("timestamp \"\(String(decoding: fields[3], as: UTF8.self))\" is not an integer")
+            }
             timestamp = time
         }
-        return IngestPoint(key: String(decoding: fields[0], as: UTF8.self), value: value, step: step, timestamp: timestamp)
+        return IngestPoint(
+            key: String(decoding: fields[0], as: UTF8.self), value: value, step: step, timestamp: timestamp)
     }
 
     /// A flat JSON object with string or number members; unknown members are ignored.
@@ -175,7 +193,8 @@ struct LineParser {
                 case "value":
                     if scanner.peek == UInt8(ascii: "\"") {
                         let text = try scanner.string()
-                        guard let special = ["NaN": Double.nan, "Infinity": .infinity, "-Infinity": -.infinity][text] else {
+                        guard let special = ["NaN": Double.nan, "Infinity": .infinity, "-Infinity": -.infinity][text]
+                        else {
                             throw LineError("value \"\(text)\" is not a number")
                         }
                         value = special
@@ -183,10 +202,14 @@ struct LineParser {
                         value = try scanner.number()
                     }
                 case "step":
-                    guard let n = Int64(exactly: try scanner.number()) else { throw LineError("step is not an integer") }
+                    guard let n = Int64(exactly: try scanner.number()) else {
+                        throw LineError("step is not an integer")
+                    }
                     step = n
                 case "timestamp":
-                    guard let n = Int64(exactly: try scanner.number()) else { throw LineError("timestamp is not an integer") }
+                    guard let n = Int64(exactly: try scanner.number()) else {
+                        throw LineError("timestamp is not an integer")
+                    }
                     timestamp = n
                 default: try scanner.skipValue()
                 }
@@ -277,7 +300,8 @@ struct JSONScanner {
                 case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "r"): out.append(0x0D)
                 case UInt8(ascii: "u"):
-                    guard index + 4 <= bytes.endIndex, let code = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16),
+                    guard index + 4 <= bytes.endIndex,
+                        let code = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16),
                         let scalar = Unicode.Scalar(code)
                     else { throw LineError("bad \\u escape") }
                     out.append(contentsOf: Array(String(Character(scalar)).utf8))
@@ -294,8 +318,9 @@ struct JSONScanner {
 
     mutating func number() throws -> Double {
         let start = index
-        while let byte = peek, byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: ".")
-            || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || (byte >= 0x30 && byte <= 0x39)
+        while let byte = peek,
+            byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: ".")
+                || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || (byte >= 0x30 && byte <= 0x39)
         {
             index += 1
         }

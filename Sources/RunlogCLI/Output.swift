@@ -37,7 +37,8 @@ indirect enum JSON {
         case .integer(let i): return String(i)
         case .bool(let b): return b ? "true" : "false"
         case .null: return "null"
-        case .object(let fields): return "{" + fields.map { JSON.quote($0.0) + ": " + $0.1.text }.joined(separator: ", ") + "}"
+        case .object(let fields):
+            return "{" + fields.map { JSON.quote($0.0) + ": " + $0.1.text }.joined(separator: ", ") + "}"
         case .array(let items): return "[" + items.map(\.text).joined(separator: ", ") + "]"
         }
     }
@@ -67,6 +68,8 @@ indirect enum JSON {
 struct DataTable {
     var columns: [String]
     var rows: [[String]] = []
+    /// Colours a cell of the table format (after padding, so alignment holds): (row, column, text).
+    var paint: ((Int, Int, String) -> String)?
     /// The JSON object of each row (JSON Lines output).
     var objects: [JSON] = []
 
@@ -75,12 +78,17 @@ struct DataTable {
         case .table:
             var widths = columns.map(\.count)
             for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-            func line(_ cells: [String]) -> String {
-                cells.enumerated().map { i, cell in i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
-                    .joined(separator: "  ")
+            func line(_ cells: [String], _ row: Int?) -> String {
+                cells.enumerated().map { i, cell in
+                    let padded =
+                        i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                    guard let row, let paint else { return padded }
+                    return paint(row, i, padded)
+                }
+                .joined(separator: "  ")
             }
-            Swift.print(line(columns))
-            for row in rows { Swift.print(line(row)) }
+            Swift.print(line(columns, nil))
+            for (index, row) in rows.enumerated() { Swift.print(line(row, index)) }
         case .csv:
             Swift.print(columns.map(DataTable.csvField).joined(separator: ","))
             for row in rows { Swift.print(row.map(DataTable.csvField).joined(separator: ",")) }
@@ -131,16 +139,25 @@ func runJSON(_ run: RunInfo) -> JSON {
     .object([
         ("run_id", .string(run.id.description)), ("run_name", .string(run.name)),
         ("experiment_id", .string(run.experimentID)), ("status", .string(run.status.description)),
-        ("start_time", run.startTime.map { .integer($0) } ?? .null), ("end_time", run.endTime.map { .integer($0) } ?? .null),
+        ("start_time", run.startTime.map { .integer($0) } ?? .null),
+        ("end_time", run.endTime.map { .integer($0) } ?? .null),
         ("lifecycle_stage", .string(run.lifecycle.rawValue)),
         ("params", .object(run.params.keys.sorted().map { ($0, .string(run.params[$0]!)) })),
         ("tags", .object(run.tags.keys.sorted().map { ($0, .string(run.tags[$0]!)) })),
-        ("metrics", .object(run.metrics.keys.sorted().map { key in
-            let s = run.metrics[key]!
-            return (key, .object([
-                ("value", .value(s.last.value)), ("step", .integer(s.last.step)), ("timestamp", .integer(s.last.timestamp)),
-                ("min", .value(s.min)), ("max", .value(s.max)), ("count", .integer(Int64(s.count))),
-            ]))
-        })),
+        (
+            "metrics",
+            .object(
+                run.metrics.keys.sorted().map { key in
+                    let s = run.metrics[key]!
+                    return (
+                        key,
+                        .object([
+                            ("value", .value(s.last.value)), ("step", .integer(s.last.step)),
+                            ("timestamp", .integer(s.last.timestamp)),
+                            ("min", .value(s.min)), ("max", .value(s.max)), ("count", .integer(Int64(s.count))),
+                        ])
+                    )
+                })
+        ),
     ])
 }

@@ -11,7 +11,8 @@ struct RunlogCommand: ParsableCommand {
             success, 1 on an error (message on stderr), 2 on a usage error.
             """,
         subcommands: [
-            Demo.self, Experiments.self, Runs.self, Show.self, Scan.self, Search.self, Compare.self, Tail.self, Ingest.self, Export.self, Import.self, Stats.self,
+            Demo.self, Experiments.self, Runs.self, Show.self, Scan.self, Search.self, Compare.self, Tail.self,
+            Ingest.self, Export.self, Import.self, Stats.self,
             Verify.self, Compact.self, GC.self,
         ])
 }

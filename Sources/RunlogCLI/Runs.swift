@@ -15,9 +15,11 @@ struct Runs: ParsableCommand {
                 """)
         @OptionGroup var store: StoreOptionsGroup
         @OptionGroup var output: FormatOption
-        @Option(name: .customLong("experiment"), help: "Only runs of this experiment (repeatable).") var experiments: [String] = []
+        @Option(name: .customLong("experiment"), help: "Only runs of this experiment (repeatable).") var experiments:
+            [String] = []
         @Option(help: "A filter expression.") var filter: String = ""
-        @Option(name: .customLong("order-by"), help: "An order clause such as \"metrics.loss ASC\" (repeatable).") var orderBy: [String] = []
+        @Option(name: .customLong("order-by"), help: "An order clause such as \"metrics.loss ASC\" (repeatable).")
+        var orderBy: [String] = []
         @Option(help: "At most this many runs.") var limit: Int = 1000
         @Option(help: "Columns of the table: comma-separated params and metrics (default: all).") var columns: String?
         @Flag(help: "Include deleted runs.") var all = false
@@ -31,7 +33,8 @@ struct Runs: ParsableCommand {
             let ids = experiments.isEmpty ? nil : try experiments.map { try experimentID($0, store) }
             let page: SearchPage
             do {
-                page = try store.search(filter, experimentIDs: ids, orderBy: orderBy, maxResults: min(limit, 50_000), includeDeleted: all)
+                page = try store.search(
+                    filter, experimentIDs: ids, orderBy: orderBy, maxResults: min(limit, 50_000), includeDeleted: all)
             } catch {
                 throw filterUsageError(error, filter)
             }
@@ -40,7 +43,8 @@ struct Runs: ParsableCommand {
     }
 
     struct Delete: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Soft-delete runs (hidden until restored, removed by gc).")
+        static let configuration = CommandConfiguration(
+            abstract: "Soft-delete runs (hidden until restored, removed by gc).")
         @OptionGroup var store: StoreOptionsGroup
         @Argument(help: "Runs: ids, unique prefixes, or EXPERIMENT/RUN_NAME.") var runs: [String]
 
@@ -76,9 +80,13 @@ func printRuns(_ runs: [RunInfo], format: OutputFormat, columns: String?) {
     let params = Set(runs.flatMap(\.params.keys)).filter { wanted?.contains($0) ?? true }.sorted()
     let metrics = Set(runs.flatMap(\.metrics.keys)).filter { wanted?.contains($0) ?? true }.sorted()
     var table = DataTable(columns: ["run", "name", "status", "duration"] + params + metrics)
+    table.paint = { _, column, text in column == 2 ? Style.status(text) : text }
     for run in runs {
         table.rows.append(
-            [format == .table ? String(run.id.description.prefix(12)) : run.id.description, run.name, run.status.description, formatDuration(run.startTime, run.endTime)]
+            [
+                format == .table ? String(run.id.description.prefix(12)) : run.id.description, run.name,
+                run.status.description, formatDuration(run.startTime, run.endTime),
+            ]
                 + params.map { run.params[$0] ?? "-" }
                 + metrics.map { run.metrics[$0].map { formatNumber($0.last.value) } ?? "-" })
         table.objects.append(runJSON(run))

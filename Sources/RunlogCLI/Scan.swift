@@ -32,11 +32,15 @@ struct Scan: ParsableCommand {
             for b in try store.downsample(id, key, buckets: buckets, range: range) {
                 let exact = output.format != .table
                 let show = exact ? exactNumber : { formatNumber($0) }
-                table.rows.append(["\(b.start)", "\(b.end)", "\(b.count)", show(b.min), show(b.max), show(b.mean), show(b.first.value), show(b.last.value)])
+                table.rows.append([
+                    "\(b.start)", "\(b.end)", "\(b.count)", show(b.min), show(b.max), show(b.mean), show(b.first.value),
+                    show(b.last.value),
+                ])
                 table.objects.append(
                     .object([
                         ("key", .string(key)), ("start_step", .integer(b.start)), ("end_step", .integer(b.end)),
-                        ("count", .integer(Int64(b.count))), ("min", .value(b.min)), ("max", .value(b.max)), ("mean", .value(b.mean)),
+                        ("count", .integer(Int64(b.count))), ("min", .value(b.min)), ("max", .value(b.max)),
+                        ("mean", .value(b.mean)),
                         ("first", .value(b.first.value)), ("last", .value(b.last.value)),
                     ]))
             }
@@ -47,7 +51,11 @@ struct Scan: ParsableCommand {
         case .table:
             print("step      timestamp              value")
             try store.history(of: id, key, range: range) { chunk in
-                for p in chunk { print("\(String(p.step).padding(toLength: 9, withPad: " ", startingAt: 0)) \(formatTime(p.timestamp))    \(exactNumber(p.value))") }
+                for p in chunk {
+                    print(
+                        "\(String(p.step).padding(toLength: 9, withPad: " ", startingAt: 0)) \(formatTime(p.timestamp))    \(exactNumber(p.value))"
+                    )
+                }
             }
         case .csv:
             print("step,timestamp,value")
@@ -57,7 +65,11 @@ struct Scan: ParsableCommand {
         case .json:
             try store.history(of: id, key, range: range) { chunk in
                 for p in chunk {
-                    print(JSON.object([("key", .string(key)), ("value", .value(p.value)), ("timestamp", .integer(p.timestamp)), ("step", .integer(p.step))]).text)
+                    print(
+                        JSON.object([
+                            ("key", .string(key)), ("value", .value(p.value)), ("timestamp", .integer(p.timestamp)),
+                            ("step", .integer(p.step)),
+                        ]).text)
                 }
             }
         }
@@ -67,7 +79,8 @@ struct Scan: ParsableCommand {
 func parseStepRange(_ text: String) throws -> ClosedRange<Int64> {
     let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
     guard parts.count == 2 else { throw ValidationError("--steps wants A:B, got \"\(text)\"") }
-    guard let low = parts[0].isEmpty ? Int64.min : Int64(parts[0]), let high = parts[1].isEmpty ? Int64.max : Int64(parts[1]),
+    guard let low = parts[0].isEmpty ? Int64.min : Int64(parts[0]),
+        let high = parts[1].isEmpty ? Int64.max : Int64(parts[1]),
         low <= high
     else { throw ValidationError("--steps wants A:B with integers A ≤ B, got \"\(text)\"") }
     return low...high

@@ -14,7 +14,8 @@ struct Search: ParsableCommand {
     @OptionGroup var store: StoreOptionsGroup
     @OptionGroup var output: FormatOption
     @Argument(help: "The filter expression.") var filter: String
-    @Option(name: .customLong("order-by"), help: "An order clause such as \"metrics.loss ASC\" (repeatable).") var orderBy: [String] = []
+    @Option(name: .customLong("order-by"), help: "An order clause such as \"metrics.loss ASC\" (repeatable).")
+    var orderBy: [String] = []
     @Option(help: "At most this many runs.") var limit: Int = 1000
     @Option(help: "Columns of the table: comma-separated params and metrics (default: all).") var columns: String?
     @Flag(help: "Include deleted runs.") var all = false

@@ -42,7 +42,9 @@ struct Show: ParsableCommand {
         guard !values.isEmpty else { return }
         print(title)
         let width = values.keys.map(\.count).max() ?? 0
-        for key in values.keys.sorted() { print("  \(key.padding(toLength: width, withPad: " ", startingAt: 0))  \(values[key]!)") }
+        for key in values.keys.sorted() {
+            print("  \(key.padding(toLength: width, withPad: " ", startingAt: 0))  \(values[key]!)")
+        }
     }
 }
 

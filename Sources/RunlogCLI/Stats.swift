@@ -25,10 +25,16 @@ struct Stats: ParsableCommand {
         }
         let perPoint = points > 0 ? Double(bytes) / Double(points) : 0
         var table = DataTable(columns: ["runs", "series", "points", "bytes", "bytes/point", "blocks", "segments"])
-        table.rows = [["\(runs)", "\(series)", "\(points)", "\(bytes)", String(format: "%.2f", perPoint), "\(blocks)", "\(segments)"]]
+        table.rows = [
+            [
+                "\(runs)", "\(series)", "\(points)", "\(bytes)", String(format: "%.2f", perPoint), "\(blocks)",
+                "\(segments)",
+            ]
+        ]
         table.objects = [
             .object([
-                ("runs", .integer(Int64(runs))), ("series", .integer(Int64(series))), ("points", .integer(Int64(points))),
+                ("runs", .integer(Int64(runs))), ("series", .integer(Int64(series))),
+                ("points", .integer(Int64(points))),
                 ("bytes", .integer(bytes)), ("bytes_per_point", .number(perPoint)), ("blocks", .integer(Int64(blocks))),
                 ("segments", .integer(Int64(segments))),
             ])

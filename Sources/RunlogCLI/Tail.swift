@@ -8,7 +8,8 @@ struct Tail: ParsableCommand {
         discussion: "Ends when the run finishes (FINISHED, FAILED or KILLED), or on Ctrl-C.")
     @OptionGroup var store: StoreOptionsGroup
     @OptionGroup var output: FormatOption
-    @Argument(help: ArgumentHelp("The run: an id, a unique prefix, or EXPERIMENT/RUN_NAME.", valueName: "run")) var runReference: String
+    @Argument(help: ArgumentHelp("The run: an id, a unique prefix, or EXPERIMENT/RUN_NAME.", valueName: "run"))
+    var runReference: String
     @Argument(help: "Metrics to follow (default: all).") var keys: [String] = []
     @Option(help: "Seconds between looks at the run.") var interval: Double = 0.2
 
@@ -38,9 +39,10 @@ struct Tail: ParsableCommand {
                 seenBlocks[key] = blocks.count
             }
             if !text.isEmpty { FileHandle.standardOutput.write(Data(text.utf8)) }
-            let finished = index.records.reversed().lazy.compactMap { record -> RunStatus? in
-                if case .status(let status, _) = record { return status } else { return nil }
-            }.first?.isTerminal ?? false
+            let finished =
+                index.records.reversed().lazy.compactMap { record -> RunStatus? in
+                    if case .status(let status, _) = record { return status } else { return nil }
+                }.first?.isTerminal ?? false
             if finished || interrupted.isSet { return }
             usleep(UInt32(interval * 1_000_000))
         }
@@ -51,7 +53,10 @@ struct Tail: ParsableCommand {
         case .table: "\(key)  step \(p.step)  \(formatTime(p.timestamp))  \(exactNumber(p.value))"
         case .csv: "\(DataTable.csvField(key)),\(p.step),\(p.timestamp),\(exactNumber(p.value))"
         case .json:
-            JSON.object([("key", .string(key)), ("value", .value(p.value)), ("timestamp", .integer(p.timestamp)), ("step", .integer(p.step))]).text
+            JSON.object([
+                ("key", .string(key)), ("value", .value(p.value)), ("timestamp", .integer(p.timestamp)),
+                ("step", .integer(p.step)),
+            ]).text
         }
     }
 }

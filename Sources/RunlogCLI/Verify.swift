@@ -16,15 +16,20 @@ struct Verify: ParsableCommand {
         let store = tracking.engine
         let ids = runs.isEmpty ? try store.runs() : try runs.map { try resolveRun($0, in: tracking) }
         var clean = true
+        var lines: [String] = []
+        let progress = ProgressBar(total: ids.count)
         for id in ids {
+            progress.advance(label: "verify")
             let report = try store.verify(id)
-            print(
+            lines.append(
                 "\(id): \(report.series) series, \(report.blocks) blocks, \(report.points) points, \(report.records) records"
             )
-            if let torn = report.tornTail { print("  note: \(torn)") }
-            for problem in report.problems { print("  \(problem.isCorruption ? "error" : "note"): \(problem)") }
+            if let torn = report.tornTail { lines.append("  note: \(torn)") }
+            for problem in report.problems { lines.append("  \(problem.isCorruption ? "error" : "note"): \(problem)") }
             clean = clean && report.isClean
         }
+        progress.finish()
+        for line in lines { print(line) }
         if !clean { throw ExitCode(1) }
     }
 }

@@ -3,7 +3,9 @@ import Testing
 
 /// Runs `runlog` with `arguments` (and `input` on stdin) in `directory`; returns stdout, stderr
 /// and the exit status.
-func runlog(_ arguments: [String], in directory: String, input: String? = nil) throws -> (out: String, err: String, status: Int32) {
+func runlog(_ arguments: [String], in directory: String, input: String? = nil) throws -> (
+    out: String, err: String, status: Int32
+) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: builtProduct("runlog"))
     process.arguments = arguments
@@ -82,7 +84,12 @@ final class Workspace {
 
                 """)
         #expect(
-            try runlog(["search", "params.optimizer = 'adam' or metrics.loss.max > 2.4", "--format", "csv", "--columns", "lr"], in: workspace.path).out
+            try runlog(
+                [
+                    "search", "params.optimizer = 'adam' or metrics.loss.max > 2.4", "--format", "csv", "--columns",
+                    "lr",
+                ], in: workspace.path
+            ).out
                 == """
                 run,name,status,duration,lr
                 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2,sgd-run,FAILED,1.0m,0.1
@@ -90,7 +97,12 @@ final class Workspace {
 
                 """, "sgd-run's loss reached Infinity, above 2.4")
         #expect(
-            try runlog(["search", "params.optimizer = 'adam' and metrics.loss.max > 2.4", "--format", "csv", "--columns", "lr"], in: workspace.path).out
+            try runlog(
+                [
+                    "search", "params.optimizer = 'adam' and metrics.loss.max > 2.4", "--format", "csv", "--columns",
+                    "lr",
+                ], in: workspace.path
+            ).out
                 == """
                 run,name,status,duration,lr
                 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1,adam-run,FINISHED,1.0m,0.001
@@ -108,7 +120,10 @@ final class Workspace {
 
                 """)
         #expect(
-            try runlog(["scan", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1", "loss", "--format", "csv", "--steps", "1:3"], in: workspace.path).out == """
+            try runlog(
+                ["scan", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1", "loss", "--format", "csv", "--steps", "1:3"],
+                in: workspace.path
+            ).out == """
                 step,timestamp,value
                 1,1700000002000,1.25
                 2,1700000003000,NaN
@@ -149,14 +164,22 @@ final class Workspace {
         #expect(result.err.contains("line 3: expected key,step,value[,timestamp], got 1 fields\n"))
         #expect(result.err.contains("line 4: step \"x\" is not an integer\n"))
         #expect(result.err.contains(": 2 points, 2 bad lines skipped\n"))
-        #expect(try runlog(["scan", "piped/p", "loss", "--format", "csv"], in: workspace.path).out == "step,timestamp,value\n1,1000,0.5\n2,2000,NaN\n")
+        #expect(
+            try runlog(["scan", "piped/p", "loss", "--format", "csv"], in: workspace.path).out
+                == "step,timestamp,value\n1,1000,0.5\n2,2000,NaN\n")
         let json = try runlog(
             ["ingest", "--experiment", "piped", "--run-name", "j"], in: workspace.path,
-            input: "{\"key\": \"acc\", \"value\": \"-Infinity\", \"step\": 3, \"timestamp\": 7}\n{\"key\": \"acc\", \"value\": 0.25}\n")
+            input:
+                "{\"key\": \"acc\", \"value\": \"-Infinity\", \"step\": 3, \"timestamp\": 7}\n{\"key\": \"acc\", \"value\": 0.25}\n"
+        )
         #expect(json.status == 0)
-        let points = try runlog(["scan", "piped/j", "acc", "--format", "csv"], in: workspace.path).out.split(separator: "\n")
-        #expect(points.count == 3 && points[1].hasPrefix("0,") && points[1].hasSuffix(",0.25") && points[2] == "3,7,-Infinity")
-        let strict = try runlog(["ingest", "--experiment", "piped", "--strict"], in: workspace.path, input: "loss,1,0.5\nbad\n")
+        let points = try runlog(["scan", "piped/j", "acc", "--format", "csv"], in: workspace.path).out.split(
+            separator: "\n")
+        #expect(
+            points.count == 3 && points[1].hasPrefix("0,") && points[1].hasSuffix(",0.25")
+                && points[2] == "3,7,-Infinity")
+        let strict = try runlog(
+            ["ingest", "--experiment", "piped", "--strict"], in: workspace.path, input: "loss,1,0.5\nbad\n")
         #expect(strict.status == 1)
     }
 
@@ -177,7 +200,9 @@ final class Workspace {
         #expect(typeError.status == 2 && typeError.err.contains("'<' does not apply to params.lr, a string"))
         let missing = try runlog(["show", "nope"], in: workspace.path)
         #expect(missing.status == 1)
-        #expect(missing.err == "error: no run matches \"nope\" (give a run id, a unique prefix of one, or EXPERIMENT/RUN_NAME)\n")
+        #expect(
+            missing.err
+                == "error: no run matches \"nope\" (give a run id, a unique prefix of one, or EXPERIMENT/RUN_NAME)\n")
         let ambiguous = try runlog(["show", "aaaa"], in: workspace.path)
         #expect(ambiguous.status == 1 && ambiguous.err == "error: \"aaaa\" matches 2 runs; give more digits\n")
         #expect(try runlog(["bogus"], in: workspace.path).status == 2)
@@ -245,8 +270,11 @@ final class Workspace {
         #expect(demo.out.contains("lr=0.5 l2=0.0 batch=32"))
         #expect(demo.out.contains("val/loss by step\n"))
         #expect(!demo.out.contains("█░"), "no progress bar when stdout is not a terminal")
-        let runs = try runlog(["runs", "--experiment", "demo", "--format", "json"], in: workspace.path).out.split(separator: "\n")
-        #expect(runs.count == 4 && runs.allSatisfy { $0.contains("\"status\": \"FINISHED\"") && $0.contains("\"learning_rate\"") })
+        let runs = try runlog(["runs", "--experiment", "demo", "--format", "json"], in: workspace.path).out.split(
+            separator: "\n")
+        #expect(
+            runs.count == 4
+                && runs.allSatisfy { $0.contains("\"status\": \"FINISHED\"") && $0.contains("\"learning_rate\"") })
         #expect(try runlog(["verify"], in: workspace.path).status == 0)
     }
 }

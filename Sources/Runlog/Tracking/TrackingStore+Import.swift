@@ -43,11 +43,17 @@ extension TrackingStore {
             try writer.append(.attribute(key: "experiment_id", value: experiment.id, timestamp: start))
             try writer.append(.attribute(key: "run_name", value: run.name, timestamp: start))
             try writer.append(.status(.running, timestamp: start))
-            for key in run.params.keys.sorted() { try writer.append(.param(key: key, value: run.params[key]!, timestamp: start)) }
-            for key in run.tags.keys.sorted() { try writer.append(.tag(key: key, value: run.tags[key]!, timestamp: start)) }
+            for key in run.params.keys.sorted() {
+                try writer.append(.param(key: key, value: run.params[key]!, timestamp: start))
+            }
+            for key in run.tags.keys.sorted() {
+                try writer.append(.tag(key: key, value: run.tags[key]!, timestamp: start))
+            }
             for key in run.metrics.keys.sorted() {
                 let series = try writer.series(key)
-                for p in run.metrics[key]! { try writer.log(series, step: p.step, timestamp: p.timestamp, value: p.value) }
+                for p in run.metrics[key]! {
+                    try writer.log(series, step: p.step, timestamp: p.timestamp, value: p.value)
+                }
             }
             if run.status != .running {
                 try writer.append(.status(run.status, timestamp: run.endTime ?? start))
