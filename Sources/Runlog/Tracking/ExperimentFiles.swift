@@ -73,8 +73,14 @@ struct ExperimentFiles: Sendable {
     func load(_ id: String) throws(RunlogError) -> Experiment? {
         try Experiment.validateID(id)
         return try io("reading experiment \(id)") {
-            guard fileSystem.exists(file(id)).exists else { return nil }
-            let bytes = try readFile(file(id))
+            // An experiment that lost a creation race has its file removed, maybe while we look:
+            // gone before or during the read, it is not an experiment.
+            let bytes: [UInt8]
+            do {
+                bytes = try readFile(file(id))
+            } catch let error as SystemError where error.errno == ENOENT {
+                return nil
+            }
             do {
                 return try JSONDecoder().decode(Experiment.self, from: Data(bytes))
             } catch {
