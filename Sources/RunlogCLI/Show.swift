@@ -7,14 +7,35 @@ struct Show: ParsableCommand {
     @OptionGroup var store: StoreOptionsGroup
     @Argument(help: ArgumentHelp("The run: an id, a unique prefix, or EXPERIMENT/RUN_NAME.", valueName: "run"))
     var runReference: String
-    @Flag(help: "Print the run as one JSON object (MLflow's field names).") var json = false
+    @OptionGroup var output: FormatOption
 
     func run() throws {
         let store = try self.store.open()
         let run = try store.run(try resolveRun(runReference, in: store))
-        if json {
+        switch output.format {
+        case .json:
             print(runJSON(run).text)
             return
+        case .csv:
+            // Everything as section,key,value rows.
+            var table = DataTable(columns: ["section", "key", "value"])
+            table.rows = [
+                ["attribute", "run_id", run.id.description], ["attribute", "run_name", run.name],
+                ["attribute", "experiment_id", run.experimentID], ["attribute", "status", run.status.description],
+                ["attribute", "start_time", run.startTime.map(String.init) ?? ""],
+                ["attribute", "end_time", run.endTime.map(String.init) ?? ""],
+                ["attribute", "lifecycle_stage", run.lifecycle.rawValue],
+            ]
+            for (section, values) in [("param", run.params), ("tag", run.tags), ("input", run.inputs)] {
+                for key in values.keys.sorted() { table.rows.append([section, key, values[key]!]) }
+            }
+            for key in run.metrics.keys.sorted() {
+                table.rows.append(["metric", key, exactNumber(run.metrics[key]!.last.value)])
+            }
+            table.print(.csv)
+            return
+        case .table:
+            break
         }
         let experiment = try store.experiment(id: run.experimentID)
         print("run \(run.id)  \(run.name)")

@@ -211,6 +211,105 @@ final class Workspace {
         #expect(noStore.status == 1 && noStore.err.hasPrefix("error: no Runlog store at missing"))
     }
 
+    @Test func compareMarksDifferencesAndDrawsAChart() throws {
+        let workspace = try Workspace()
+        let table = try runlog(["compare", "fixture/adam-run", "fixture/sgd-run"], in: workspace.path)
+        #expect(
+            table.out == """
+                params (* differs)
+                param        adam-run  sgd-run
+                * lr         0.001     0.1
+                * optimizer  adam      sgd
+
+                metrics (last, min … max)
+                metric    adam-run           sgd-run
+                loss      0.25 (0.25 … 2.5)  1.5 (1.5 … Infinity)
+                val/loss  0.75 (0.75 … 3)    -
+
+                """)
+        let chart = try runlog(
+            ["compare", "fixture/adam-run", "fixture/sgd-run", "--metric", "loss", "--chart"], in: workspace.path)
+        #expect(chart.status == 0)
+        #expect(chart.out.contains("loss by step\n"))
+        #expect(chart.out.contains("legend: ● adam-run   + sgd-run"))
+        #expect(chart.out.contains("\n 2.5 ┤●") && chart.out.contains("\n0.25 ┤"), "axis labels: the extremes")
+        #expect(
+            chart.out.contains("\n      0                                                              4\n"),
+            "steps on the x axis")
+        let csv = try runlog(
+            ["compare", "fixture/adam-run", "fixture/sgd-run", "--metric", "loss", "--format", "csv"],
+            in: workspace.path)
+        #expect(
+            csv.out == """
+                key,step,adam-run,sgd-run
+                loss,0,2.5,2.0
+                loss,1,1.25,Infinity
+                loss,2,NaN,1.5
+                loss,3,0.5,
+                loss,4,0.25,
+
+                """)
+    }
+
+    @Test func showPrintsEverySectionAndFormats() throws {
+        let workspace = try Workspace()
+        let json = try runlog(["show", "fixture/sgd-run", "--format", "json"], in: workspace.path).out
+        #expect(json.hasPrefix("{\"run_id\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2\", \"run_name\": \"sgd-run\""))
+        #expect(json.contains("\"status\": \"FAILED\", \"start_time\": 1700000030000, \"end_time\": 1700000090000"))
+        #expect(
+            json.contains(
+                "\"metrics\": {\"loss\": {\"value\": 1.5, \"step\": 2, \"timestamp\": 1700000033000, \"min\": 1.5, \"max\": \"Infinity\", \"count\": 3}}"
+            ))
+        let csv = try runlog(["show", "fixture/adam-run", "--format", "csv"], in: workspace.path).out
+        #expect(
+            csv.contains(
+                "param,lr,0.001\nparam,optimizer,adam\ntag,team,vision\nmetric,loss,0.25\nmetric,val/loss,0.75\n"))
+        let table = try runlog(["show", "fixture/adam-run"], in: workspace.path).out
+        #expect(
+            table.contains(
+                "  status      FINISHED\n  started     2023-11-14 22:13:20\n  ended       2023-11-14 22:14:20  (1.0m)\n"
+            ))
+        #expect(table.contains("  loss      █▄ ▁▁  last 0.25 @4  min 0.25  max 2.5  n 5\n"))
+    }
+
+    @Test func tailFollowsALiveRunUntilItFinishes() throws {
+        let workspace = try Workspace(importing: false)
+        let ingest = Process()
+        ingest.executableURL = URL(fileURLWithPath: builtProduct("runlog"))
+        ingest.arguments = ["ingest", "--experiment", "live", "--run-name", "follow"]
+        ingest.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
+        let input = Pipe()
+        ingest.standardInput = input
+        ingest.standardError = FileHandle.nullDevice
+        try ingest.run()
+        input.fileHandleForWriting.write(Data("loss,1,0.5,1000\n".utf8))
+        // Wait until the run exists, then follow it while more points arrive.
+        var started = false
+        for _ in 0..<100 where !started {
+            started = (try? runlog(["show", "live/follow"], in: workspace.path).status) == 0
+            if !started { usleep(50_000) }
+        }
+        #expect(started)
+        let tail = Process()
+        tail.executableURL = URL(fileURLWithPath: builtProduct("runlog"))
+        tail.arguments = ["tail", "live/follow", "--format", "csv", "--interval", "0.05"]
+        tail.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
+        let output = Pipe()
+        tail.standardOutput = output
+        try tail.run()
+        for step in 2...4 {
+            usleep(1_200_000)  // ingest flushes at least every second
+            input.fileHandleForWriting.write(Data("loss,\(step),0.\(step),\(step * 1000)\n".utf8))
+        }
+        try input.fileHandleForWriting.close()
+        ingest.waitUntilExit()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        tail.waitUntilExit()
+        #expect(tail.terminationStatus == 0, "tail ends when the run finishes")
+        #expect(
+            text == "key,step,timestamp,value\nloss,1,1000,0.5\nloss,2,2000,0.2\nloss,3,3000,0.3\nloss,4,4000,0.4\n")
+    }
+
     @Test func helpListsEveryCommand() throws {
         let workspace = try Workspace(importing: false)
         let help = try runlog(["--help"], in: workspace.path)
