@@ -88,7 +88,7 @@ struct Compare: ParsableCommand {
     }
 }
 
-/// Histories overlaid on a character grid: each run drawn with its own mark, a legend, and the
+/// Histories overlaid on a grid of block characters: each run drawn with its own, a legend, and the
 /// value and step ranges on the axes. Long histories are reduced to the grid's columns (each cell
 /// a column's mean).
 struct Chart {
@@ -96,7 +96,7 @@ struct Chart {
     let names: [String]
     var width = 64
     var height = 16
-    static let marks: [Character] = ["●", "+", "x", "o", "*", "#", "◆", "▲"]
+    static let marks: [Character] = ["█", "▒", "░", "▚", "▀", "▄", "▌", "▐"]
 
     func render() -> String {
         let positions = history.positions

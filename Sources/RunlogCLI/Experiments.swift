@@ -28,7 +28,7 @@ struct Experiments: ParsableCommand {
                         ("lifecycle_stage", .string(experiment.lifecycle.rawValue)),
                         ("creation_time", .integer(experiment.creationTime)), ("last_update_time", .integer(last)),
                         ("run_count", .integer(Int64(mine.count))),
-                        ("tags", .object(experiment.tags.keys.sorted().map { ($0, .string(experiment.tags[$0]!)) })),
+                        ("tags", keyValues(experiment.tags)),
                     ]))
             }
             table.print(output.format)

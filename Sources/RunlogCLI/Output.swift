@@ -134,7 +134,9 @@ func formatDuration(_ start: Int64?, _ end: Int64?) -> String {
     return String(format: "%.1fh", seconds / 3600)
 }
 
-/// A run's JSON object with MLflow's REST field names.
+/// A run's JSON object in the shape of MLflow's REST API: its fields, and `params`, `tags` and
+/// `metrics` as lists of {"key", "value"…} objects (a metric's latest point, plus its min, max
+/// and count, which MLflow's scripts ignore).
 func runJSON(_ run: RunInfo) -> JSON {
     .object([
         ("run_id", .string(run.id.description)), ("run_name", .string(run.name)),
@@ -142,22 +144,24 @@ func runJSON(_ run: RunInfo) -> JSON {
         ("start_time", run.startTime.map { .integer($0) } ?? .null),
         ("end_time", run.endTime.map { .integer($0) } ?? .null),
         ("lifecycle_stage", .string(run.lifecycle.rawValue)),
-        ("params", .object(run.params.keys.sorted().map { ($0, .string(run.params[$0]!)) })),
-        ("tags", .object(run.tags.keys.sorted().map { ($0, .string(run.tags[$0]!)) })),
+        ("params", keyValues(run.params)), ("tags", keyValues(run.tags)),
         (
             "metrics",
-            .object(
+            .array(
                 run.metrics.keys.sorted().map { key in
                     let s = run.metrics[key]!
-                    return (
-                        key,
-                        .object([
-                            ("value", .value(s.last.value)), ("step", .integer(s.last.step)),
-                            ("timestamp", .integer(s.last.timestamp)),
-                            ("min", .value(s.min)), ("max", .value(s.max)), ("count", .integer(Int64(s.count))),
-                        ])
-                    )
+                    return .object([
+                        ("key", .string(key)), ("value", .value(s.last.value)),
+                        ("timestamp", .integer(s.last.timestamp)),
+                        ("step", .integer(s.last.step)), ("min", .value(s.min)), ("max", .value(s.max)),
+                        ("count", .integer(Int64(s.count))),
+                    ])
                 })
         ),
     ])
+}
+
+/// MLflow's list of {"key", "value"} objects.
+func keyValues(_ values: [String: String]) -> JSON {
+    .array(values.keys.sorted().map { .object([("key", .string($0)), ("value", .string(values[$0]!))]) })
 }

@@ -231,8 +231,8 @@ final class Workspace {
             ["compare", "fixture/adam-run", "fixture/sgd-run", "--metric", "loss", "--chart"], in: workspace.path)
         #expect(chart.status == 0)
         #expect(chart.out.contains("loss by step\n"))
-        #expect(chart.out.contains("legend: ● adam-run   + sgd-run"))
-        #expect(chart.out.contains("\n 2.5 ┤●") && chart.out.contains("\n0.25 ┤"), "axis labels: the extremes")
+        #expect(chart.out.contains("legend: █ adam-run   ▒ sgd-run"))
+        #expect(chart.out.contains("\n 2.5 ┤█") && chart.out.contains("\n0.25 ┤"), "axis labels: the extremes")
         #expect(
             chart.out.contains("\n      0                                                              4\n"),
             "steps on the x axis")
@@ -258,7 +258,11 @@ final class Workspace {
         #expect(json.contains("\"status\": \"FAILED\", \"start_time\": 1700000030000, \"end_time\": 1700000090000"))
         #expect(
             json.contains(
-                "\"metrics\": {\"loss\": {\"value\": 1.5, \"step\": 2, \"timestamp\": 1700000033000, \"min\": 1.5, \"max\": \"Infinity\", \"count\": 3}}"
+                "\"params\": [{\"key\": \"lr\", \"value\": \"0.1\"}, {\"key\": \"optimizer\", \"value\": \"sgd\"}], \"tags\": []"
+            ))
+        #expect(
+            json.contains(
+                "\"metrics\": [{\"key\": \"loss\", \"value\": 1.5, \"timestamp\": 1700000033000, \"step\": 2, \"min\": 1.5, \"max\": \"Infinity\", \"count\": 3}]"
             ))
         let csv = try runlog(["show", "fixture/adam-run", "--format", "csv"], in: workspace.path).out
         #expect(
@@ -373,7 +377,9 @@ final class Workspace {
             separator: "\n")
         #expect(
             runs.count == 4
-                && runs.allSatisfy { $0.contains("\"status\": \"FINISHED\"") && $0.contains("\"learning_rate\"") })
+                && runs.allSatisfy {
+                    $0.contains("\"status\": \"FINISHED\"") && $0.contains("{\"key\": \"learning_rate\"")
+                })
         #expect(try runlog(["verify"], in: workspace.path).status == 0)
     }
 }
