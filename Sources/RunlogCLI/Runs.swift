@@ -18,27 +18,12 @@ struct Runs: ParsableCommand {
         @Option(name: .customLong("experiment"), help: "Only runs of this experiment (repeatable).") var experiments:
             [String] = []
         @Option(help: "A filter expression.") var filter: String = ""
-        @Option(name: .customLong("order-by"), help: "An order clause such as \"metrics.loss ASC\" (repeatable).")
-        var orderBy: [String] = []
-        @Option(help: "At most this many runs.") var limit: Int = 1000
-        @Option(help: "Columns of the table: comma-separated params and metrics (default: all).") var columns: String?
-        @Flag(help: "Include deleted runs.") var all = false
-
-        func validate() throws {
-            guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
-        }
+        @OptionGroup var query: RunQueryOptions
 
         func run() throws {
             let store = try self.store.open()
             let ids = experiments.isEmpty ? nil : try experiments.map { try experimentID($0, store) }
-            let page: SearchPage
-            do {
-                page = try store.search(
-                    filter, experimentIDs: ids, orderBy: orderBy, maxResults: min(limit, 50_000), includeDeleted: all)
-            } catch {
-                throw filterUsageError(error, filter)
-            }
-            printRuns(page.runs, format: output.format, columns: columns)
+            try query.printMatches(filter, experimentIDs: ids, in: store, format: output.format)
         }
     }
 
@@ -49,12 +34,7 @@ struct Runs: ParsableCommand {
         @Argument(help: "Runs: ids, unique prefixes, or EXPERIMENT/RUN_NAME.") var runs: [String]
 
         func run() throws {
-            let store = try self.store.open()
-            for run in runs {
-                let id = try resolveRun(run, in: store)
-                try store.deleteRun(id)
-                print("deleted \(id)")
-            }
+            try forEachRun(runs, store, "deleted") { store, id throws(RunlogError) in try store.deleteRun(id) }
         }
     }
 
@@ -64,13 +44,48 @@ struct Runs: ParsableCommand {
         @Argument(help: "Runs: ids, unique prefixes, or EXPERIMENT/RUN_NAME.") var runs: [String]
 
         func run() throws {
-            let store = try self.store.open()
-            for run in runs {
-                let id = try resolveRun(run, in: store)
-                try store.restoreRun(id)
-                print("restored \(id)")
-            }
+            try forEachRun(runs, store, "restored") { store, id throws(RunlogError) in try store.restoreRun(id) }
         }
+    }
+}
+
+/// Applies `action` to each named run, printing "<verb> <run id>".
+private func forEachRun(
+    _ references: [String], _ options: StoreOptionsGroup, _ verb: String,
+    _ action: (TrackingStore, RunID) throws(RunlogError) -> Void
+) throws {
+    let store = try options.open()
+    for reference in references {
+        let id = try resolveRun(reference, in: store)
+        try action(store, id)
+        print("\(verb) \(id)")
+    }
+}
+
+/// How `runs` and `search` order, limit and show what matches.
+struct RunQueryOptions: ParsableArguments {
+    @Option(name: .customLong("order-by"), help: "An order clause such as \"metrics.loss ASC\" (repeatable).")
+    var orderBy: [String] = []
+    @Option(help: "At most this many runs.") var limit: Int = 1000
+    @Option(help: "Columns of the table: comma-separated params and metrics (default: all).") var columns: String?
+    @Flag(help: "Include deleted runs.") var all = false
+
+    func validate() throws {
+        guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func printMatches(_ filter: String, experimentIDs: [String]?, in store: TrackingStore, format: OutputFormat) throws
+    {
+        let page: SearchPage
+        do {
+            page = try store.search(
+                filter, experimentIDs: experimentIDs, orderBy: orderBy,
+                maxResults: min(limit, TrackingStore.maxSearchResults),
+                includeDeleted: all)
+        } catch {
+            throw filterUsageError(error, filter)
+        }
+        printRuns(page.runs, format: format, columns: columns)
     }
 }
 

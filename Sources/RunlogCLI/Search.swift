@@ -14,25 +14,10 @@ struct Search: ParsableCommand {
     @OptionGroup var store: StoreOptionsGroup
     @OptionGroup var output: FormatOption
     @Argument(help: "The filter expression.") var filter: String
-    @Option(name: .customLong("order-by"), help: "An order clause such as \"metrics.loss ASC\" (repeatable).")
-    var orderBy: [String] = []
-    @Option(help: "At most this many runs.") var limit: Int = 1000
-    @Option(help: "Columns of the table: comma-separated params and metrics (default: all).") var columns: String?
-    @Flag(help: "Include deleted runs.") var all = false
-
-    func validate() throws {
-        guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
-    }
+    @OptionGroup var query: RunQueryOptions
 
     func run() throws {
-        let store = try self.store.open()
-        let page: SearchPage
-        do {
-            page = try store.search(filter, orderBy: orderBy, maxResults: min(limit, 50_000), includeDeleted: all)
-        } catch {
-            throw filterUsageError(error, filter)
-        }
-        printRuns(page.runs, format: output.format, columns: columns)
+        try query.printMatches(filter, experimentIDs: nil, in: try store.open(), format: output.format)
     }
 }
 
