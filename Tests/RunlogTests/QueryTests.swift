@@ -195,7 +195,9 @@ struct Fixture {
         #expect(try names(["metrics.loss DESC"]).last == "bare")
         #expect(try names(["attributes.start_time DESC"]).first == "bare")
         #expect { try f.store.search(orderBy: ["metrics.loss UP"]) } throws: {
-            ($0 as? RunlogError)?.code == .filterSyntax
+            guard let error = $0 as? RunlogError else { return false }
+            return error.code == .filterSyntax && error.column == nil
+                && error.message.hasPrefix("order-by clause \"metrics.loss UP\": syntax error at column 14")
         }
     }
 

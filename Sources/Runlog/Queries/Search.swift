@@ -23,7 +23,14 @@ extension TrackingStore {
                 .invalidArgument, "maxResults must be 1…\(TrackingStore.maxSearchResults), not \(maxResults)")
         }
         let expression = try FilterParser.parse(filter)
-        let order = try orderBy.map { (clause) throws(RunlogError) in try FilterParser.parseOrder(clause) }
+        let order = try orderBy.map { (clause) throws(RunlogError) in
+            do throws(RunlogError) {
+                return try FilterParser.parseOrder(clause)
+            } catch {
+                // Named by its clause: the column is the clause's, not the filter's.
+                throw RunlogError(error.code, "order-by clause \"\(clause)\": \(error.message)")
+            }
+        }
         let fingerprint = PageToken.fingerprint(filter, orderBy, experimentIDs, includeDeleted)
         let offset = try pageToken.map { (token) throws(RunlogError) in try PageToken.offset(token, fingerprint) } ?? 0
         let wanted = experimentIDs.map(Set.init)
