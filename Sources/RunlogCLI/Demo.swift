@@ -26,7 +26,7 @@ struct Demo: ParsableCommand {
         let experiment = try store.experiment(named: "demo")
         let data = Dataset(seed: seed)
         let settings: [(lr: Double, l2: Double, batch: Int)] = [
-            (0.5, 0, 32), (0.1, 0, 32), (0.1, 0.01, 64), (0.02, 0, 16),
+            (0.5, 0, 32), (0.05, 0, 32), (0.05, 0.05, 64), (0.005, 0, 16),
         ]
         let progress = ProgressBar(total: settings.count * steps)
         var ids: [RunID] = []
@@ -47,7 +47,7 @@ struct Demo: ParsableCommand {
                     batch.map { data.train[$0] }, learningRate: setting.lr, l2: setting.l2)
                 try run.log(trainLoss, loss, step: Int64(step))
                 try run.log(trainAccuracy, accuracy, step: Int64(step))
-                if step % 100 == 99 || step == steps - 1 {
+                if step % 100 == 0 || step == steps - 1 {
                     let (valLoss, valAccuracy) = model.evaluate(data.validation)
                     try run.log(["val/loss": valLoss, "val/accuracy": valAccuracy], step: Int64(step))
                 }
