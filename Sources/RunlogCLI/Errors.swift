@@ -41,7 +41,7 @@ func resolveRun(_ text: String, in store: TrackingStore) throws -> RunID {
     if let id = RunID(text) { return id }
     let runs = store.runs(includeDeleted: true)
     if let slash = text.lastIndex(of: "/"),
-        let experiment = try store.experiment(named: String(text[..<slash]), creating: false)
+        let experiment = try experiment(named: String(text[..<slash]), in: store)
     {
         let name = String(text[text.index(after: slash)...])
         let matches = runs.filter { $0.experimentID == experiment.id && $0.name == name }
@@ -60,12 +60,4 @@ func resolveRun(_ text: String, in store: TrackingStore) throws -> RunID {
                 : "\"\(text)\" matches \(matches.count) runs; give more digits")
     }
     return matches[0].id
-}
-
-extension TrackingStore {
-    /// The experiment named `name`; with `creating` off, nil instead of creating it.
-    func experiment(named name: String, creating: Bool) throws -> Experiment? {
-        if creating { return try experiment(named: name) }
-        return try experiments(includeDeleted: true).first { $0.name == name }
-    }
 }

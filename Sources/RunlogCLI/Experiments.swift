@@ -73,9 +73,14 @@ struct Experiments: ParsableCommand {
     }
 }
 
+/// The experiment named `name`, deleted ones included; nil when there is none (nothing is created).
+func experiment(named name: String, in store: TrackingStore) throws -> Experiment? {
+    try store.experiments(includeDeleted: true).first { $0.name == name }
+}
+
 /// An experiment named by its name or id.
 func experimentID(_ text: String, _ store: TrackingStore) throws -> String {
-    let all = try store.experiments(includeDeleted: true)
-    if let match = all.first(where: { $0.name == text }) ?? all.first(where: { $0.id == text }) { return match.id }
+    if let match = try experiment(named: text, in: store) { return match.id }
+    if let match = try store.experiments(includeDeleted: true).first(where: { $0.id == text }) { return match.id }
     throw CLIError("no experiment named \"\(text)\"")
 }
