@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "RunlogStore", targets: ["RunlogStore"]),
         .library(name: "RunlogWorkloads", targets: ["RunlogWorkloads"]),
         .executable(name: "runlog", targets: ["RunlogCLI"]),
+        .executable(name: "runlog-campaign", targets: ["RunlogCampaign"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -51,10 +52,20 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // The reliability campaigns (crash loops, power loss, corruption), shared by the
+        // `runlog-campaign` command and the tests that run short versions of them.
+        .target(
+            name: "RunlogReliability",
+            dependencies: ["RunlogStore", "Runlog", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "RunlogCampaign",
+            dependencies: ["RunlogReliability", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         // A writer process that tests start, kill and race against (second-writer and crash tests).
         .executableTarget(
             name: "RunlogTestWriter",
-            dependencies: ["Runlog", "RunlogWorkloads"]
+            dependencies: ["Runlog", "RunlogWorkloads", "RunlogReliability"]
         ),
         // Runs the built `runlog` executable and compares whole outputs.
         .testTarget(name: "RunlogCLITests"),
@@ -64,7 +75,13 @@ let package = Package(
         ),
         .testTarget(
             name: "RunlogStoreTests",
-            dependencies: ["RunlogStore", "RunlogWorkloads", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "RunlogStore", "RunlogWorkloads", "RunlogReliability", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "RunlogReliabilityTests",
+            dependencies: ["RunlogReliability", "RunlogStore", "Runlog"]
         ),
     ],
     swiftLanguageModes: [.v6]

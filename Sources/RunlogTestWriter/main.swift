@@ -1,4 +1,5 @@
 import Runlog
+import RunlogReliability
 import RunlogWorkloads
 
 // A writer process for tests: `RunlogTestWriter STORE RUN MODE [ARG]`.
@@ -6,6 +7,9 @@ import RunlogWorkloads
 //   crash N        log the "loss" series without end, flushing every N points and printing
 //                  "flushed <count>" after each flush returns; tests SIGKILL it at random moments.
 //   compact        compact the run again and again (forced), printing "compacted" after each.
+//   ledger FLUSH ACK [ROUND]
+//                  the crash loop's writer (`LedgerWriter`): the ledger's series, a flush every
+//                  FLUSH steps acknowledged in file ACK; with ROUND, close and compact every ROUND steps.
 // `RunlogTestWriter STORE experiment NAME` creates or gets experiment NAME and prints its id.
 #if canImport(Glibc)
     import Glibc
@@ -30,6 +34,18 @@ if arguments.count == 4, arguments[2] == "experiment" {
 guard arguments.count >= 4, let runID = RunID(arguments[2]) else {
     FileHandleStderr.write("usage: RunlogTestWriter STORE RUN hold | crash N\n")
     exit(2)
+}
+
+if arguments.count >= 6, arguments[3] == "ledger", let flushEvery = Int(arguments[4]) {
+    do {
+        try LedgerWriter(
+            storePath: arguments[1], run: runID, flushEvery: flushEvery, ackPath: arguments[5],
+            roundSteps: arguments.count > 6 ? Int(arguments[6]) : nil
+        ).logUntilKilled()
+    } catch {
+        FileHandleStderr.write("error: \(error)\n")
+        exit(1)
+    }
 }
 
 enum FileHandleStderr {

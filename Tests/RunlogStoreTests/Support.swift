@@ -1,4 +1,5 @@
 import Logging
+import RunlogReliability
 import RunlogWorkloads
 import Testing
 
@@ -7,47 +8,6 @@ import Testing
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// A fresh directory under /tmp, removed when the test ends.
-final class TemporaryDirectory {
-    let path: String
-
-    init() {
-        var template = Array("/tmp/runlog-test-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(made != nil, "mkdtemp failed")
-        path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    var store: String { path + "/store" }
-
-    deinit { removeTree(path) }
-}
-
-func removeTree(_ path: String) {
-    let fs = PosixFileSystem()
-    let status = fs.exists(path)
-    guard status.exists else { return }
-    if status.isDirectory, let entries = try? fs.contentsOfDirectory(path) {
-        for entry in entries { removeTree(path + "/" + entry) }
-        rmdir(path)
-    } else {
-        unlink(path)
-    }
-}
-
-func readFile(_ path: String) throws -> [UInt8] {
-    let file = try PosixFileSystem().open(path, writable: false, create: false)
-    defer { try? file.close() }
-    return try file.read(count: Int(try file.size()), at: 0)
-}
-
-func writeFile(_ path: String, _ bytes: [UInt8]) throws {
-    let file = try PosixFileSystem().open(path, writable: true, create: true)
-    try file.truncate(to: 0)
-    try file.writeAll(bytes, at: 0)
-    try file.close()
-}
 
 func segmentPaths(_ store: Store, _ run: RunID) throws -> [String] {
     let directory = store.directory(of: run)

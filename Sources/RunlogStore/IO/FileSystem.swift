@@ -40,7 +40,7 @@ public protocol FileHandle: AnyObject, Sendable {
 
 extension FileHandle {
     /// Writes all of `bytes`, looping over short writes.
-    func writeAll(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+    package func writeAll(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
         var done = 0
         while done < bytes.count {
             let rest = UnsafeRawBufferPointer(rebasing: bytes[done...])
@@ -50,12 +50,12 @@ extension FileHandle {
         }
     }
 
-    func writeAll(_ bytes: [UInt8], at offset: Int64) throws {
+    package func writeAll(_ bytes: [UInt8], at offset: Int64) throws {
         try bytes.withUnsafeBytes { try writeAll($0, at: offset) }
     }
 
     /// Reads exactly `count` bytes at `offset`, or fewer when the file ends first.
-    func read(count: Int, at offset: Int64) throws -> [UInt8] {
+    package func read(count: Int, at offset: Int64) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         let got = try bytes.withUnsafeMutableBytes { buffer in
             var done = 0

@@ -6,7 +6,7 @@
 public struct RunID: Hashable, Sendable, Comparable, CustomStringConvertible {
     let bytes: [UInt8]
 
-    init(bytes: [UInt8]) {
+    package init(bytes: [UInt8]) {
         precondition(bytes.count == 16, "a run id has 16 bytes")
         self.bytes = bytes
     }

@@ -6,7 +6,7 @@
 
 /// Starts a detached thread running `body`. Whoever starts it tracks its end (the writer's sealer
 /// marks its exit in the writer's state, and `close()` waits for that).
-func startThread(_ body: @escaping @Sendable () -> Void) throws(StoreError) {
+package func startThread(_ body: @escaping @Sendable () -> Void) throws(StoreError) {
     final class Box: Sendable {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }

@@ -5,13 +5,13 @@ import RunlogStore
 #endif
 
 /// A child process started with `posix_spawn`, its stdout read line by line through a pipe.
-final class ChildProcess {
-    let pid: pid_t
+package final class ChildProcess {
+    package let pid: pid_t
     private let stdoutFD: Int32
     private var pending: [UInt8] = []
     private var reaped = false
 
-    init(_ executable: String, _ arguments: [String]) throws {
+    package init(_ executable: String, _ arguments: [String]) throws {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw SystemError("pipe", path: executable, errno: errno) }
         // Other tests spawn children too: keep our pipe out of theirs (dup2 into fd 1 clears the flag).
@@ -35,7 +35,7 @@ final class ChildProcess {
     }
 
     /// The next line of stdout, or nil at end of output.
-    func readLine() -> String? {
+    package func readLine() -> String? {
         while true {
             if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = String(decoding: pending[..<newline], as: UTF8.self)
@@ -49,13 +49,13 @@ final class ChildProcess {
         }
     }
 
-    func kill(_ signal: Int32 = SIGKILL) {
+    package func kill(_ signal: Int32 = SIGKILL) {
         _ = Glibc.kill(pid, signal)
     }
 
     /// Waits for the child to end; returns its wait status.
     @discardableResult
-    func wait() -> Int32 {
+    package func wait() -> Int32 {
         guard !reaped else { return 0 }
         var status: Int32 = 0
         waitpid(pid, &status, 0)

@@ -1,0 +1,88 @@
+import ArgumentParser
+import RunlogReliability
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@main
+struct Campaign: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runlog-campaign",
+        abstract: "Runlog's reliability campaign: crash loops, power loss, corruption and hostile input.",
+        discussion: """
+            Each part checks the store against what was logged and reports figures; any failure makes \
+            the exit status 1. --quick runs the short version CI runs; the default is the full campaign \
+            whose figures RELIABILITY.md reports. Runs are reproducible from --seed.
+            """)
+
+    @Flag(help: "The short version (as in CI) instead of the full campaign.")
+    var quick = false
+
+    @Option(help: "The seed of every random choice (kill moments, mutations, power-loss points).")
+    var seed: UInt64 = 1
+
+    @Option(help: "Parts to run, comma-separated: crash, compaction, power, corruption.")
+    var only: String = "crash,compaction,power,corruption"
+
+    @Option(help: "Where to make the stores (a fresh directory under it; removed unless a part fails).")
+    var directory: String = "/tmp"
+
+    func run() throws {
+        let parts = Set(only.split(separator: ",").map(String.init))
+        let known: Set = ["crash", "compaction", "power", "corruption"]
+        if let unknown = parts.subtracting(known).first {
+            throw ValidationError(
+                "unknown part \"\(unknown)\"; the parts are \(known.sorted().joined(separator: ", "))")
+        }
+        let executables = try siblingExecutables()
+        let root = try makeTemporaryDirectory(under: directory)
+        var failed = false
+        func say(_ line: String) { print(line) }
+        for (name, churn) in [("crash", false), ("compaction", true)] where parts.contains(name) {
+            let loopDirectory = root + "/" + name
+            mkdir(loopDirectory, 0o755)
+            let loop = CrashLoop(
+                writerExecutable: executables.writer, cliExecutable: executables.cli, directory: loopDirectory,
+                iterations: quick ? 20 : 250, seed: seed, churn: churn)
+            let report = loop.run { say("  \($0)") }
+            say(
+                "crash loop\(churn ? " with compaction" : ""): \(report.iterations) kills (\(report.killedLogging) logging, \(report.killedClosing) closing, \(report.killedCompacting) compacting), \(report.tornTails) torn tails, \(report.pointsChecked) points checked, \(report.unacknowledgedPresent) unacknowledged points present, \(report.failures.count) failures, \(fixed(report.seconds)) s"
+            )
+            for failure in report.failures { say("  FAIL \(failure)") }
+            failed = failed || !report.failures.isEmpty
+        }
+        if parts.contains("power") {
+            let report = PowerLoss(iterations: quick ? 200 : 4_000, seed: seed).run { say("  \($0)") }
+            for mode in PowerLoss.Mode.allCases {
+                guard let tally = report.tallies[mode] else { continue }
+                say(
+                    "power loss, \(mode): \(tally.images) images, \(tally.acknowledgedPoints) acknowledged points required, \(tally.pointsLost) unacknowledged points lost, \(tally.tornTails) torn tails, \(tally.damageReported) with damage reported"
+                )
+            }
+            say("power loss: \(report.failures.count) failures, \(fixed(report.seconds)) s")
+            for failure in report.failures { say("  FAIL \(failure)") }
+            failed = failed || !report.failures.isEmpty
+        }
+        if failed {
+            say("stores kept in \(root)")
+            throw ExitCode(1)
+        }
+        removeTree(root)
+    }
+}
+
+/// The test writer and `runlog`, built beside this executable.
+func siblingExecutables() throws -> (writer: String, cli: String) {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    guard n > 0 else { throw ValidationError("cannot find this executable's path") }
+    let me = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let directory = String(me[..<me.lastIndex(of: "/")!])
+    let writer = directory + "/RunlogTestWriter"
+    let cli = directory + "/runlog"
+    for path in [writer, cli] where access(path, X_OK) != 0 {
+        throw ValidationError("\(path) is missing: build the package first (swift build -c release)")
+    }
+    return (writer, cli)
+}

@@ -1,0 +1,154 @@
+import RunlogStore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The crash loop: a writer process logs at full speed with periodic flushes and is killed with
+/// SIGKILL at a random moment; the store is then reopened and checked against the ledger —
+/// it opens, every acknowledged point is there exactly once, nothing is there that was never
+/// logged, each series lost at most a suffix, and `runlog verify` is clean. The next writer
+/// resumes the run (truncating the torn tail the kill left) and is killed in turn.
+package struct CrashLoop {
+    package struct Report: Sendable {
+        package var iterations = 0
+        /// Kills that landed while the writer was logging, closing, or compacting.
+        package var killedLogging = 0
+        package var killedClosing = 0
+        package var killedCompacting = 0
+        /// Torn tails the readers saw right after a kill (the next writer truncates them).
+        package var tornTails = 0
+        package var pointsChecked = 0
+        /// Points present beyond the acknowledged ones (logged, written, not yet acknowledged).
+        package var unacknowledgedPresent = 0
+        package var failures: [String] = []
+        package var seconds = 0.0
+    }
+
+    package var writerExecutable: String
+    /// The `runlog` executable, for `runlog verify`; nil checks through the engine only.
+    package var cliExecutable: String?
+    package var directory: String
+    package var iterations: Int
+    package var seed: UInt64
+    /// With churn, the writer closes and compacts the run every few thousand steps.
+    package var churn: Bool
+    /// The longest a writer lives before its kill.
+    package var maxLifeMilliseconds = 120
+    package var flushEvery = 500
+    /// A new run every this many iterations, so the runs stay small enough to check each time.
+    package var iterationsPerRun = 25
+
+    package init(
+        writerExecutable: String, cliExecutable: String?, directory: String, iterations: Int, seed: UInt64,
+        churn: Bool
+    ) {
+        self.writerExecutable = writerExecutable
+        self.cliExecutable = cliExecutable
+        self.directory = directory
+        self.iterations = iterations
+        self.seed = seed
+        self.churn = churn
+    }
+
+    package func run(progress: (String) -> Void = { _ in }) -> Report {
+        var report = Report()
+        var random = SplitMix(seed)
+        let started = monotonicSeconds()
+        let storePath = directory + "/store"
+        let ackPath = directory + "/ack"
+        var run = RunID.random()
+        for iteration in 0..<iterations {
+            if iteration % iterationsPerRun == 0 {
+                run = RunID(bytes: (0..<16).map { _ in UInt8(truncatingIfNeeded: random.next()) })
+                unlink(ackPath)
+            }
+            var arguments = [storePath, run.description, "ledger", String(flushEvery), ackPath]
+            if churn { arguments.append(String(2_000 + random.below(20_000))) }
+            let life = UInt32(1 + random.below(maxLifeMilliseconds))
+            do {
+                let child = try ChildProcess(writerExecutable, arguments)
+                usleep(life * 1000)
+                child.kill()
+                let status = child.wait()
+                // The writer never exits by itself: anything but our SIGKILL is an error it hit.
+                if !(status & 0x7f == SIGKILL) {
+                    report.failures.append(
+                        "iteration \(iteration): the writer exited (status \(status)) before its kill")
+                }
+            } catch {
+                report.failures.append("iteration \(iteration): starting the writer: \(error)")
+                break
+            }
+            let ack = AckFile.read(ackPath)
+            switch ack?.phase {
+            case "S": report.killedClosing += 1
+            case "C": report.killedCompacting += 1
+            default: report.killedLogging += 1
+            }
+            let failures = check(
+                storePath: storePath, run: run, acknowledged: ack?.counts ?? [0, 0, 0], report: &report)
+            report.failures += failures.map {
+                "iteration \(iteration) (seed \(seed), run \(run), kill after \(life) ms): \($0)"
+            }
+            report.iterations += 1
+            if iteration % 10 == 9 {
+                progress("crash loop\(churn ? " with compaction" : ""): \(iteration + 1)/\(iterations)")
+            }
+            if report.failures.count > 20 { break }
+        }
+        report.seconds = monotonicSeconds() - started
+        return report
+    }
+
+    private func check(storePath: String, run: RunID, acknowledged: [Int], report: inout Report) -> [String] {
+        let store: Store
+        do {
+            var options = LedgerWriter.options()
+            options.indexSnapshots = true
+            store = try Store.open(at: storePath, options: options, create: false)
+        } catch {
+            // The store's marker is written before anything else: only a kill that early may leave none.
+            return acknowledged.allSatisfy({ $0 == 0 }) ? [] : ["the store does not open: \(error)"]
+        }
+        guard (try? store.runs().contains(run)) == true else {
+            return acknowledged.allSatisfy({ $0 == 0 }) ? [] : ["run \(run) is gone"]
+        }
+        var failures: [String] = []
+        do {
+            let reader = try store.openReader(run)
+            if reader.tornTail != nil { report.tornTails += 1 }
+            failures += reader.problems.filter(\.isCorruption).map { "reader reports \($0)" }
+            let (counts, problems) = Ledger.check(reader, acknowledged: acknowledged, expectation: .prefix)
+            failures += problems
+            report.pointsChecked += counts.reduce(0, +)
+            report.unacknowledgedPresent += zip(counts, acknowledged).map { max(0, $0 - $1) }.reduce(0, +)
+            let verify = try store.verify(run)
+            if !verify.isClean { failures += verify.problems.map { "verify: \($0)" } }
+        } catch {
+            failures.append("reading the run: \(error)")
+        }
+        if let cli = cliExecutable, failures.isEmpty {
+            do {
+                let child = try ChildProcess(cli, ["verify", "--store", storePath, run.description])
+                var output: [String] = []
+                while let line = child.readLine() { output.append(line) }
+                let status = child.wait()
+                if status != 0 {
+                    failures.append("runlog verify exited \(status >> 8): \(output.joined(separator: " | "))")
+                }
+            } catch {
+                failures.append("starting runlog verify: \(error)")
+            }
+        }
+        return failures
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}

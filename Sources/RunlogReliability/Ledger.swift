@@ -1,0 +1,75 @@
+import RunlogStore
+
+/// What the campaigns' writers log, so that what a store holds can be checked against what was
+/// logged without keeping a copy: series `k` holds, at step `s`, the value `s / 4 + k` at time
+/// `epoch + s`. Every series is written from step 0 up, one step at a time, so after any crash the
+/// points present must be a prefix `0..<n` of each series.
+package enum Ledger {
+    package static let keys = ["loss", "accuracy", "grad_norm"]
+    package static let epoch: Int64 = 1_700_000_000_000
+
+    package static func value(series: Int, step: Int64) -> Double { Double(step) / 4 + Double(series) }
+    package static func timestamp(step: Int64) -> Int64 { epoch + step }
+
+    /// How a check treats points past the acknowledged ones.
+    package enum Expectation: Sendable {
+        /// A process crash: each series is exactly `0..<n` with `n` at least what was acknowledged.
+        case prefix
+        /// Power loss: the acknowledged steps are present; later ones may come back in part.
+        case acknowledgedPresent
+        /// Power loss without durability: nothing must be present, but what is must be right.
+        case nothingPromised
+    }
+
+    /// Checks each series of `reader` against the ledger. `acknowledged[k]` is how many steps of
+    /// series `k` a completed flush acknowledged. Returns the points counted and what is wrong.
+    package static func check(
+        _ reader: RunReader, acknowledged: [Int], expectation: Expectation
+    ) -> (counts: [Int], failures: [String]) {
+        var failures: [String] = []
+        var counts: [Int] = []
+        for (k, key) in keys.enumerated() {
+            let points: [MetricPoint]
+            do {
+                points = reader.index.series(key) == nil ? [] : try reader.scan(key)
+            } catch {
+                failures.append("\(key): scan failed: \(error)")
+                counts.append(0)
+                continue
+            }
+            counts.append(points.count)
+            var seen = Set<Int64>()
+            for point in points {
+                if point.value.bitPattern != value(series: k, step: point.step).bitPattern
+                    || point.timestamp != timestamp(step: point.step)
+                {
+                    failures.append(
+                        "\(key): step \(point.step) holds \(point.value) at \(point.timestamp): never logged")
+                    break
+                }
+                if !seen.insert(point.step).inserted {
+                    failures.append("\(key): step \(point.step) is present twice")
+                    break
+                }
+            }
+            let acked = k < acknowledged.count ? acknowledged[k] : 0
+            switch expectation {
+            case .prefix:
+                if let hole = (0..<Int64(points.count)).first(where: { !seen.contains($0) }) {
+                    failures.append(
+                        "\(key): \(points.count) points but step \(hole) is missing: a hole, not a lost suffix")
+                }
+                if points.count < acked {
+                    failures.append("\(key): \(points.count) points, but \(acked) were acknowledged by flush()")
+                }
+            case .acknowledgedPresent:
+                if let lost = (0..<Int64(acked)).first(where: { !seen.contains($0) }) {
+                    failures.append("\(key): acknowledged step \(lost) of \(acked) is missing")
+                }
+            case .nothingPromised:
+                break
+            }
+        }
+        return (counts, failures)
+    }
+}

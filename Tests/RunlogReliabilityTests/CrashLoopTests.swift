@@ -1,0 +1,2 @@
+import RunlogReliability
+import Testing
