@@ -64,6 +64,23 @@ struct Campaign: ParsableCommand {
             for failure in report.failures { say("  FAIL \(failure)") }
             failed = failed || !report.failures.isEmpty
         }
+        if parts.contains("corruption") {
+            let corruptionDirectory = root + "/corruption"
+            mkdir(corruptionDirectory, 0o755)
+            let report = CorruptionCampaign(directory: corruptionDirectory, mutations: quick ? 400 : 10_000, seed: seed)
+                .run { say("  \($0)") }
+            say("corruption: a store of \(report.storeBytes) bytes; per file and mutation:")
+            for (key, tally) in report.tallies.sorted(by: { $0.key < $1.key }) {
+                say(
+                    "  \(key): \(tally.mutations) mutations, \(tally.checksummedChanges) changed checksummed bytes, \(tally.detectedByVerify) detected by verify\(key.hasSuffix("truncate") ? " (\(tally.truncationsDetected) truncations detected)" : ""), \(tally.refusedToOpen) refused to open, \(tally.scansReportingDamage) scans reporting damage, \(tally.pointsLost) points lost"
+                )
+            }
+            say(
+                "corruption: \(report.tallies.values.map(\.mutations).reduce(0, +)) mutations, \(report.recoveries) recoveries, slowest probe \(fixed(report.slowestProbeMilliseconds)) ms, peak RSS \(fixed(report.peakResidentMegabytes)) MB, \(report.failures.count) failures, \(fixed(report.seconds)) s"
+            )
+            for failure in report.failures { say("  FAIL \(failure)") }
+            failed = failed || !report.failures.isEmpty
+        }
         if failed {
             say("stores kept in \(root)")
             throw ExitCode(1)
@@ -74,15 +91,11 @@ struct Campaign: ParsableCommand {
 
 /// The test writer and `runlog`, built beside this executable.
 func siblingExecutables() throws -> (writer: String, cli: String) {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    guard n > 0 else { throw ValidationError("cannot find this executable's path") }
-    let me = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    let directory = String(me[..<me.lastIndex(of: "/")!])
-    let writer = directory + "/RunlogTestWriter"
-    let cli = directory + "/runlog"
+    let writer = builtProduct("RunlogTestWriter")
+    let cli = builtProduct("runlog")
     for path in [writer, cli] where access(path, X_OK) != 0 {
-        throw ValidationError("\(path) is missing: build the package first (swift build -c release)")
+        throw ValidationError(
+            "\(path) is missing beside runlog-campaign: build the package first (swift build -c release)")
     }
     return (writer, cli)
 }

@@ -121,10 +121,10 @@ package struct CrashLoop {
             let reader = try store.openReader(run)
             if reader.tornTail != nil { report.tornTails += 1 }
             failures += reader.problems.filter(\.isCorruption).map { "reader reports \($0)" }
-            let (counts, problems) = Ledger.check(reader, acknowledged: acknowledged, expectation: .prefix)
-            failures += problems
-            report.pointsChecked += counts.reduce(0, +)
-            report.unacknowledgedPresent += zip(counts, acknowledged).map { max(0, $0 - $1) }.reduce(0, +)
+            let findings = Ledger.check(reader, acknowledged: acknowledged, expectation: .prefix)
+            failures += findings.all
+            report.pointsChecked += findings.counts.reduce(0, +)
+            report.unacknowledgedPresent += zip(findings.counts, acknowledged).map { max(0, $0 - $1) }.reduce(0, +)
             let verify = try store.verify(run)
             if !verify.isClean { failures += verify.problems.map { "verify: \($0)" } }
         } catch {

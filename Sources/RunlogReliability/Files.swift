@@ -72,3 +72,17 @@ package func fixed(_ value: Double, _ digits: Int = 1) -> String {
     }
     return text
 }
+
+/// The path of an executable built beside the running one (a test bundle or a tool), found by
+/// walking up from this process's executable; `name` itself when there is none.
+package func builtProduct(_ name: String) -> String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    var directory = String(decoding: buffer[..<max(0, length)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    while let slash = directory.lastIndex(of: "/") {
+        directory = String(directory[..<slash])
+        let candidate = directory + "/" + name
+        if access(candidate, X_OK) == 0 { return candidate }
+    }
+    return name
+}

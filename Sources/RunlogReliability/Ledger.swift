@@ -21,11 +21,21 @@ package enum Ledger {
         case nothingPromised
     }
 
+    package struct Findings {
+        /// Points present in each series.
+        package var counts: [Int] = []
+        /// What contradicts the ledger or the expectation.
+        package var failures: [String] = []
+        /// Scans that failed (with corruption, when the log was damaged on purpose).
+        package var scanErrors: [StoreError] = []
+        /// Failures and failed scans together, for checks where a scan must not fail.
+        package var all: [String] { failures + scanErrors.map { "scan failed: \($0)" } }
+    }
+
     /// Checks each series of `reader` against the ledger. `acknowledged[k]` is how many steps of
-    /// series `k` a completed flush acknowledged. Returns the points counted and what is wrong.
-    package static func check(
-        _ reader: RunReader, acknowledged: [Int], expectation: Expectation
-    ) -> (counts: [Int], failures: [String]) {
+    /// series `k` a completed flush acknowledged.
+    package static func check(_ reader: RunReader, acknowledged: [Int], expectation: Expectation) -> Findings {
+        var scanErrors: [StoreError] = []
         var failures: [String] = []
         var counts: [Int] = []
         for (k, key) in keys.enumerated() {
@@ -33,7 +43,7 @@ package enum Ledger {
             do {
                 points = reader.index.series(key) == nil ? [] : try reader.scan(key)
             } catch {
-                failures.append("\(key): scan failed: \(error)")
+                scanErrors.append(error)
                 counts.append(0)
                 continue
             }
@@ -70,6 +80,6 @@ package enum Ledger {
                 break
             }
         }
-        return (counts, failures)
+        return Findings(counts: counts, failures: failures, scanErrors: scanErrors)
     }
 }

@@ -168,14 +168,14 @@ package struct PowerLoss {
             let reader = try store.openReader(run)
             if reader.tornTail != nil { tally.tornTails += 1 }
             if reader.problems.contains(where: \.isCorruption) { tally.damageReported += 1 }
-            let (counts, problems) = Ledger.check(reader, acknowledged: required, expectation: expectation)
-            failures += problems
-            tally.pointsLost += logged - counts.reduce(0, +)
+            let findings = Ledger.check(reader, acknowledged: required, expectation: expectation)
+            failures += findings.all
+            tally.pointsLost += logged - findings.counts.reduce(0, +)
             _ = try store.verify(run)
             // Recovery: a writer opens the run (truncating a torn tail) and closes it.
             try store.openWriter(run).close()
             let after = try store.openReader(run)
-            failures += Ledger.check(after, acknowledged: required, expectation: expectation).failures.map {
+            failures += Ledger.check(after, acknowledged: required, expectation: expectation).all.map {
                 "after recovery: \($0)"
             }
         } catch {

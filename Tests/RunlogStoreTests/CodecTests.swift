@@ -1,3 +1,4 @@
+import RunlogReliability
 import RunlogWorkloads
 import Testing
 

@@ -1,3 +1,4 @@
+import RunlogReliability
 import Synchronization
 
 @testable import RunlogStore

@@ -1,3 +1,4 @@
+import RunlogReliability
 import Testing
 
 @testable import RunlogStore

@@ -1,3 +1,4 @@
+import RunlogReliability
 import RunlogWorkloads
 import Testing
 
@@ -13,8 +14,9 @@ struct SmallLog {
     /// (type, offset, end) of each record.
     let records: [(type: RecordType, offset: Int, end: Int)]
 
-    init(blockPoints: Int = 4) throws {
-        store = try Store.open(at: directory.store, options: storeOptions(blockPoints: blockPoints))
+    init(blockPoints: Int = 4, indexSnapshots: Bool = false) throws {
+        store = try Store.open(
+            at: directory.store, options: storeOptions(blockPoints: blockPoints, indexSnapshots: indexSnapshots))
         let writer = try store.createRun()
         run = writer.runID
         try writer.append(.param(key: "lr", value: "0.1", timestamp: 1))
@@ -112,6 +114,53 @@ struct SmallLog {
         }
     }
 
+    @Test func aDamagedLastRecordIsKeptAndTheNextWriterStartsANewSegment() throws {
+        let log = try SmallLog()
+        var damaged = log.bytes
+        let last = log.records.last!
+        damaged[last.end - 1] ^= 0x40
+        try writeFile(log.segment, damaged)
+        let writer = try log.store.openWriter(log.run)
+        #expect(writer.recovery.truncatedTail == nil)
+        #expect(writer.recovery.problems.map(\.kind) == [.corruptRecord])
+        try writer.log("after", step: 1, timestamp: 1, value: 42)
+        try writer.close()
+        // The damaged bytes are still there, the new point is in a new segment, verify says so.
+        #expect(try readFile(log.segment) == damaged)
+        #expect(try segmentPaths(log.store, log.run).count == 2)
+        let reader = try log.store.openReader(log.run)
+        #expect(try reader.scan("after").map(\.value) == [42])
+        let report = try log.store.verify(log.run)
+        #expect(!report.isClean)
+        #expect(report.problems.map(\.location) == [DiskLocation(file: log.segment, offset: Int64(last.offset))])
+    }
+
+    @Test func aSegmentShorterThanItsSnapshotRecordedIsReportedByVerify() throws {
+        let log = try SmallLog(indexSnapshots: true)
+        // The writer's close saved a snapshot covering the whole segment; cut the segment at a
+        // record boundary, which the log alone cannot tell from a shorter log.
+        let cut = log.records[log.records.count - 2].end
+        try writeFile(log.segment, Array(log.bytes[..<cut]))
+        let report = try log.store.verify(log.run)
+        #expect(!report.isClean)
+        #expect(report.problems.map(\.kind) == [.truncatedSegment])
+        #expect(report.problems.first?.location == DiskLocation(file: log.segment, offset: Int64(cut)))
+    }
+
+    @Test func aDamagedIndexSnapshotIsReportedByVerifyAndNotUsed() throws {
+        let log = try SmallLog(indexSnapshots: true)
+        let snapshot = log.store.directory(of: log.run) + "/INDEX"
+        var bytes = try readFile(snapshot)
+        bytes[bytes.count / 2] ^= 1
+        try writeFile(snapshot, bytes)
+        let reader = try log.store.openReader(log.run)
+        #expect(!reader.openedFromSnapshot)
+        try log.check(reader, against: try log.expected(upTo: log.bytes.count), "damaged snapshot")
+        let report = try log.store.verify(log.run)
+        #expect(report.problems.map(\.kind) == [.damagedIndexSnapshot])
+        #expect(!report.isClean)
+    }
+
     @Test func aFlippedByteInEachRecordIsDetectedAndOnlyThatRecordIsLost() throws {
         let log = try SmallLog()
         var random = SeededRandom(seed: 77)
@@ -122,17 +171,15 @@ struct SmallLog {
                 try writeFile(log.segment, damaged)
                 let note: Comment = "record \(k) (\(record.type)), byte \(position)"
                 let reader = try log.store.openReader(log.run)
-                if k == log.records.count - 1 {
-                    // Nothing good follows the last record: it reads as a torn tail.
-                    #expect(reader.tornTail?.offset == Int64(record.offset), note)
-                } else {
-                    #expect(reader.problems.count == 1, note)
-                    #expect(
-                        reader.problems.first?.location
-                            == DiskLocation(file: log.segment, offset: Int64(record.offset)), note)
-                    #expect(reader.problems.first?.kind == .corruptRecord, note)
-                    #expect(try !log.store.verify(log.run).isClean, note)
-                }
+                // The last record too: a whole record failing its checksum (or with only its length
+                // damaged) is corruption, never mistaken for a torn write.
+                #expect(reader.tornTail == nil, note)
+                #expect(reader.problems.count == 1, note)
+                #expect(
+                    reader.problems.first?.location == DiskLocation(file: log.segment, offset: Int64(record.offset)),
+                    note)
+                #expect(reader.problems.first?.kind == .corruptRecord, note)
+                #expect(try !log.store.verify(log.run).isClean, note)
                 // Every other record is still there.
                 let survivors = log.records.enumerated().filter { $0.offset != k }.map(\.element)
                 #expect(reader.index.records.count == survivors.filter { $0.type != .block }.count, note)

@@ -75,20 +75,6 @@ func storeOptions(
     return options
 }
 
-/// The path of an executable built beside the test bundle (`RunlogTestWriter`, `runlog`).
-func builtProduct(_ name: String) -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    let exe = String(decoding: buffer[..<max(0, length)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    var directory = exe
-    while let slash = directory.lastIndex(of: "/") {
-        directory = String(directory[..<slash])
-        let candidate = directory + "/" + name
-        if access(candidate, X_OK) == 0 { return candidate }
-    }
-    return name
-}
-
 /// (type, offset, end) of each record of a whole, well-formed segment file.
 func recordBoundaries(_ bytes: [UInt8]) -> [(type: RecordType, offset: Int, end: Int)] {
     var records: [(RecordType, Int, Int)] = []

@@ -196,7 +196,7 @@ struct Compaction {
                 of: index, runID: runID, base: sequence, position: (sequence, size), directory: directory,
                 fileSystem: fileSystem)
             {
-                try snapshot.write(directory: directory, fileSystem: fileSystem)
+                try snapshot.write(directory: directory, fileSystem: fileSystem, sync: options.durability != .never)
             }
         } catch {
             options.logger.warning("saving the index snapshot of compacted run \(runID) failed: \(error)")

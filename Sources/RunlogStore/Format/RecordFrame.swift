@@ -61,4 +61,20 @@ enum RecordFrame {
         guard CRC32C.checksum(covered) == storedCRC else { return .bad("checksum mismatch") }
         return .record(typeByte: typeByte, length: length)
     }
+
+    /// Whether the bytes from `offset` to the end are a whole record whose length field alone is
+    /// wrong: its checksum matches once the length is taken as what remains. A writer that crashed
+    /// mid-record leaves a prefix of the record, whose checksum never matches that way — so this
+    /// tells damage at the end of a log from a torn write.
+    static func hasDamagedLength(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Bool {
+        let remaining = bytes.count - offset
+        guard remaining >= headerSize, remaining - headerSize <= maxPayloadLength else { return false }
+        let storedCRC = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+        var header: [UInt8] = []
+        header.appendLittleEndian(UInt32(remaining - headerSize))
+        header.append(bytes[offset + 8])
+        let crc = header.withUnsafeBytes { CRC32C.checksum($0) }
+        return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[(offset + headerSize)...]), continuing: crc)
+            == storedCRC
+    }
 }

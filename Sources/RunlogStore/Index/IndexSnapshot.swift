@@ -198,15 +198,18 @@ extension IndexSnapshot {
         return CRC32C.checksum(bytes)
     }
 
-    /// Writes the snapshot aside and renames it into place. A cache: no fsync — a snapshot lost
-    /// or torn by a crash fails its checksum or its validation, and the index is rebuilt.
-    func write(directory: String, fileSystem: any FileSystem) throws {
+    /// Writes the snapshot aside and renames it into place. A cache: a snapshot lost by a crash
+    /// fails its validation and the index is rebuilt from the log. With `sync` the file is fsynced
+    /// before the rename, so that power loss cannot leave a torn snapshot under the name (`verify`
+    /// reports one as damage); without it (durability `.never`) it may.
+    func write(directory: String, fileSystem: any FileSystem, sync: Bool) throws {
         let path = directory + "/" + IndexSnapshot.fileName
         let temporary = path + ".tmp-\(UInt32.random(in: 0...UInt32.max))"
         let file = try fileSystem.open(temporary, writable: true, create: true)
         do {
             try file.truncate(to: 0)
             try file.writeAll(encoded(), at: 0)
+            if sync { try file.sync() }
             try file.close()
         } catch {
             try? file.close()  // the write's error is the one to report
@@ -214,5 +217,35 @@ extension IndexSnapshot {
             throw error
         }
         try fileSystem.rename(temporary, to: path)
+    }
+}
+
+extension IndexSnapshot {
+    /// What `verify` finds in a run's snapshot file: nothing (no file), the decoded snapshot, or
+    /// why it fails its checksum or does not decode. (A snapshot that decodes may still be stale:
+    /// after a crash it often is, and that is no damage.)
+    enum Reading {
+        case none
+        case snapshot(IndexSnapshot)
+        case damaged(path: String, reason: String)
+    }
+
+    static func read(directory: String, fileSystem: any FileSystem) -> Reading {
+        let path = directory + "/" + fileName
+        guard let size = fileSystem.fileSize(path) else { return .none }
+        guard size <= maxSize else {
+            return .damaged(path: path, reason: "\(size) bytes exceed the limit of \(maxSize)")
+        }
+        do {
+            let file = try fileSystem.open(path, writable: false, create: false)
+            defer { try? file.close() }  // read-only
+            let bytes = try file.read(count: Int(size), at: 0)
+            return .snapshot(
+                try bytes.withUnsafeBytes { raw in
+                    Result { () throws(DecodeError) in try IndexSnapshot.decode(raw) }
+                }.get())
+        } catch {
+            return .damaged(path: path, reason: "\(error)")
+        }
     }
 }

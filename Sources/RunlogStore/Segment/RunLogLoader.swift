@@ -15,6 +15,8 @@ struct RunLogLoader {
     private(set) var problems: [StoreProblem] = []
     /// The torn tail of the last segment as of the latest read, if any.
     private(set) var tornTail: TornTail?
+    /// Whether the last segment ends in damaged bytes (see `SegmentScanner.damagedTail`).
+    private(set) var damagedTail = false
     /// The last segment read and the offset just past its last good record.
     var position: (sequence: UInt32, offset: Int64)?
     /// Segments skipped whole because their header is damaged.
@@ -72,7 +74,7 @@ struct RunLogLoader {
         }
         replaced = sequences.filter { $0 < base }
         let live = sequences.filter { $0 >= base }
-        tornTail = nil
+        (tornTail, damagedTail) = (nil, false)
         for (i, sequence) in live.enumerated() {
             if let position, sequence < position.sequence { continue }
             if skippedSegments.contains(sequence) { continue }
@@ -151,7 +153,7 @@ struct RunLogLoader {
             throw StoreError(.io, "reading segment \(path)", underlying: error)
         }
         problems += (refused + scanner.problems).sorted { $0.location.offset < $1.location.offset }
-        if isLast { tornTail = scanner.tornTail }
+        if isLast { (tornTail, damagedTail) = (scanner.tornTail, scanner.damagedTail) }
         position = (sequence, scanner.end)
     }
 

@@ -4,7 +4,10 @@
 /// A bad record (impossible length, checksum mismatch) is resynchronised past: the scanner looks for
 /// the next offset where a well-formed record of a known type starts. When none follows:
 /// - in the run's last segment, the bad bytes are a torn tail — what a crashed writer leaves — and
-///   the log simply ends there;
+///   the log simply ends there; a writer truncates it. A crashed process leaves only a prefix of
+///   the record it was writing, so a tail that starts with a *whole* record failing its checksum
+///   (or one whose length field alone is wrong) was damaged after it was written: that is
+///   corruption, reported, and left in place (the next writer starts a new segment);
 /// - in an earlier segment, they are corruption, reported with file and offset.
 struct SegmentScanner {
     let file: String
@@ -12,10 +15,14 @@ struct SegmentScanner {
     let maxPayloadLength: Int
     private(set) var problems: [StoreProblem] = []
     private(set) var tornTail: TornTail?
+    /// Whether the last segment ends in damaged bytes rather than a torn write: reported as
+    /// corruption, and kept — a writer continues in a new segment instead of cutting them off.
+    private(set) var damagedTail = false
     /// The offset just past the last good record: where reading resumes and writing appends.
     private(set) var end: Int64
-    /// While looking for the next good record: where the bad bytes began, and why they are bad.
-    private var bad: (offset: Int64, reason: String)?
+    /// While looking for the next good record: where the bad bytes began, why they are bad, and
+    /// whether they cannot be a torn write (a whole record failing its checksum).
+    private var bad: (offset: Int64, reason: String, damaged: Bool)?
 
     init(file: String, isLast: Bool, start: Int64, maxPayloadLength: Int = RecordFrame.maxPayloadLength) {
         self.file = file
@@ -51,8 +58,15 @@ struct SegmentScanner {
                     return base + Int64(from)
                 case .none:
                     let rest = base + Int64(bytes.count) - bad.offset
-                    if isLast {
+                    if isLast && !bad.damaged {
                         tornTail = TornTail(file: file, offset: bad.offset, byteCount: rest, reason: bad.reason)
+                    } else if isLast {
+                        damagedTail = true
+                        problems.append(
+                            StoreProblem(
+                                .corruptRecord, DiskLocation(file: file, offset: bad.offset),
+                                "\(bad.reason) in a record written whole, not torn; the \(rest) bytes to the end of the segment were skipped"
+                            ))
                     } else {
                         problems.append(
                             StoreProblem(
@@ -82,10 +96,11 @@ struct SegmentScanner {
             case .incomplete(let reason):
                 // More of the file may hold the rest of the record: read on from it.
                 guard atEOF else { return base + Int64(i) }
-                bad = (base + Int64(i), reason)
+                let damagedLength = RecordFrame.hasDamagedLength(bytes, at: i)
+                bad = (base + Int64(i), damagedLength ? "record length field damaged" : reason, damagedLength)
                 i += 1
             case .bad(let reason):
-                bad = (base + Int64(i), reason)
+                bad = (base + Int64(i), reason, true)
                 i += 1
             }
         }

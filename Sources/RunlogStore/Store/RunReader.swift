@@ -30,6 +30,8 @@ public final class RunReader: Sendable {
     }
 
     public var index: RunIndex { loader.withLock { $0.index } }
+    /// The newest compacted segment read (segments below it are replaced).
+    var base: UInt32 { loader.withLock { $0.base } }
     /// Corruption and notices found while reading the log.
     public var problems: [StoreProblem] { loader.withLock { $0.problems } }
     /// Where the log currently ends mid-record, if it does (a writer mid-write, or one that crashed).

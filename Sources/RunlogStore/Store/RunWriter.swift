@@ -181,7 +181,8 @@ public final class RunWriter: Sendable {
                 of: index, runID: runID, base: base, position: appender.end, directory: files.directory,
                 fileSystem: options.fileSystem)
             {
-                try snapshot.write(directory: files.directory, fileSystem: options.fileSystem)
+                try snapshot.write(
+                    directory: files.directory, fileSystem: options.fileSystem, sync: options.durability != .never)
             }
         } catch {
             options.logger.warning("saving the index snapshot of run \(runID) failed: \(error)")

@@ -15,12 +15,13 @@ public struct VerifyReport: Sendable {
 }
 
 extension Store {
-    /// Checks every checksum of a run's log and decodes every block.
+    /// Checks every checksum of a run's log and of its index snapshot, and decodes every block.
     public func verify(_ id: RunID) throws(StoreError) -> VerifyReport {
         // Every record is checked: no snapshot stands in for reading the log.
         let reader = try openReader(id, useSnapshot: false)
         let index = reader.index
         var report = VerifyReport(runID: id, problems: reader.problems, tornTail: reader.tornTail)
+        report.problems += checkSnapshot(of: id, base: reader.base)
         report.series = index.series.count
         report.records = index.records.count
         for series in index.series.values {
@@ -40,5 +41,42 @@ extension Store {
             }
         }
         return report
+    }
+}
+
+extension Store {
+    /// The snapshot's own damage, and what it proves about the log: segments only grow (a torn
+    /// tail is cut back, but never below what a closed writer's snapshot covered), so a live
+    /// segment shorter than the snapshot recorded, or missing, lost its end.
+    func checkSnapshot(of id: RunID, base: UInt32) -> [StoreProblem] {
+        let directory = directory(of: id)
+        switch IndexSnapshot.read(directory: directory, fileSystem: fileSystem) {
+        case .none:
+            return []
+        case .damaged(let path, let reason):
+            return [StoreProblem(.damagedIndexSnapshot, DiskLocation(file: path, offset: 0), reason)]
+        case .snapshot(let snapshot):
+            guard snapshot.runID == id else {
+                return [
+                    StoreProblem(
+                        .damagedIndexSnapshot, DiskLocation(file: directory + "/" + IndexSnapshot.fileName, offset: 0),
+                        "the snapshot belongs to run \(snapshot.runID)")
+                ]
+            }
+            var problems: [StoreProblem] = []
+            for (sequence, recorded) in snapshot.segments where sequence >= base {
+                let path = directory + "/" + SegmentName.fileName(sequence)
+                let size = fileSystem.fileSize(path)
+                if size == nil || size! < recorded {
+                    problems.append(
+                        StoreProblem(
+                            .truncatedSegment, DiskLocation(file: path, offset: size ?? 0),
+                            size == nil
+                                ? "the segment is missing; the index snapshot recorded \(recorded) bytes"
+                                : "the segment is \(size!) bytes; the index snapshot recorded \(recorded)"))
+                }
+            }
+            return problems
+        }
     }
 }

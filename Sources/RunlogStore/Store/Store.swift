@@ -170,7 +170,10 @@ public final class Store: Sendable {
                 recovery.truncatedTail = torn
                 options.logger.notice("run \(id): truncated \(torn)")
             }
-            if loader.skippedSegments.contains(sequence) { (sequence, offset) = (sequence + 1, 0) }
+            // A damaged segment is never written into: its bytes stay for `verify` and for forensics.
+            if loader.skippedSegments.contains(sequence) || loader.damagedTail {
+                (sequence, offset) = (sequence + 1, 0)
+            }
             try removeReplaced(loader, directory)
             let appender: SegmentAppender
             do {

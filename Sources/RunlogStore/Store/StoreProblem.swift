@@ -9,6 +9,12 @@ public struct StoreProblem: Sendable, Hashable, CustomStringConvertible {
         case unknownRecordType = "unknown record type"
         /// A segment whose header is damaged or belongs elsewhere; the whole segment was skipped.
         case damagedSegment = "damaged segment"
+        /// The run's index snapshot fails its checksum or does not decode. Nothing is lost — the
+        /// index is read from the log instead and the snapshot rewritten — but its bytes changed.
+        case damagedIndexSnapshot = "damaged index snapshot"
+        /// A segment is shorter than the run's index snapshot recorded (or gone): segments only
+        /// grow, so its end was cut off after the snapshot was taken.
+        case truncatedSegment = "truncated segment"
     }
 
     public let kind: Kind
