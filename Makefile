@@ -1,5 +1,6 @@
 # The two commands a fresh machine needs: `make demo` and `make test`.
-.PHONY: demo test deps build release
+# The reliability work (RELIABILITY.md) has its own: campaign, campaign-quick, tsan, asan, fuzz, coverage.
+.PHONY: demo test deps build release campaign campaign-quick tsan asan fuzz coverage
 
 deps:
 	@scripts/ensure-deps
@@ -18,3 +19,42 @@ demo: release
 
 test: deps
 	swift test
+
+# The full reliability campaign (crash loops, power loss, corruption, hostile environments),
+# whose figures RELIABILITY.md reports. SEED=n replays one.
+SEED ?= 1
+campaign: release
+	.build/release/runlog-campaign --seed $(SEED)
+
+# The short version CI runs, on the debug build `make test` leaves.
+campaign-quick: build
+	.build/debug/runlog-campaign --quick --seed $(SEED)
+
+# The concurrency tests under ThreadSanitizer, the codec and recovery tests under AddressSanitizer.
+TSAN_TESTS = ConcurrencyTests|CompactionTests|FaultInjectionTests|StoreCreationTests|RunTests|ExperimentTests|CampaignTests
+ASAN_TESTS = CRC32CTests|ZigZagTests|RunRecordTests|IntegerColumnTests|BlockCodecTests|RecoveryTests|WindowedScanTests|FixtureTests|IndexSnapshotTests|FilterGrammarTests|DownsampleTests|FuzzCorpusTests
+tsan: deps
+	swift test --sanitize=thread --scratch-path .build-tsan --filter "$(TSAN_TESTS)"
+
+asan: deps
+	swift test --sanitize=address --scratch-path .build-asan --filter "$(ASAN_TESTS)"
+
+# libFuzzer on each target for FUZZ_SECONDS, growing a corpus under .build-fuzz/corpus (the
+# checked-in seeds are in Fixtures/fuzz); crashes are written to .build-fuzz/crash-*.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = records segment payload snapshot filter
+fuzz: deps
+	swift build --product runlog-fuzz --sanitize=fuzzer --sanitize=address -Xswiftc -DFUZZING --scratch-path .build-fuzz
+	@for target in $(FUZZ_TARGETS); do \
+		mkdir -p .build-fuzz/corpus/$$target; \
+		echo "fuzzing $$target for $(FUZZ_SECONDS) s"; \
+		RUNLOG_FUZZ_TARGET=$$target .build-fuzz/debug/runlog-fuzz .build-fuzz/corpus/$$target Fixtures/fuzz/$$target \
+			-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=.build-fuzz/crash-$$target- \
+			2>&1 | grep -E "^(Done|stat::average_exec_per_sec|==[0-9]+==ERROR|SUMMARY)" || exit 1; \
+		ls .build-fuzz/crash-$$target-* >/dev/null 2>&1 && { echo "fuzz: $$target crashed"; exit 1; } || true; \
+	done
+
+# Line coverage of the engine module (RELIABILITY.md reports it).
+coverage: deps
+	swift test --enable-code-coverage --scratch-path .build-coverage
+	scripts/coverage-report .build-coverage

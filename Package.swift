@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "RunlogWorkloads", targets: ["RunlogWorkloads"]),
         .executable(name: "runlog", targets: ["RunlogCLI"]),
         .executable(name: "runlog-campaign", targets: ["RunlogCampaign"]),
+        .executable(name: "runlog-fuzz", targets: ["RunlogFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -62,6 +63,9 @@ let package = Package(
             name: "RunlogCampaign",
             dependencies: ["RunlogReliability", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // libFuzzer targets for the record reader, the decoders and the filter language; built
+        // normally, it replays a corpus (see RELIABILITY.md).
+        .executableTarget(name: "RunlogFuzz", dependencies: ["Runlog", "RunlogStore"]),
         // A writer process that tests start, kill and race against (second-writer and crash tests).
         .executableTarget(
             name: "RunlogTestWriter",
@@ -71,7 +75,10 @@ let package = Package(
         .testTarget(name: "RunlogCLITests"),
         .testTarget(
             name: "RunlogTests",
-            dependencies: ["Runlog", "RunlogStore", "RunlogWorkloads", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Runlog", "RunlogStore", "RunlogWorkloads", "RunlogReliability",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "RunlogStoreTests",

@@ -22,15 +22,15 @@ struct Campaign: ParsableCommand {
     @Option(help: "The seed of every random choice (kill moments, mutations, power-loss points).")
     var seed: UInt64 = 1
 
-    @Option(help: "Parts to run, comma-separated: crash, compaction, power, corruption.")
-    var only: String = "crash,compaction,power,corruption"
+    @Option(help: "Parts to run, comma-separated: crash, compaction, power, corruption, hostile.")
+    var only: String = "crash,compaction,power,corruption,hostile"
 
     @Option(help: "Where to make the stores (a fresh directory under it; removed unless a part fails).")
     var directory: String = "/tmp"
 
     func run() throws {
         let parts = Set(only.split(separator: ",").map(String.init))
-        let known: Set = ["crash", "compaction", "power", "corruption"]
+        let known: Set = ["crash", "compaction", "power", "corruption", "hostile"]
         if let unknown = parts.subtracting(known).first {
             throw ValidationError(
                 "unknown part \"\(unknown)\"; the parts are \(known.sorted().joined(separator: ", "))")
@@ -38,7 +38,10 @@ struct Campaign: ParsableCommand {
         let executables = try siblingExecutables()
         let root = try makeTemporaryDirectory(under: directory)
         var failed = false
-        func say(_ line: String) { print(line) }
+        // Unbuffered, so progress shows as it happens in a pipe or a file too.
+        func say(_ line: String) {
+            _ = Array((line + "\n").utf8).withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+        }
         for (name, churn) in [("crash", false), ("compaction", true)] where parts.contains(name) {
             let loopDirectory = root + "/" + name
             mkdir(loopDirectory, 0o755)
@@ -78,6 +81,14 @@ struct Campaign: ParsableCommand {
             say(
                 "corruption: \(report.tallies.values.map(\.mutations).reduce(0, +)) mutations, \(report.recoveries) recoveries, slowest probe \(fixed(report.slowestProbeMilliseconds)) ms, peak RSS \(fixed(report.peakResidentMegabytes)) MB, \(report.failures.count) failures, \(fixed(report.seconds)) s"
             )
+            for failure in report.failures { say("  FAIL \(failure)") }
+            failed = failed || !report.failures.isEmpty
+        }
+        if parts.contains("hostile") {
+            let hostileDirectory = root + "/hostile"
+            mkdir(hostileDirectory, 0o755)
+            let report = HostileCampaign(directory: hostileDirectory, keys: quick ? 50_000 : 1_000_000).run()
+            for line in report.lines { say(line) }
             for failure in report.failures { say("  FAIL \(failure)") }
             failed = failed || !report.failures.isEmpty
         }

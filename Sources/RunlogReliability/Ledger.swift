@@ -48,7 +48,8 @@ package enum Ledger {
                 continue
             }
             counts.append(points.count)
-            var seen = Set<Int64>()
+            var steps: [Int64] = []
+            steps.reserveCapacity(points.count)
             for point in points {
                 if point.value.bitPattern != value(series: k, step: point.step).bitPattern
                     || point.timestamp != timestamp(step: point.step)
@@ -57,15 +58,26 @@ package enum Ledger {
                         "\(key): step \(point.step) holds \(point.value) at \(point.timestamp): never logged")
                     break
                 }
-                if !seen.insert(point.step).inserted {
-                    failures.append("\(key): step \(point.step) is present twice")
-                    break
+                steps.append(point.step)
+            }
+            steps.sort()  // scans return steps in order: this is a check, not work
+            if let i = steps.indices.dropFirst().first(where: { steps[$0] == steps[$0 - 1] }) {
+                failures.append("\(key): step \(steps[i]) is present twice")
+            }
+            /// The first step of 0..<n missing from the sorted, distinct steps.
+            func firstMissing(below n: Int64) -> Int64? {
+                var expected: Int64 = 0
+                for step in steps where step >= 0 {
+                    if step >= n { break }
+                    if step > expected { return expected }
+                    if step == expected { expected += 1 }
                 }
+                return expected < n ? expected : nil
             }
             let acked = k < acknowledged.count ? acknowledged[k] : 0
             switch expectation {
             case .prefix:
-                if let hole = (0..<Int64(points.count)).first(where: { !seen.contains($0) }) {
+                if let hole = firstMissing(below: Int64(points.count)) {
                     failures.append(
                         "\(key): \(points.count) points but step \(hole) is missing: a hole, not a lost suffix")
                 }
@@ -73,7 +85,7 @@ package enum Ledger {
                     failures.append("\(key): \(points.count) points, but \(acked) were acknowledged by flush()")
                 }
             case .acknowledgedPresent:
-                if let lost = (0..<Int64(acked)).first(where: { !seen.contains($0) }) {
+                if let lost = firstMissing(below: Int64(acked)) {
                     failures.append("\(key): acknowledged step \(lost) of \(acked) is missing")
                 }
             case .nothingPromised:

@@ -1,4 +1,5 @@
 import Foundation
+import RunlogReliability
 import RunlogWorkloads
 import Testing
 

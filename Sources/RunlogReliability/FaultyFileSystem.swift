@@ -1,7 +1,5 @@
-import RunlogReliability
+import RunlogStore
 import Synchronization
-
-@testable import RunlogStore
 
 #if canImport(Glibc)
     import Glibc
@@ -9,27 +7,28 @@ import Synchronization
 
 /// The real file system with faults on demand: short writes, failing writes after a byte budget,
 /// failing fsync, and slow writes.
-final class FaultyFileSystem: FileSystem {
-    struct Faults {
+package final class FaultyFileSystem: FileSystem {
+    package struct Faults {
         /// Each write call writes at most this many bytes.
-        var maxBytesPerWrite: Int?
+        package var maxBytesPerWrite: Int?
         /// Writes fail with ENOSPC once this many bytes were written in all.
-        var failWritesAfterBytes: Int?
-        var failSync = false
+        package var failWritesAfterBytes: Int?
+        package var failSync = false
         /// Each write call sleeps this long first.
-        var writeDelayMicroseconds: UInt32 = 0
-        var bytesWritten = 0
-        var writeCalls = 0
-        var syncCalls = 0
+        package var writeDelayMicroseconds: UInt32 = 0
+        package var bytesWritten = 0
+        package var writeCalls = 0
+        package var syncCalls = 0
         /// Every mutating operation (open for writing, write, sync, truncate, rename, link, remove,
         /// directory sync) counts; the one numbered `failAtOperation` fails with EIO, as if the
         /// process had died right before it.
-        var operations = 0
-        var failAtOperation: Int?
+        package var operations = 0
+        package var failAtOperation: Int?
     }
 
     /// Counts a mutating operation, failing it when its number comes up.
-    func operation(_ name: String, _ path: String) throws {
+    package func operation(_ name: String, _ path: String) throws {
+        if readOnly { throw SystemError(name, path: path, errno: EROFS) }
         let fail = faults.withLock { f -> Bool in
             f.operations += 1
             return f.failAtOperation == f.operations
@@ -38,33 +37,40 @@ final class FaultyFileSystem: FileSystem {
     }
 
     let base = PosixFileSystem()
-    let faults = Mutex(Faults())
+    package let faults = Mutex(Faults())
+    /// Every mutating operation fails with this errno (EROFS: a read-only mount), when set.
+    package let readOnly: Bool
 
-    func open(_ path: String, writable: Bool, create: Bool) throws -> any FileHandle {
+    package init(readOnly: Bool = false) { self.readOnly = readOnly }
+
+    package func open(_ path: String, writable: Bool, create: Bool) throws -> any FileHandle {
         if writable { try operation("open", path) }
         return FaultyFile(try base.open(path, writable: writable, create: create), faults: self)
     }
-    func createDirectory(_ path: String) throws { try base.createDirectory(path) }
-    func contentsOfDirectory(_ path: String) throws -> [String] { try base.contentsOfDirectory(path) }
-    func exists(_ path: String) -> (exists: Bool, isDirectory: Bool) { base.exists(path) }
-    func fileSize(_ path: String) -> Int64? { base.fileSize(path) }
-    func rename(_ source: String, to destination: String) throws {
+    package func createDirectory(_ path: String) throws {
+        if readOnly && !base.exists(path).isDirectory { throw SystemError("mkdir", path: path, errno: EROFS) }
+        try base.createDirectory(path)
+    }
+    package func contentsOfDirectory(_ path: String) throws -> [String] { try base.contentsOfDirectory(path) }
+    package func exists(_ path: String) -> (exists: Bool, isDirectory: Bool) { base.exists(path) }
+    package func fileSize(_ path: String) -> Int64? { base.fileSize(path) }
+    package func rename(_ source: String, to destination: String) throws {
         try operation("rename", source)
         try base.rename(source, to: destination)
     }
-    func link(_ source: String, to destination: String) throws -> Bool {
+    package func link(_ source: String, to destination: String) throws -> Bool {
         try operation("link", source)
         return try base.link(source, to: destination)
     }
-    func removeDirectory(_ path: String) throws {
+    package func removeDirectory(_ path: String) throws {
         try operation("rmdir", path)
         try base.removeDirectory(path)
     }
-    func remove(_ path: String) throws {
+    package func remove(_ path: String) throws {
         try operation("unlink", path)
         try base.remove(path)
     }
-    func syncDirectory(_ path: String) throws {
+    package func syncDirectory(_ path: String) throws {
         try operation("fsync", path)
         if faults.withLock({ $0.failSync }) { throw SystemError("fsync", path: path, errno: EIO) }
         try base.syncDirectory(path)

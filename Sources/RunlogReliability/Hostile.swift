@@ -1,0 +1,174 @@
+import Logging
+import Runlog
+import RunlogStore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The hostile-environment part of the campaign, on real file systems where the machine allows
+/// mounting (root): a store on a full tmpfs, a store on a read-only mount, and a million distinct
+/// metric keys in one run. (The tests cover the same through the I/O seam on any machine.)
+package struct HostileCampaign {
+    package struct Report: Sendable {
+        package var lines: [String] = []
+        package var failures: [String] = []
+    }
+
+    package var directory: String
+    package var keys: Int
+
+    package init(directory: String, keys: Int) {
+        self.directory = directory
+        self.keys = keys
+    }
+
+    static func options() -> StoreOptions {
+        var options = StoreOptions()
+        options.durability = .onFlush
+        options.backgroundCompaction = false
+        options.logger = quietLogger
+        return options
+    }
+
+    package func run() -> Report {
+        var report = Report()
+        fullDisk(&report)
+        readOnly(&report)
+        manyKeys(&report)
+        return report
+    }
+
+    /// Mounts a tmpfs of `size` at `path`; false when this machine does not allow it.
+    static func mountTmpfs(_ path: String, size: String) -> Bool {
+        mkdir(path, 0o755)
+        return mount("tmpfs", path, "tmpfs", 0, "size=\(size)") == 0
+    }
+
+    private func fullDisk(_ report: inout Report) {
+        let mountPoint = directory + "/full"
+        guard Self.mountTmpfs(mountPoint, size: "1m") else {
+            report.lines.append("full disk: skipped (mounting a tmpfs needs root: \(String(cString: strerror(errno))))")
+            return
+        }
+        defer { umount(mountPoint) }
+        do {
+            let store = try TrackingStore.open(at: mountPoint + "/store", options: Self.options())
+            let run = try store.startRun(in: try store.experiment(named: "full"), captureEnvironment: false)
+            var flushed: Int64 = 0
+            var step: Int64 = 0
+            var failure: RunlogError?
+            while failure == nil && step < 10_000_000 {
+                do {
+                    for _ in 0..<1000 {
+                        try run.log("loss", Double.random(in: 0..<1), step: step)
+                        step += 1
+                    }
+                    try run.flush()
+                    flushed = step
+                } catch {
+                    failure = error
+                }
+            }
+            guard let failure, "\(failure)".contains("No space left on device") else {
+                report.failures.append("full disk: logging into 1 MB never failed with ENOSPC (\(step) points)")
+                return
+            }
+            // Space comes back (a file elsewhere on the disk is removed); the store reopens whole.
+            let reopened = try TrackingStore.open(at: mountPoint + "/store", options: Self.options())
+            let history = try reopened.history(of: run.id, "loss")
+            let verify = try reopened.engine.verify(run.id)
+            if history.count < flushed || !verify.isClean {
+                report.failures.append(
+                    "full disk: \(history.count) points back of \(flushed) flushed; verify clean: \(verify.isClean)")
+            }
+            report.lines.append(
+                "full disk (1 MB tmpfs): ENOSPC after \(flushed) flushed points, reported as \"\(failure)\"; reopened with \(history.count) points, verify clean"
+            )
+        } catch {
+            report.failures.append("full disk: \(error)")
+        }
+    }
+
+    private func readOnly(_ report: inout Report) {
+        let source = directory + "/ro-source"
+        let mountPoint = directory + "/ro"
+        mkdir(source, 0o755)
+        mkdir(mountPoint, 0o755)
+        do {
+            let writable = try TrackingStore.open(at: source + "/store", options: Self.options())
+            let experiment = try writable.experiment(named: "ro")
+            let run = try writable.startRun(in: experiment, params: ["lr": "0.1"], captureEnvironment: false)
+            for step in 0..<10_000 { try run.log("loss", 1 / Double(step + 1), step: Int64(step)) }
+            try run.finish()
+            guard mount(source, mountPoint, nil, UInt(MS_BIND), nil) == 0 else {
+                report.lines.append(
+                    "read-only store: skipped (bind mounts need root: \(String(cString: strerror(errno))))")
+                return
+            }
+            defer { umount(mountPoint) }
+            guard mount(source, mountPoint, nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY), nil) == 0 else {
+                report.lines.append(
+                    "read-only store: skipped (remount read-only failed: \(String(cString: strerror(errno))))")
+                return
+            }
+            let store = try TrackingStore.open(at: mountPoint + "/store", options: Self.options())
+            let points = try store.history(of: run.id, "loss").count
+            let found = try store.search("params.lr = '0.1'").runs.count
+            var refusals: [String] = []
+            do {
+                _ = try store.startRun(in: experiment, captureEnvironment: false)
+            } catch {
+                refusals.append("\(error)")
+            }
+            do {
+                try store.setStatus(.killed, of: run.id)
+            } catch {
+                refusals.append("\(error)")
+            }
+            guard points == 10_000, found == 1, refusals.count == 2,
+                refusals.allSatisfy({ $0.contains("Read-only file system") })
+            else {
+                report.failures.append("read-only store: \(points) points, \(found) runs found, refusals: \(refusals)")
+                return
+            }
+            report.lines.append(
+                "read-only store (read-only bind mount): history, search read; starting a run refused: \"\(refusals[0])\""
+            )
+        } catch {
+            report.failures.append("read-only store: \(error)")
+        }
+    }
+
+    private func manyKeys(_ report: inout Report) {
+        do {
+            let started = monotonicSeconds()
+            var options = Self.options()
+            options.durability = .never
+            let store = try TrackingStore.open(at: directory + "/keys", options: options)
+            let run = try store.startRun(in: try store.experiment(named: "keys"), captureEnvironment: false)
+            for i in 0..<keys { try run.log("metric/\(i)", Double(i), step: 1) }
+            try run.finish()
+            let logged = monotonicSeconds() - started
+            let reopened = try TrackingStore.open(at: directory + "/keys", options: options)
+            let info = try reopened.run(run.id)
+            let opened = monotonicSeconds() - started - logged
+            let verify = try reopened.engine.verify(run.id)
+            guard info.metrics.count == keys, info.metrics["metric/\(keys - 1)"]?.last.value == Double(keys - 1),
+                verify.isClean
+            else {
+                report.failures.append("\(keys) keys: \(info.metrics.count) listed after reopening")
+                return
+            }
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            report.lines.append(
+                "\(keys) distinct keys in one run: logged and finished in \(fixed(logged)) s, reopened in \(fixed(opened)) s, all listed, verify clean; peak RSS \(fixed(Double(usage.ru_maxrss) / 1024)) MB"
+            )
+        } catch {
+            report.failures.append("\(keys) keys: \(error)")
+        }
+    }
+}
