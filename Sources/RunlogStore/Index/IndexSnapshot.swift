@@ -12,7 +12,7 @@
 ///             minTimestamp:i64 maxTimestamp:i64 minValue:f64 maxValue:f64
 ///             firstStep:i64 firstTimestamp:i64 firstValue:f64 latestStep:i64 latestTimestamp:i64 latestValue:f64
 /// ```
-/// `payloadCRC` is the CRC-32C of the payload. `tailCRC` is the CRC-32C of the (up to) 64 bytes
+/// `payloadCRC` is the CRC-32C of the payload; `reserved` is 0. `tailCRC` is the CRC-32C of the (up to) 64 bytes
 /// before `positionOffset` in segment `positionSequence` — the end of the log the index covers.
 struct IndexSnapshot: Sendable {
     static let fileName = "INDEX"
@@ -86,7 +86,10 @@ struct IndexSnapshot: Sendable {
             throw DecodeError("not an index snapshot")
         }
         guard try header.read(UInt16.self, "version") == version else { throw DecodeError("unknown snapshot version") }
-        _ = try header.read(UInt16.self, "reserved")
+        // Not covered by the checksum, so held to its one value: a changed byte here is damage.
+        guard try header.read(UInt16.self, "reserved") == 0 else {
+            throw DecodeError("reserved snapshot field is not 0")
+        }
         let length = Int(try header.read(UInt32.self, "payload length"))
         let crc = try header.read(UInt32.self, "payload CRC")
         let payload = try header.readBytes(length, "payload")
