@@ -37,7 +37,7 @@ tsan: deps
 	swift test --sanitize=thread --scratch-path .build-tsan --filter "$(TSAN_TESTS)"
 
 asan: deps
-	swift test --sanitize=address --scratch-path .build-asan --filter "$(ASAN_TESTS)"
+	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp swift test --sanitize=address --scratch-path .build-asan --filter "$(ASAN_TESTS)"
 
 # libFuzzer on each target for FUZZ_SECONDS, growing a corpus under .build-fuzz/corpus (the
 # checked-in seeds are in Fixtures/fuzz); crashes are written to .build-fuzz/crash-*.

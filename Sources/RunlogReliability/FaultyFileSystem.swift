@@ -24,6 +24,15 @@ package final class FaultyFileSystem: FileSystem {
         /// process had died right before it.
         package var operations = 0
         package var failAtOperation: Int?
+        /// Reads (and directory listings) of paths containing this fail with EIO: a bad sector.
+        package var failReadsOfPathsContaining: String?
+    }
+
+    /// Throws EIO when reads of `path` are set to fail.
+    package func readFault(_ name: String, _ path: String) throws {
+        if let part = faults.withLock({ $0.failReadsOfPathsContaining }), path.contains(part) {
+            throw SystemError(name, path: path, errno: EIO)
+        }
     }
 
     /// Counts a mutating operation, failing it when its number comes up.
@@ -44,14 +53,17 @@ package final class FaultyFileSystem: FileSystem {
     package init(readOnly: Bool = false) { self.readOnly = readOnly }
 
     package func open(_ path: String, writable: Bool, create: Bool) throws -> any FileHandle {
-        if writable { try operation("open", path) }
+        if writable { try operation("open", path) } else { try readFault("open", path) }
         return FaultyFile(try base.open(path, writable: writable, create: create), faults: self)
     }
     package func createDirectory(_ path: String) throws {
         if readOnly && !base.exists(path).isDirectory { throw SystemError("mkdir", path: path, errno: EROFS) }
         try base.createDirectory(path)
     }
-    package func contentsOfDirectory(_ path: String) throws -> [String] { try base.contentsOfDirectory(path) }
+    package func contentsOfDirectory(_ path: String) throws -> [String] {
+        try readFault("opendir", path)
+        return try base.contentsOfDirectory(path)
+    }
     package func exists(_ path: String) -> (exists: Bool, isDirectory: Bool) { base.exists(path) }
     package func fileSize(_ path: String) -> Int64? { base.fileSize(path) }
     package func rename(_ source: String, to destination: String) throws {
@@ -89,7 +101,8 @@ final class FaultyFile: FileHandle {
     var path: String { file.path }
     func size() throws -> Int64 { try file.size() }
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
-        try file.read(into: buffer, at: offset)
+        try owner.readFault("pread", file.path)
+        return try file.read(into: buffer, at: offset)
     }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws -> Int {
