@@ -40,16 +40,16 @@ private func fail(_ message: String) -> Never {
 func resolveRun(_ text: String, in store: TrackingStore) throws -> RunID {
     if let id = RunID(text) { return id }
     let runs = store.runs(includeDeleted: true)
-    if let slash = text.lastIndex(of: "/"),
-        let experiment = try experiment(named: String(text[..<slash]), in: store)
-    {
+    // Names may hold slashes themselves: every split of EXPERIMENT/RUN_NAME is tried.
+    var named: [RunInfo] = []
+    for slash in text.indices where text[slash] == "/" {
+        guard let experiment = try experiment(named: String(text[..<slash]), in: store) else { continue }
         let name = String(text[text.index(after: slash)...])
-        let matches = runs.filter { $0.experimentID == experiment.id && $0.name == name }
-        if matches.count == 1 { return matches[0].id }
-        if matches.count > 1 {
-            throw CLIError(
-                "experiment \"\(experiment.name)\" has \(matches.count) runs named \"\(name)\"; use a run id")
-        }
+        named += runs.filter { $0.experimentID == experiment.id && $0.name == name }
+    }
+    if named.count == 1 { return named[0].id }
+    if named.count > 1 {
+        throw CLIError("\"\(text)\" names \(named.count) runs; use a run id")
     }
     let prefix = text.lowercased()
     let matches = runs.filter { $0.id.description.hasPrefix(prefix) }

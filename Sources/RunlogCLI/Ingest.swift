@@ -165,6 +165,7 @@ struct LineParser {
         guard let value = number(fields[2]) else {
             throw LineError("value \"\(String(decoding: fields[2], as: UTF8.self))\" is not a number")
         }
+        try checkRange(value, fields[2])
         var timestamp: Int64?
         if fields.count == 4, !fields[3].isEmpty {
             guard let time = integer(fields[3]) else {
@@ -199,18 +200,13 @@ struct LineParser {
                         }
                         value = special
                     } else {
-                        value = try scanner.number()
+                        let start = scanner.index
+                        let number = try scanner.number()
+                        try checkRange(number, line[start..<scanner.index])
+                        value = number
                     }
-                case "step":
-                    guard let n = Int64(exactly: try scanner.number()) else {
-                        throw LineError("step is not an integer")
-                    }
-                    step = n
-                case "timestamp":
-                    guard let n = Int64(exactly: try scanner.number()) else {
-                        throw LineError("timestamp is not an integer")
-                    }
-                    timestamp = n
+                case "step": step = try scanner.integer("step")
+                case "timestamp": timestamp = try scanner.integer("timestamp")
                 default: try scanner.skipValue()
                 }
             } while scanner.consume(UInt8(ascii: ","))
@@ -222,25 +218,15 @@ struct LineParser {
         return IngestPoint(key: key, value: value, step: step, timestamp: timestamp)
     }
 
-    private func integer(_ bytes: ArraySlice<UInt8>) -> Int64? {
-        var result: Int64 = 0
-        var negative = false
-        var index = bytes.startIndex
-        if index < bytes.endIndex, bytes[index] == UInt8(ascii: "-") {
-            negative = true
-            index += 1
-        }
-        guard index < bytes.endIndex else { return nil }
-        while index < bytes.endIndex {
-            let digit = bytes[index] &- UInt8(ascii: "0")
-            guard digit < 10 else { return nil }
-            let (times, o1) = result.multipliedReportingOverflow(by: 10)
-            let (plus, o2) = times.addingReportingOverflow(Int64(digit))
-            guard !o1, !o2 else { return nil }
-            result = plus
-            index += 1
-        }
-        return negative ? -result : result
+    /// A written-out number too large for a double reads as infinity: refused, since infinity
+    /// has its own spelling ("Infinity", "inf").
+    private func checkRange(_ value: Double, _ text: ArraySlice<UInt8>) throws {
+        guard value.isInfinite else { return }
+        let word = String(decoding: text, as: UTF8.self).lowercased().trimmingPrefix { $0 == "-" || $0 == "+" }
+        guard !word.hasPrefix("inf") else { return }
+        throw LineError(
+            "value \"\(String(decoding: text, as: UTF8.self))\" is beyond the range of a double; write Infinity for infinity"
+        )
     }
 
     private func number(_ bytes: ArraySlice<UInt8>) -> Double? {
@@ -254,6 +240,28 @@ struct LineParser {
             return value
         }
     }
+}
+
+/// A decimal integer, exactly, over the whole of Int64 (`-9223372036854775808` included); nil
+/// when it is not one or does not fit.
+func integer(_ bytes: ArraySlice<UInt8>) -> Int64? {
+    var result: Int64 = 0
+    var index = bytes.startIndex
+    let negative = index < bytes.endIndex && bytes[index] == UInt8(ascii: "-")
+    if negative { index += 1 }
+    guard index < bytes.endIndex else { return nil }
+    while index < bytes.endIndex {
+        let digit = bytes[index] &- UInt8(ascii: "0")
+        guard digit < 10 else { return nil }
+        // Accumulated on the side of the sign, so that Int64.min fits.
+        let (times, o1) = result.multipliedReportingOverflow(by: 10)
+        let (next, o2) =
+            negative ? times.subtractingReportingOverflow(Int64(digit)) : times.addingReportingOverflow(Int64(digit))
+        guard !o1, !o2 else { return nil }
+        result = next
+        index += 1
+    }
+    return result
 }
 
 /// Just enough JSON for flat objects of strings and numbers.
@@ -329,6 +337,20 @@ struct JSONScanner {
         }
         skipSpace()
         return value
+    }
+
+    /// An integer member: digits read exactly (a double would round past 2^53); a number with a
+    /// fraction or exponent is taken when it is a whole number within Int64.
+    mutating func integer(_ name: String) throws -> Int64 {
+        let start = index
+        let number = try self.number()
+        var end = index
+        while end > start, [0x20, 0x09, 0x0D].contains(bytes[end - 1]) { end -= 1 }
+        if let exact = RunlogCLI.integer(bytes[start..<end]) { return exact }
+        guard let whole = Int64(exactly: number) else {
+            throw LineError("\(name) \(String(decoding: bytes[start..<end], as: UTF8.self)) is not an integer in range")
+        }
+        return whole
     }
 
     mutating func skipValue() throws {

@@ -211,6 +211,73 @@ final class Workspace {
         #expect(noStore.status == 1 && noStore.err.hasPrefix("error: no Runlog store at missing"))
     }
 
+    @Test func hostileInputGetsClearErrorsAndStaysInTheStore() throws {
+        let workspace = try Workspace(importing: false)
+        let csv = try runlog(
+            ["ingest", "--experiment", "../../out", "--run-name", "../r"], in: workspace.path,
+            input: """
+                key,step,value,timestamp
+                loss,-9223372036854775808,1,1
+                loss,9223372036854775807,2,2
+                loss,0,1e999,3
+                ../x,2,1,4
+                ,3,1,5
+                loss,9223372036854775808,1,6
+                nul\u{0}key,4,1,7
+                \(String(repeating: "k", count: 300)),5,1,8
+                loss,1,-inf,9
+                loss,4,nan,10
+
+                """)
+        #expect(csv.status == 0)
+        let expected = [
+            "line 4: value \"1e999\" is beyond the range of a double; write Infinity for infinity",
+            "line 5: metric key \"../x\" has a \"..\" path segment",
+            "line 6: metric key is empty",
+            "line 7: step \"9223372036854775808\" is not an integer",
+            "line 8: metric key \"nulU+0key\" contains U+0; keys may hold letters, digits and _ - . / space",
+            "line 9: metric key \"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk…\" is 300 characters; the limit is 250",
+        ]
+        #expect(Array(csv.err.split(separator: "\n").prefix(expected.count)) == expected.map { Substring($0) })
+        #expect(csv.err.hasSuffix(": 4 points, 6 bad lines skipped\n"))
+        // Names with slashes and dots are names: found again as EXPERIMENT/RUN_NAME, no path made of them.
+        #expect(
+            try runlog(["scan", "../../out/../r", "loss", "--format", "csv"], in: workspace.path).out == """
+                step,timestamp,value
+                -9223372036854775808,1,1.0
+                1,9,-Infinity
+                4,10,NaN
+                9223372036854775807,2,2.0
+
+                """)
+        let json = try runlog(
+            ["ingest", "--experiment", "e", "--run-name", "j"], in: workspace.path,
+            input: """
+                {"key": "t", "value": 1, "step": 9223372036854775807, "timestamp": 1700000000000000001}
+                {"key": "t", "value": 1e400}
+                {"key": "t", "value": 1, "step": 1.5}
+
+                """)
+        #expect(json.err.contains("line 2: value \"1e400\" is beyond the range of a double"))
+        #expect(json.err.contains("line 3: step 1.5 is not an integer in range"))
+        #expect(
+            try runlog(["scan", "e/j", "t", "--format", "csv"], in: workspace.path).out
+                == "step,timestamp,value\n9223372036854775807,1700000000000000001,1.0\n")
+        let tooLong = try runlog(
+            ["ingest", "--experiment", "e", "--param", "lr=" + String(repeating: "x", count: 7000)], in: workspace.path,
+            input: "")
+        #expect(tooLong.status == 1)
+        #expect(tooLong.err == "error: param \"lr\" has a value of 7000 characters; the limit is 6000\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.path) == ["runlog-store"])
+        // A store from a newer Runlog is refused by name, and left as it was.
+        let marker = workspace.path + "/runlog-store/STORE"
+        try "runlog store format 2\n".write(toFile: marker, atomically: true, encoding: .utf8)
+        let newer = try runlog(["runs"], in: workspace.path)
+        #expect(newer.status == 1)
+        #expect(newer.err.contains("has format 2; this build reads formats up to 1"))
+        #expect(try String(contentsOfFile: marker, encoding: .utf8) == "runlog store format 2\n")
+    }
+
     @Test func compareMarksDifferencesAndDrawsAChart() throws {
         let workspace = try Workspace()
         let table = try runlog(["compare", "fixture/adam-run", "fixture/sgd-run"], in: workspace.path)

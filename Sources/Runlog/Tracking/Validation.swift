@@ -19,7 +19,7 @@ enum Validation {
         if let bad = key.unicodeScalars.first(where: { !isKeyCharacter($0) }) {
             throw RunlogError(
                 .invalidArgument,
-                "\(what) key \"\(key)\" contains \(describe(bad)); keys may hold letters, digits and _ - . / space")
+                "\(what) key \(quoted(key)) contains \(describe(bad)); keys may hold letters, digits and _ - . / space")
         }
         for segment in key.split(separator: "/", omittingEmptySubsequences: false) {
             if segment.isEmpty {
@@ -50,7 +50,8 @@ enum Validation {
             throw RunlogError(.invalidArgument, "\(what) name is \(name.count) characters; the limit is \(limit)")
         }
         if let bad = name.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
-            throw RunlogError(.invalidArgument, "\(what) name \"\(name.prefix(60))\" contains \(describe(bad))")
+            throw RunlogError(
+                .invalidArgument, "\(what) name \(quoted(String(name.prefix(60)))) contains \(describe(bad))")
         }
     }
 
@@ -59,6 +60,19 @@ enum Validation {
         case "_", "-", ".", "/", " ": true
         default: scalar.properties.isAlphabetic || scalar.properties.numericType == .decimal
         }
+    }
+
+    /// `text` in quotes, with control characters written as U+XXXX so a message never carries them.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            if scalar.properties.generalCategory == .control {
+                out += "U+" + String(scalar.value, radix: 16, uppercase: true)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 
     private static func describe(_ scalar: Unicode.Scalar) -> String {
