@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Runlog
 
 struct Experiments: ParsableCommand {
@@ -32,6 +33,9 @@ struct Experiments: ParsableCommand {
                     ]))
             }
             table.print(output.format)
+            for damage in try store.damagedExperimentFiles() {
+                FileHandle.standardError.write(Data("warning: \(damage)\n".utf8))
+            }
         }
     }
 

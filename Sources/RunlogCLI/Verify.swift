@@ -3,8 +3,12 @@ import Runlog
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check every checksum and decode every block of runs; exit 1 on corruption.",
-        discussion: "A torn tail (a writer stopped mid-record) is mentioned but is not a failure.")
+        abstract:
+            "Check every checksum (segments and index snapshots) and decode every block of runs; exit 1 on corruption.",
+        discussion: """
+            A torn tail (a writer stopped mid-record) is mentioned but is not a failure. Experiment \
+            files that cannot be read are errors too.
+            """)
 
     @OptionGroup var store: StoreOptionsGroup
 
@@ -29,6 +33,12 @@ struct Verify: ParsableCommand {
             clean = clean && report.isClean
         }
         progress.finish()
+        if runs.isEmpty {
+            for damage in try tracking.damagedExperimentFiles() {
+                lines.append("error: \(damage)")
+                clean = false
+            }
+        }
         for line in lines { print(line) }
         if !clean { throw ExitCode(1) }
     }

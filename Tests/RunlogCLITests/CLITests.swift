@@ -278,6 +278,27 @@ final class Workspace {
         #expect(try String(contentsOfFile: marker, encoding: .utf8) == "runlog store format 2\n")
     }
 
+    // Found by the corruption campaign: one unreadable experiment file made the whole store refuse
+    // to open in the tracking layer — `runs` and even `verify` failed.
+    @Test func aDamagedExperimentFileCostsOnlyItsExperiment() throws {
+        let workspace = try Workspace()
+        let experiments = workspace.path + "/runlog-store/experiments"
+        let damaged = try FileManager.default.contentsOfDirectory(atPath: experiments).filter { $0 != "names" }
+            .map { experiments + "/" + $0 + "/experiment.json" }
+            .first { try String(contentsOfFile: $0, encoding: .utf8).contains("\"fixture\"") }!
+        try "{\"name\": 1".write(toFile: damaged, atomically: false, encoding: .utf8)
+        let runs = try runlog(["runs", "--all", "--format", "csv", "--columns", "lr"], in: workspace.path)
+        #expect(runs.status == 0)
+        #expect(runs.out.split(separator: "\n").count == 4)
+        let list = try runlog(["experiments"], in: workspace.path)
+        #expect(list.status == 0)
+        #expect(list.err.hasPrefix("warning: runlog-store/experiments/"))
+        #expect(list.err.contains("is not a valid experiment file"))
+        let verify = try runlog(["verify"], in: workspace.path)
+        #expect(verify.status == 1)
+        #expect(verify.out.contains("error: runlog-store/experiments/"))
+    }
+
     @Test func compareMarksDifferencesAndDrawsAChart() throws {
         let workspace = try Workspace()
         let table = try runlog(["compare", "fixture/adam-run", "fixture/sgd-run"], in: workspace.path)
@@ -420,8 +441,8 @@ final class Workspace {
                   import                  Import from other tracking systems.
                   stats                   Store statistics: runs, series, points, bytes on
                                           disk, bytes per point, blocks, segments.
-                  verify                  Check every checksum and decode every block of runs;
-                                          exit 1 on corruption.
+                  verify                  Check every checksum (segments and index snapshots)
+                                          and decode every block of runs; exit 1 on corruption.
                   compact                 Merge runs' blocks and segments into large
                                           step-sorted blocks.
                   gc                      Permanently remove deleted runs and experiments, as

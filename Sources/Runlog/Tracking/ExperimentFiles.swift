@@ -63,7 +63,7 @@ struct ExperimentFiles: Sendable {
             guard fileSystem.exists(path).exists else { return nil }
             let text = String(decoding: try readFile(path), as: UTF8.self)
             let parts = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2, parts[1] == name else {
+            guard parts.count == 2, parts[1] == name, (try? Experiment.validateID(String(parts[0]))) != nil else {
                 throw RunlogError(.storage, "\(path) does not name experiment \"\(name)\"")
             }
             return try load(String(parts[0]))
@@ -91,17 +91,34 @@ struct ExperimentFiles: Sendable {
 
     /// Every experiment whose name still points at it (an experiment that lost a creation race,
     /// or whose creator crashed before claiming its name, is not one).
-    func all() throws(RunlogError) -> [Experiment] {
+    func all() throws(RunlogError) -> [Experiment] { try scan().experiments }
+
+    /// The experiments, and the experiment files that cannot be read (each "path: why"). A damaged
+    /// file costs its own experiment, never the listing: its runs keep their experiment id.
+    func scan() throws(RunlogError) -> (experiments: [Experiment], damaged: [String]) {
         try io("listing experiments") {
-            guard fileSystem.exists(root).isDirectory else { return [] }
+            guard fileSystem.exists(root).isDirectory else { return ([], []) }
             var experiments: [Experiment] = []
+            var damaged: [String] = []
             for entry in try fileSystem.contentsOfDirectory(root) where entry != "names" {
-                guard (try? Experiment.validateID(entry)) != nil, let experiment = try load(entry),
-                    try lookUp(experiment.name)?.id == experiment.id
-                else { continue }
-                experiments.append(experiment)
+                guard (try? Experiment.validateID(entry)) != nil else { continue }
+                switch listed(entry) {
+                case .success(let experiment?): experiments.append(experiment)
+                case .success(nil): continue
+                case .failure(let error) where error.code == .storage:
+                    damaged.append(error.underlying.map { "\(error.message): \($0)" } ?? error.message)
+                case .failure(let error): throw error
+                }
             }
-            return experiments.sorted { ($0.creationTime, $0.id) < ($1.creationTime, $1.id) }
+            return (experiments.sorted { ($0.creationTime, $0.id) < ($1.creationTime, $1.id) }, damaged)
+        }
+    }
+
+    /// The experiment in directory `id` if its name still points at it.
+    private func listed(_ id: String) -> Result<Experiment?, RunlogError> {
+        Result { () throws(RunlogError) -> Experiment? in
+            guard let experiment = try load(id), try lookUp(experiment.name)?.id == experiment.id else { return nil }
+            return experiment
         }
     }
 

@@ -53,6 +53,12 @@ public final class TrackingStore: Sendable {
         try experimentFiles.all().filter { includeDeleted || $0.lifecycle == .active }
     }
 
+    /// Experiment files that cannot be read, each as "path …: why" (damaged on disk). Their
+    /// experiments are missing from `experiments()`; their runs are listed with their ids.
+    public func damagedExperimentFiles() throws(RunlogError) -> [String] {
+        try experimentFiles.scan().damaged
+    }
+
     @discardableResult
     public func setTag(_ key: String, _ value: String, onExperiment id: String) throws(RunlogError) -> Experiment {
         try Validation.key(key, "tag")
