@@ -1,6 +1,6 @@
 # The two commands a fresh machine needs: `make demo` and `make test`.
 # The reliability work (RELIABILITY.md) has its own: campaign, campaign-quick, tsan, asan, fuzz, coverage.
-.PHONY: demo test deps build release campaign campaign-quick tsan asan fuzz coverage
+.PHONY: demo test deps build release campaign campaign-quick tsan asan fuzz coverage reliability
 
 deps:
 	@scripts/ensure-deps
@@ -58,3 +58,7 @@ fuzz: deps
 coverage: deps
 	swift test --enable-code-coverage --scratch-path .build-coverage
 	scripts/coverage-report .build-coverage
+
+# Everything RELIABILITY.md reports, in one command: the full campaign, both sanitizer passes,
+# FUZZ_SECONDS of fuzzing per target and the coverage table.
+reliability: campaign tsan asan fuzz coverage

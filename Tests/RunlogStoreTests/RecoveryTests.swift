@@ -135,6 +135,33 @@ struct SmallLog {
         #expect(report.problems.map(\.location) == [DiskLocation(file: log.segment, offset: Int64(last.offset))])
     }
 
+    @Test func zerosToTheEndOfTheLogAreATornTailNotDamage() throws {
+        // What a power cut can leave after the file's size was extended: allocated, never written.
+        let log = try SmallLog()
+        try writeFile(log.segment, log.bytes + [UInt8](repeating: 0, count: 5000))
+        let reader = try log.store.openReader(log.run)
+        #expect(reader.problems.isEmpty)
+        #expect(reader.tornTail?.offset == Int64(log.bytes.count))
+        #expect(reader.tornTail?.reason == "zero-filled to the end of the file")
+        let writer = try log.store.openWriter(log.run)
+        #expect(writer.recovery.truncatedTail?.byteCount == 5000)
+        try writer.close()
+        #expect(try readFile(log.segment) == log.bytes)
+    }
+
+    @Test func zerosOverTheEndASnapshotCoveredAreReportedByVerify() throws {
+        // Zeros from the start of the last record to the end read as a torn tail; the snapshot a
+        // closed writer left knows the log went further.
+        let log = try SmallLog(indexSnapshots: true)
+        let last = log.records.last!
+        try writeFile(
+            log.segment, Array(log.bytes[..<last.offset]) + [UInt8](repeating: 0, count: last.end - last.offset))
+        let report = try log.store.verify(log.run)
+        #expect(report.tornTail?.offset == Int64(last.offset))
+        #expect(report.problems.map(\.kind) == [.truncatedSegment])
+        #expect(!report.isClean)
+    }
+
     @Test func aSegmentShorterThanItsSnapshotRecordedIsReportedByVerify() throws {
         let log = try SmallLog(indexSnapshots: true)
         // The writer's close saved a snapshot covering the whole segment; cut the segment at a

@@ -5,9 +5,10 @@
 /// the next offset where a well-formed record of a known type starts. When none follows:
 /// - in the run's last segment, the bad bytes are a torn tail — what a crashed writer leaves — and
 ///   the log simply ends there; a writer truncates it. A crashed process leaves only a prefix of
-///   the record it was writing, so a tail that starts with a *whole* record failing its checksum
-///   (or one whose length field alone is wrong) was damaged after it was written: that is
-///   corruption, reported, and left in place (the next writer starts a new segment);
+///   the record it was writing (or, after a power cut, zeros the file system allocated but never
+///   wrote), so a tail that starts with a *whole* record failing its checksum (or one whose length
+///   field alone is wrong) was damaged after it was written: that is corruption, reported, and
+///   left in place (the next writer starts a new segment);
 /// - in an earlier segment, they are corruption, reported with file and offset.
 struct SegmentScanner {
     let file: String
@@ -100,7 +101,10 @@ struct SegmentScanner {
                 bad = (base + Int64(i), damagedLength ? "record length field damaged" : reason, damagedLength)
                 i += 1
             case .bad(let reason):
-                bad = (base + Int64(i), reason, true)
+                // Zeros to the end of the file are space the file system allocated and a crash kept
+                // from being written (a power cut after the size was extended): torn, not damaged.
+                let zeroFilled = atEOF && !bytes[i...].contains { $0 != 0 }
+                bad = (base + Int64(i), zeroFilled ? "zero-filled to the end of the file" : reason, !zeroFilled)
                 i += 1
             }
         }

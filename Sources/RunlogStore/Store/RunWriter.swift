@@ -34,6 +34,8 @@ public final class RunWriter: Sendable {
     let base: UInt32
     /// Called with the run's id once the writer has closed (the store queues it for compaction).
     let onClose: @Sendable (RunID) -> Void
+    /// Joined by `close()`, so that a closed writer leaves no thread behind.
+    let sealerThread: JoinableThread
     /// Identifies this writer's `Series` handles (an address could be reused by a later writer).
     let token = UInt64.random(in: 0...UInt64.max)
 
@@ -52,7 +54,7 @@ public final class RunWriter: Sendable {
         self.lockFile = lockFile
         self.state = ConditionLock(WriterState(index: index))
         let sealer = Sealer(state: state, appender: appender, options: options, runID: runID)
-        try startThread { sealer.run() }
+        sealerThread = try startJoinableThread { sealer.run() }
     }
 
     deinit {
@@ -153,6 +155,7 @@ public final class RunWriter: Sendable {
         guard !wasClosed else { return }
         state.broadcast()
         let failure = state.withLock(waitingWhile: { !$0.sealerExited }) { s in s.failure }
+        sealerThread.join()
         // The sealer has exited: this thread owns the appender now.
         var closeError: StoreError?
         do {

@@ -47,7 +47,8 @@ extension Store {
 extension Store {
     /// The snapshot's own damage, and what it proves about the log: segments only grow (a torn
     /// tail is cut back, but never below what a closed writer's snapshot covered), so a live
-    /// segment shorter than the snapshot recorded, or missing, lost its end.
+    /// segment shorter than the snapshot recorded, or missing, lost its end — and the bytes just
+    /// before the end it covers must still match its `tailCRC`.
     func checkSnapshot(of id: RunID, base: UInt32) -> [StoreProblem] {
         let directory = directory(of: id)
         switch IndexSnapshot.read(directory: directory, fileSystem: fileSystem) {
@@ -64,6 +65,18 @@ extension Store {
                 ]
             }
             var problems: [StoreProblem] = []
+            // The bytes just before the end the snapshot covers are never rewritten either.
+            let end = snapshot.position
+            let endPath = directory + "/" + SegmentName.fileName(end.sequence)
+            if end.sequence >= base, let size = fileSystem.fileSize(endPath), size >= end.offset,
+                let tail = try? IndexSnapshot.tailChecksum(directory: directory, position: end, fileSystem: fileSystem),
+                tail != snapshot.tailCRC
+            {
+                problems.append(
+                    StoreProblem(
+                        .truncatedSegment, DiskLocation(file: endPath, offset: max(0, end.offset - 64)),
+                        "the bytes before offset \(end.offset), where the index snapshot says the log ended, changed"))
+            }
             for (sequence, recorded) in snapshot.segments where sequence >= base {
                 let path = directory + "/" + SegmentName.fileName(sequence)
                 let size = fileSystem.fileSize(path)

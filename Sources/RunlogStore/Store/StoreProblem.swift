@@ -12,8 +12,9 @@ public struct StoreProblem: Sendable, Hashable, CustomStringConvertible {
         /// The run's index snapshot fails its checksum or does not decode. Nothing is lost — the
         /// index is read from the log instead and the snapshot rewritten — but its bytes changed.
         case damagedIndexSnapshot = "damaged index snapshot"
-        /// A segment is shorter than the run's index snapshot recorded (or gone): segments only
-        /// grow, so its end was cut off after the snapshot was taken.
+        /// A segment is shorter than the run's index snapshot recorded (or gone), or the bytes at
+        /// the end the snapshot covered changed: segments only grow, so its end was cut off or
+        /// overwritten after the snapshot was taken.
         case truncatedSegment = "truncated segment"
     }
 

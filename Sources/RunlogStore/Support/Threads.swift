@@ -4,9 +4,23 @@
     import Darwin
 #endif
 
-/// Starts a detached thread running `body`. Whoever starts it tracks its end (the writer's sealer
-/// marks its exit in the writer's state, and `close()` waits for that).
+/// Starts a detached thread running `body`. Whoever starts it tracks its end.
 package func startThread(_ body: @escaping @Sendable () -> Void) throws(StoreError) {
+    pthread_detach(try startJoinableThread(body).thread)
+}
+
+/// A thread that must be joined: whoever joins it knows it has finished, its last frees included.
+struct JoinableThread: @unchecked Sendable {
+    let thread: pthread_t
+
+    /// Waits for the thread to end. Call once.
+    func join() {
+        pthread_join(thread, nil)
+    }
+}
+
+/// Starts a thread running `body`, to be joined (or detached) by the caller.
+func startJoinableThread(_ body: @escaping @Sendable () -> Void) throws(StoreError) -> JoinableThread {
     final class Box: Sendable {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
@@ -23,5 +37,5 @@ package func startThread(_ body: @escaping @Sendable () -> Void) throws(StoreErr
         Unmanaged<Box>.fromOpaque(context).release()
         throw StoreError(.io, "starting a thread", underlying: SystemError("pthread_create", path: "-", errno: status))
     }
-    pthread_detach(thread)
+    return JoinableThread(thread: thread)
 }
