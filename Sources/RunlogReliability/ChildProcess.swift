@@ -11,7 +11,11 @@ package final class ChildProcess {
     private var pending: [UInt8] = []
     private var reaped = false
 
-    package init(_ executable: String, _ arguments: [String]) throws {
+    /// Starts `executable`; its stdin reads the file at `stdin` (default /dev/null: a child never
+    /// waits on the campaign's terminal), and with `mergingStderr` its stderr joins the stdout read.
+    package init(
+        _ executable: String, _ arguments: [String], stdin: String = "/dev/null", mergingStderr: Bool = false
+    ) throws {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw SystemError("pipe", path: executable, errno: errno) }
         // Other tests spawn children too: keep our pipe out of theirs (dup2 into fd 1 clears the flag).
@@ -20,6 +24,8 @@ package final class ChildProcess {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
+        if mergingStderr { posix_spawn_file_actions_adddup2(&actions, fds[1], 2) }
         posix_spawn_file_actions_addclose(&actions, fds[0])
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for arg in argv { free(arg) } }
@@ -51,6 +57,14 @@ package final class ChildProcess {
 
     package func kill(_ signal: Int32 = SIGKILL) {
         _ = Glibc.kill(pid, signal)
+    }
+
+    /// Everything the child writes until it ends, and its exit status (nil when a signal ended it).
+    package func finish() -> (output: String, status: Int32?) {
+        var lines: [String] = []
+        while let line = readLine() { lines.append(line) }
+        let status = wait()
+        return (lines.joined(separator: "\n"), status & 0x7f == 0 ? (status >> 8) & 0xff : nil)
     }
 
     /// Waits for the child to end; returns its wait status.

@@ -19,10 +19,20 @@ package struct HostileCampaign {
 
     package var directory: String
     package var keys: Int
+    /// The `runlog` executable, to check the CLI on the same mounts; nil skips those checks.
+    package var cliExecutable: String?
 
-    package init(directory: String, keys: Int) {
+    package init(directory: String, keys: Int, cliExecutable: String?) {
         self.directory = directory
         self.keys = keys
+        self.cliExecutable = cliExecutable
+    }
+
+    /// Runs `runlog ARGUMENTS` with stdin from `input`; its output (stdout and stderr) and status.
+    func runlog(_ arguments: [String], input: String = "/dev/null") -> (output: String, status: Int32?) {
+        guard let cli = cliExecutable, let child = try? ChildProcess(cli, arguments, stdin: input, mergingStderr: true)
+        else { return ("cannot start runlog", nil) }
+        return child.finish()
     }
 
     static func options() -> StoreOptions {
@@ -84,8 +94,11 @@ package struct HostileCampaign {
                 report.failures.append(
                     "full disk: \(history.count) points back of \(flushed) flushed; verify clean: \(verify.isClean)")
             }
+            if cliExecutable != nil {
+                report.failures += cliOnFullDisk()
+            }
             report.lines.append(
-                "full disk (1 MB tmpfs): ENOSPC after \(flushed) flushed points, reported as \"\(failure)\"; reopened with \(history.count) points, verify clean"
+                "full disk (1 MB tmpfs): ENOSPC after \(flushed) flushed points, reported as \"\(failure)\"; reopened with \(history.count) points, verify clean\(cliExecutable == nil ? "" : "; runlog ingest on a full disk: exit 1 naming ENOSPC, then runs and verify exit 0")"
             )
         } catch {
             report.failures.append("full disk: \(error)")
@@ -134,12 +147,47 @@ package struct HostileCampaign {
                 report.failures.append("read-only store: \(points) points, \(found) runs found, refusals: \(refusals)")
                 return
             }
+            if cliExecutable != nil {
+                let runs = runlog(["runs", "--store", mountPoint + "/store"])
+                let ingest = runlog(["ingest", "--store", mountPoint + "/store", "--experiment", "ro"])
+                if runs.status != 0 || ingest.status != 1 || !ingest.output.contains("Read-only file system") {
+                    report.failures.append(
+                        "read-only store, CLI: runs exited \(String(describing: runs.status)), ingest exited \(String(describing: ingest.status)): \(ingest.output)"
+                    )
+                }
+            }
             report.lines.append(
                 "read-only store (read-only bind mount): history, search read; starting a run refused: \"\(refusals[0])\""
             )
         } catch {
             report.failures.append("read-only store: \(error)")
         }
+    }
+
+    /// `runlog ingest` into the full tmpfs: a clear error and exit 1; the store still lists and
+    /// verifies, with the points the ingest flushed before the disk filled.
+    private func cliOnFullDisk() -> [String] {
+        let mountPoint = directory + "/full-cli"
+        guard Self.mountTmpfs(mountPoint, size: "1m") else { return [] }
+        defer { umount(mountPoint) }
+        let input = directory + "/points.csv"
+        let file = fopen(input, "w")
+        var random = SplitMix(7)
+        for step in 0..<400_000 { fputs("loss,\(step),\(Double(random.next() >> 11) / 0x1p53)\n", file) }
+        fclose(file)
+        let store = mountPoint + "/cli-store"
+        let ingest = runlog(["ingest", "--store", store, "--experiment", "full"], input: input)
+        guard ingest.status == 1, ingest.output.contains("No space left on device") else {
+            return ["full disk, CLI: ingest exited \(String(describing: ingest.status)): \(ingest.output.suffix(300))"]
+        }
+        let runs = runlog(["runs", "--store", store, "--format", "csv"])
+        let verify = runlog(["verify", "--store", store])
+        guard runs.status == 0, verify.status == 0, runs.output.split(separator: "\n").count == 2 else {
+            return [
+                "full disk, CLI: runs exited \(String(describing: runs.status)), verify \(String(describing: verify.status)): \(verify.output)"
+            ]
+        }
+        return []
     }
 
     private func manyKeys(_ report: inout Report) {
