@@ -72,7 +72,7 @@ let package = Package(
             dependencies: ["Runlog", "RunlogWorkloads", "RunlogReliability"]
         ),
         // Runs the built `runlog` executable and compares whole outputs.
-        .testTarget(name: "RunlogCLITests"),
+        .testTarget(name: "RunlogCLITests", dependencies: ["RunlogReliability"]),
         .testTarget(
             name: "RunlogTests",
             dependencies: [

@@ -1,4 +1,5 @@
 import Foundation
+import RunlogReliability
 import Testing
 
 /// Runs `runlog` with `arguments` (and `input` on stdin) in `directory`; returns stdout, stderr
@@ -26,15 +27,6 @@ func runlog(_ arguments: [String], in directory: String, input: String? = nil) t
     let errors = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self), process.terminationStatus)
-}
-
-func builtProduct(_ name: String) -> String {
-    var directory = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-    while let slash = directory.lastIndex(of: "/") {
-        directory = String(directory[..<slash])
-        if FileManager.default.isExecutableFile(atPath: directory + "/" + name) { return directory + "/" + name }
-    }
-    return name
 }
 
 /// A working directory with the MLflow fixture imported into ./runlog-store.
