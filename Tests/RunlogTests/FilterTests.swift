@@ -185,6 +185,29 @@ func failure(_ filter: String) -> RunlogError? {
         }
     }
 
+    // Found by fuzzing: a filter of thousands of '(' overflowed the stack of the recursive parser.
+    @Test func nestingAndLengthAreBoundedWithClearErrors() throws {
+        let comparison = "metrics.loss < 0.5"
+        let deepest = String(repeating: "(", count: 64) + comparison + String(repeating: ")", count: 64)
+        let plain = try matching(comparison, runs)
+        #expect(!plain.isEmpty)
+        #expect(try matching(deepest, runs) == plain)
+        #expect(try matching(String(repeating: "NOT ", count: 64) + comparison, runs) == plain)
+        for text in [
+            String(repeating: "(", count: 65) + comparison + String(repeating: ")", count: 65),
+            String(repeating: "NOT ", count: 40) + String(repeating: "(", count: 25) + comparison,
+            String(repeating: "(", count: 100_000),
+        ] {
+            let error = failure(text)
+            #expect(error?.code == .filterSyntax)
+            #expect(error?.message.contains("nests NOT and parentheses more than 64 deep") == true)
+        }
+        let many = Array(repeating: comparison, count: 1000).joined(separator: " AND ")
+        #expect(try matching(many, runs) == plain)
+        let tooMany = failure(many + " OR " + comparison)
+        #expect(tooMany?.message.contains("more than 1000 comparisons") == true)
+    }
+
     @Test func typeErrorsAndUnknownColumnsAreClear() {
         let cases: [(String, String)] = [
             ("metrics.loss = 'abc'", "metrics.loss is a number"),

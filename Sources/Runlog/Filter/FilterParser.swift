@@ -18,8 +18,15 @@
 /// Types are checked here: metrics and times take numbers and ordering comparators; params, tags
 /// and the other attributes take quoted strings, `=`, `!=`, `LIKE`, `ILIKE` and `IN`.
 struct FilterParser {
+    /// Bounds on a filter's shape: parsing, evaluating and freeing a filter recurse over its tree,
+    /// so an input of a million '(' must be an error, not a stack overflow (found by fuzzing).
+    static let maxNesting = 64
+    static let maxComparisons = 1000
+
     private let tokens: [FilterToken]
     private var index = 0
+    private var nesting = 0
+    private var comparisons = 0
 
     private init(_ tokens: [FilterToken]) {
         self.tokens = tokens
@@ -82,17 +89,26 @@ struct FilterParser {
     }
 
     private mutating func not() throws(RunlogError) -> FilterExpression {
-        if keyword("NOT") { return .not(try not()) }
-        if current.kind == .open {
-            advance()
-            let inner = try or()
-            guard current.kind == .close else {
-                throw syntax("expected ')' to close the '(', found \(current.text.quoted)")
+        guard isKeyword(current, "NOT") || current.kind == .open else {
+            comparisons += 1
+            guard comparisons <= Self.maxComparisons else {
+                throw syntax("the filter has more than \(Self.maxComparisons) comparisons")
             }
-            advance()
-            return inner
+            return .comparison(try comparison())
         }
-        return .comparison(try comparison())
+        guard nesting < Self.maxNesting else {
+            throw syntax("the filter nests NOT and parentheses more than \(Self.maxNesting) deep")
+        }
+        nesting += 1
+        defer { nesting -= 1 }
+        if keyword("NOT") { return .not(try not()) }
+        advance()
+        let inner = try or()
+        guard current.kind == .close else {
+            throw syntax("expected ')' to close the '(', found \(current.text.quoted)")
+        }
+        advance()
+        return inner
     }
 
     private mutating func comparison() throws(RunlogError) -> FilterComparison {
