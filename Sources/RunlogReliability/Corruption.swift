@@ -176,9 +176,7 @@ package struct CorruptionCampaign {
         if !after.failures.isEmpty || after.detected {
             report.failures.append("the restored store does not check out: \(after.failures)")
         }
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        report.peakResidentMegabytes = Double(usage.ru_maxrss) / 1024
+        report.peakResidentMegabytes = peakResidentMegabytes()
         if report.peakResidentMegabytes > memoryLimitMegabytes {
             report.failures.append("peak resident memory \(fixed(report.peakResidentMegabytes)) MB")
         }

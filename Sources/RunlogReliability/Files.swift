@@ -86,3 +86,10 @@ package func builtProduct(_ name: String) -> String {
     }
     return name
 }
+
+/// The most memory this process has held resident so far, in MB.
+package func peakResidentMegabytes() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+}

@@ -210,10 +210,8 @@ package struct HostileCampaign {
                 report.failures.append("\(keys) keys: \(info.metrics.count) listed after reopening")
                 return
             }
-            var usage = rusage()
-            getrusage(RUSAGE_SELF.rawValue, &usage)
             report.lines.append(
-                "\(keys) distinct keys in one run: logged and finished in \(fixed(logged)) s, reopened in \(fixed(opened)) s, all listed, verify clean; peak RSS \(fixed(Double(usage.ru_maxrss) / 1024)) MB"
+                "\(keys) distinct keys in one run: logged and finished in \(fixed(logged)) s, reopened in \(fixed(opened)) s, all listed, verify clean; peak RSS \(fixed(peakResidentMegabytes())) MB"
             )
         } catch {
             report.failures.append("\(keys) keys: \(error)")
