@@ -57,7 +57,9 @@ let package = Package(
         // `runlog-campaign` command and the tests that run short versions of them.
         .target(
             name: "RunlogReliability",
-            dependencies: ["RunlogStore", "Runlog", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "RunlogStore", "Runlog", "RunlogWorkloads", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "RunlogCampaign",

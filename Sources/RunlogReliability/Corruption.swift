@@ -1,6 +1,7 @@
 import Logging
 import Runlog
 import RunlogStore
+import RunlogWorkloads
 import Synchronization
 
 #if canImport(Glibc)
@@ -99,7 +100,7 @@ package struct CorruptionCampaign {
             return report
         }
         let watchdog = Watchdog(seconds: watchdogSeconds)
-        var random = SplitMix(seed)
+        var random = SeededRandom(seed: seed)
         let paths = pristine.keys.sorted()
         let byClass = Dictionary(grouping: paths, by: Self.classify)
         for number in 0..<mutations {
@@ -295,17 +296,9 @@ package struct CorruptionCampaign {
 
     /// Every file under `path`, with its bytes.
     private func snapshotFiles(_ path: String) -> [String: [UInt8]] {
-        var files: [String: [UInt8]] = [:]
-        let fs = PosixFileSystem()
-        func walk(_ path: String) {
-            if fs.exists(path).isDirectory {
-                for entry in (try? fs.contentsOfDirectory(path)) ?? [] { walk(path + "/" + entry) }
-            } else if let bytes = try? readFile(path) {
-                files[path] = bytes
-            }
-        }
-        walk(path)
-        return files
+        var contents: [String: [UInt8]] = [:]
+        for file in files(under: path) { contents[file] = try? readFile(file) }
+        return contents
     }
 
     /// Puts every file back as it was and removes files made since.

@@ -1,4 +1,5 @@
 import RunlogStore
+import RunlogWorkloads
 
 #if canImport(Glibc)
     import Glibc
@@ -55,7 +56,7 @@ package struct CrashLoop {
 
     package func run(progress: (String) -> Void = { _ in }) -> Report {
         var report = Report()
-        var random = SplitMix(seed)
+        var random = SeededRandom(seed: seed)
         let started = monotonicSeconds()
         let storePath = directory + "/store"
         let ackPath = directory + "/ack"
@@ -132,12 +133,11 @@ package struct CrashLoop {
         }
         if let cli = cliExecutable, failures.isEmpty {
             do {
-                let child = try ChildProcess(cli, ["verify", "--store", storePath, run.description])
-                var output: [String] = []
-                while let line = child.readLine() { output.append(line) }
-                let status = child.wait()
-                if status != 0 {
-                    failures.append("runlog verify exited \(status >> 8): \(output.joined(separator: " | "))")
+                let verify = try ChildProcess(cli, ["verify", "--store", storePath, run.description]).finish()
+                if verify.status != 0 {
+                    let status = verify.status.map { "exited \($0)" } ?? "was killed"
+                    failures.append(
+                        "runlog verify \(status): \(verify.output.split(separator: "\n").joined(separator: " | "))")
                 }
             } catch {
                 failures.append("starting runlog verify: \(error)")

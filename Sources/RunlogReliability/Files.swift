@@ -31,6 +31,13 @@ package final class TemporaryDirectory {
     deinit { removeTree(path) }
 }
 
+/// Every file under `path` (a file itself when `path` is one), as full paths, in no order.
+package func files(under path: String) -> [String] {
+    let fs = PosixFileSystem()
+    guard fs.exists(path).isDirectory else { return fs.exists(path).exists ? [path] : [] }
+    return ((try? fs.contentsOfDirectory(path)) ?? []).flatMap { files(under: path + "/" + $0) }
+}
+
 /// Removes a file or a directory tree.
 package func removeTree(_ path: String) {
     let fs = PosixFileSystem()
@@ -92,4 +99,9 @@ package func peakResidentMegabytes() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_maxrss) / 1024
+}
+
+extension RandomNumberGenerator {
+    /// A number in 0..<bound (0 when bound is 0), for the campaigns' random choices.
+    package mutating func below(_ bound: Int) -> Int { bound <= 0 ? 0 : Int.random(in: 0..<bound, using: &self) }
 }

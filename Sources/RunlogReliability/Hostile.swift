@@ -1,6 +1,7 @@
 import Logging
 import Runlog
 import RunlogStore
+import RunlogWorkloads
 
 #if canImport(Glibc)
     import Glibc
@@ -172,8 +173,8 @@ package struct HostileCampaign {
         defer { umount(mountPoint) }
         let input = directory + "/points.csv"
         let file = fopen(input, "w")
-        var random = SplitMix(7)
-        for step in 0..<400_000 { fputs("loss,\(step),\(Double(random.next() >> 11) / 0x1p53)\n", file) }
+        var random = SeededRandom(seed: 7)
+        for step in 0..<400_000 { fputs("loss,\(step),\(random.unit())\n", file) }
         fclose(file)
         let store = mountPoint + "/cli-store"
         let ingest = runlog(["ingest", "--store", store, "--experiment", "full"], input: input)

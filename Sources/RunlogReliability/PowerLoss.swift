@@ -1,5 +1,6 @@
 import Logging
 import RunlogStore
+import RunlogWorkloads
 import Synchronization
 
 #if canImport(Glibc)
@@ -66,7 +67,7 @@ package struct PowerLoss {
     }
 
     private func once(mode: Mode, seed: UInt64, tally: inout Tally) throws -> [String] {
-        var random = SplitMix(seed)
+        var random = SeededRandom(seed: seed)
         let disk = SimulatedDisk()
         var options = StoreOptions()
         options.fileSystem = disk
@@ -95,7 +96,7 @@ package struct PowerLoss {
         for step in 0..<steps {
             if step == cut {
                 (syncStart, image) = (
-                    disk.lastSyncStart(pathPrefix: "/store/runs"), disk.powerLoss(seed: random.next())
+                    disk.lastSyncStart(pathPrefix: "/store/runs"), disk.powerLoss(using: &random)
                 )
             }
             for k in series.indices {
@@ -122,11 +123,11 @@ package struct PowerLoss {
                 done.store(true, ordering: .releasing)
             }
             usleep(UInt32(random.below(3_000)))
-            image = disk.powerLoss(seed: random.next())
+            image = disk.powerLoss(using: &random)
             while !done.load(ordering: .acquiring) { usleep(100) }
         }
         if image == nil {
-            (syncStart, image) = (disk.lastSyncStart(pathPrefix: "/store/runs"), disk.powerLoss(seed: random.next()))
+            (syncStart, image) = (disk.lastSyncStart(pathPrefix: "/store/runs"), disk.powerLoss(using: &random))
         }
         let required: [Int]
         let expectation: Ledger.Expectation

@@ -14,20 +14,7 @@ import Testing
 @Suite struct HostileInputTests {
     /// Every file under `path`, relative to it.
     static func files(under path: String) -> Set<String> {
-        let fs = PosixFileSystem()
-        var found: Set<String> = []
-        func walk(_ relative: String) {
-            let full = relative.isEmpty ? path : path + "/" + relative
-            guard fs.exists(full).isDirectory else {
-                found.insert(relative)
-                return
-            }
-            for entry in (try? fs.contentsOfDirectory(full)) ?? [] {
-                walk(relative.isEmpty ? entry : relative + "/" + entry)
-            }
-        }
-        walk("")
-        return found
+        Set(RunlogReliability.files(under: path).map { String($0.dropFirst(path.count + 1)) })
     }
 
     @Test func pathTricksInNamesAndKeysNeverReachOutsideTheStore() throws {

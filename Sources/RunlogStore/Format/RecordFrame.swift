@@ -12,11 +12,17 @@ enum RecordFrame {
 
     /// Appends a framed record to `bytes`.
     static func append(type: RecordType, payload: [UInt8], to bytes: inout [UInt8]) {
+        append(typeByte: type.rawValue, payload: payload, to: &bytes)
+    }
+
+    /// Appends a framed record of any type byte, known to this build or not (tests and fuzzing
+    /// write the records a newer build would).
+    static func append(typeByte: UInt8, payload: [UInt8], to bytes: inout [UInt8]) {
         precondition(payload.count <= maxPayloadLength, "record payload of \(payload.count) bytes")
         let start = bytes.count
         bytes.appendLittleEndian(UInt32(0))
         bytes.appendLittleEndian(UInt32(payload.count))
-        bytes.append(type.rawValue)
+        bytes.append(typeByte)
         bytes.append(contentsOf: payload)
         let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + 4)...])) }
         withUnsafeBytes(of: crc.littleEndian) { crcBytes in

@@ -17,7 +17,7 @@ import Synchronization
 /// - of a file's unsynced bytes, a crash keeps some prefix, and sometimes a page of that prefix
 ///   reads back as zeros (written back out of order, the size already extended).
 ///
-/// `powerLoss(seed:)` returns the disk as a machine would find it after rebooting. Operations are
+/// `powerLoss(using:)` returns the disk as a machine would find it after rebooting. Operations are
 /// atomic with respect to each other and to `powerLoss`, which may be called from any thread while
 /// writers run. Used by tests and by the reliability campaign, not by stores on real disks.
 package final class SimulatedDisk: FileSystem {
@@ -70,16 +70,17 @@ package final class SimulatedDisk: FileSystem {
         state.withLock { s in s.syncs.last { $0.path.hasPrefix(prefix) }?.startedAt }
     }
 
-    /// The disk as found after a power loss at this instant: everything synced, and a random part
-    /// of what was not (see the type's comment).
-    package func powerLoss(seed: UInt64) -> SimulatedDisk {
-        var random = SplitMix(seed)
+    /// The disk as found after a power loss at this instant: everything synced, and a part of
+    /// what was not chosen with `random` (see the type's comment).
+    package func powerLoss(using random: inout some RandomNumberGenerator) -> SimulatedDisk {
+        /// A number in 0..<bound (0 when bound is 0).
+        func below(_ bound: Int) -> Int { bound <= 0 ? 0 : Int.random(in: 0..<bound, using: &random) }
         return state.withLock { s in
             var next = State()
             next.nextInode = s.nextInode
             // Directory changes: the durable ones and a prefix of the pending ones.
             var entries = s.durable
-            let kept = random.below(s.pending.count + 1)
+            let kept = below(s.pending.count + 1)
             for change in s.pending.prefix(kept) {
                 for (path, entry) in change { entries[path] = entry }
             }
@@ -90,13 +91,13 @@ package final class SimulatedDisk: FileSystem {
                 var bytes = inode.durable
                 if inode.current != inode.durable {
                     let common = zip(inode.current, inode.durable).prefix { $0 == $1 }.count
-                    let length = common + random.below(inode.current.count - common + 1)
+                    let length = common + below(inode.current.count - common + 1)
                     bytes = Array(inode.current[..<length])
-                    if length - common > 4096, random.below(4) == 0 {
+                    if length - common > 4096, below(4) == 0 {
                         let page = (common + 4095) / 4096 * 4096
                         let pages = (length - page) / 4096
                         if pages > 0 {
-                            let start = page + 4096 * random.below(pages)
+                            let start = page + 4096 * below(pages)
                             for i in start..<min(start + 4096, length) { bytes[i] = 0 }
                         }
                     }
@@ -331,19 +332,4 @@ final class SimulatedFile: FileHandle {
             holdsLock.withLock { $0 = false }
         }
     }
-}
-
-/// A small seeded generator (SplitMix64), so a power loss is reproducible from its seed.
-package struct SplitMix {
-    var state: UInt64
-    package init(_ seed: UInt64) { state = seed }
-    package mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// A number in 0..<bound (0 when bound is 0).
-    package mutating func below(_ bound: Int) -> Int { bound <= 0 ? 0 : Int(next() % UInt64(bound)) }
 }

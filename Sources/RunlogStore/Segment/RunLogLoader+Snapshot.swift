@@ -20,15 +20,10 @@ extension RunLogLoader {
     /// recorded size (the last one may have grown since), and the same bytes at the end of what it
     /// covers. Anything else — missing, stale, torn, corrupt, another run's — is nil.
     static func validSnapshot(fileSystem: any FileSystem, directory: String, runID: RunID) -> IndexSnapshot? {
-        let path = directory + "/" + IndexSnapshot.fileName
-        guard let size = fileSystem.fileSize(path), size <= IndexSnapshot.maxSize else { return nil }
+        guard case .snapshot(let snapshot) = IndexSnapshot.read(directory: directory, fileSystem: fileSystem) else {
+            return nil
+        }
         do {
-            let file = try fileSystem.open(path, writable: false, create: false)
-            defer { try? file.close() }  // read-only
-            let bytes = try file.read(count: Int(size), at: 0)
-            let snapshot = try bytes.withUnsafeBytes { raw in
-                Result { () throws(DecodeError) in try IndexSnapshot.decode(raw) }
-            }.get()
             guard snapshot.runID == runID, snapshot.segments.last?.sequence == snapshot.position.sequence else {
                 return nil
             }

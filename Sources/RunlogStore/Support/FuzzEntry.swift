@@ -15,13 +15,7 @@ package enum FuzzEntry {
         guard let first = bytes.first else { return }
         let run = RunID(bytes: Array(repeating: 7, count: 16))
         let disk = SimulatedDisk()
-        var options = StoreOptions()
-        options.fileSystem = disk
-        options.durability = .never
-        options.backgroundCompaction = false
-        options.indexSnapshots = first & 0x80 != 0
-        options.logger = Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }
-        guard let store = try? Store.open(at: "/s", options: options) else { return }
+        guard let store = memoryStore(disk, indexSnapshots: first & 0x80 != 0, durability: .never) else { return }
         let directory = store.directory(of: run)
         try? disk.createDirectory(directory)
         // Split the framed records over segments of the chosen size.
@@ -44,13 +38,7 @@ package enum FuzzEntry {
             if type == 0xFF {
                 segment += payload
             } else {
-                // Framed by hand, so that unknown types get a valid checksum too.
-                var body: [UInt8] = []
-                body.appendLittleEndian(UInt32(payload.count))
-                body.append(type)
-                body += payload
-                segment.appendLittleEndian(CRC32C.checksum(body))
-                segment += body
+                RecordFrame.append(typeByte: type, payload: payload, to: &segment)
             }
             i = end
             if segment.count >= segmentLimit && i < bytes.count {
@@ -67,16 +55,23 @@ package enum FuzzEntry {
     package static func segmentFile(_ bytes: UnsafeRawBufferPointer) {
         let run = RunID(bytes: Array(repeating: 9, count: 16))
         let disk = SimulatedDisk()
-        var options = StoreOptions()
-        options.fileSystem = disk
-        options.backgroundCompaction = false
-        options.logger = Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }
-        guard let store = try? Store.open(at: "/s", options: options) else { return }
+        guard let store = memoryStore(disk, indexSnapshots: true, durability: .onFlush) else { return }
         try? disk.createDirectory(store.directory(of: run))
         if let file = try? disk.open(store.directory(of: run) + "/00000001.segment", writable: true, create: true) {
             try? file.writeAll(bytes, at: 0)
         }
         exercise(store, run)
+    }
+
+    /// A store on `disk`, quiet, without background work.
+    private static func memoryStore(_ disk: SimulatedDisk, indexSnapshots: Bool, durability: Durability) -> Store? {
+        var options = StoreOptions()
+        options.fileSystem = disk
+        options.durability = durability
+        options.backgroundCompaction = false
+        options.indexSnapshots = indexSnapshots
+        options.logger = Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }
+        return try? Store.open(at: "/s", options: options)
     }
 
     /// Reads a run every way there is, then lets a writer recover it and log on.
