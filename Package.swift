@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "Runlog", targets: ["Runlog"]),
         .library(name: "RunlogStore", targets: ["RunlogStore"]),
         .library(name: "RunlogWorkloads", targets: ["RunlogWorkloads"]),
+        .library(name: "RunlogServer", targets: ["RunlogServer"]),
         .executable(name: "runlog", targets: ["RunlogCLI"]),
         .executable(name: "runlog-campaign", targets: ["RunlogCampaign"]),
         .executable(name: "runlog-fuzz", targets: ["RunlogFuzz"]),
@@ -17,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        // The server's HTTP stack; swift-configuration support is not needed.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
     ],
     targets: [
         // liblz4 from the system (Debian: liblz4-dev), found through pkg-config.
@@ -44,10 +47,20 @@ let package = Package(
         ),
         // Seeded workload generators shared by the demo, tests and benchmarks.
         .target(name: "RunlogWorkloads"),
+        // `runlog server`: MLflow's REST API over a store (routes, wire types, the store adapter).
+        .target(
+            name: "RunlogServer",
+            dependencies: [
+                "Runlog",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "RunlogCLI",
             dependencies: [
                 "Runlog",
+                "RunlogServer",
                 "RunlogWorkloads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
@@ -86,6 +99,12 @@ let package = Package(
             name: "RunlogStoreTests",
             dependencies: [
                 "RunlogStore", "RunlogWorkloads", "RunlogReliability", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "RunlogServerTests",
+            dependencies: [
+                "RunlogServer", "Runlog", .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(

@@ -7,7 +7,7 @@ import RunlogStore
 public struct RunlogError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
-            case invalidArgument, paramConflict, notFound, filterSyntax, filterType, storage
+            case invalidArgument, paramConflict, notFound, alreadyExists, filterSyntax, filterType, storage
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -18,6 +18,8 @@ public struct RunlogError: Error, Sendable, CustomStringConvertible {
         public static let paramConflict = Code(.paramConflict)
         /// No such experiment, run or metric.
         public static let notFound = Code(.notFound)
+        /// An experiment with that name (or id) exists.
+        public static let alreadyExists = Code(.alreadyExists)
         /// A filter or order-by expression does not parse.
         public static let filterSyntax = Code(.filterSyntax)
         /// A filter compares a column with a value of the wrong type, or names an unknown column.

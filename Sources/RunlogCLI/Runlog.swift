@@ -13,7 +13,7 @@ struct RunlogCommand: ParsableCommand {
         subcommands: [
             Demo.self, Experiments.self, Runs.self, Show.self, Scan.self, Search.self, Compare.self, Tail.self,
             Ingest.self, Export.self, Import.self, Stats.self,
-            Verify.self, Compact.self, GC.self,
+            Verify.self, Compact.self, GC.self, Server.self,
         ])
 }
 

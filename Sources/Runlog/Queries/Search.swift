@@ -18,6 +18,17 @@ extension TrackingStore {
         _ filter: String = "", experimentIDs: [String]? = nil, orderBy: [String] = [], maxResults: Int = 1000,
         pageToken: String? = nil, includeDeleted: Bool = false
     ) throws(RunlogError) -> SearchPage {
+        try search(
+            filter, experimentIDs: experimentIDs, orderBy: orderBy, maxResults: maxResults, pageToken: pageToken,
+            viewType: includeDeleted ? .all : .activeOnly)
+    }
+
+    /// `search` over active runs, deleted runs or both (MLflow's `run_view_type`).
+    public func search(
+        _ filter: String = "", experimentIDs: [String]? = nil, orderBy: [String] = [], maxResults: Int = 1000,
+        pageToken: String? = nil, viewType: ViewType
+    ) throws(RunlogError) -> SearchPage {
+        let includeDeleted = viewType != .activeOnly
         guard (1...TrackingStore.maxSearchResults).contains(maxResults) else {
             throw RunlogError(
                 .invalidArgument, "maxResults must be 1…\(TrackingStore.maxSearchResults), not \(maxResults)")
@@ -32,10 +43,11 @@ extension TrackingStore {
             }
         }
         let fingerprint = PageToken.fingerprint(filter, orderBy, experimentIDs, includeDeleted)
+            ^ (viewType == .deletedOnly ? 0x5bd1_e995 : 0)
         let offset = try pageToken.map { (token) throws(RunlogError) in try PageToken.offset(token, fingerprint) } ?? 0
         let wanted = experimentIDs.map(Set.init)
         let matching = catalog.infos.filter { run in
-            (wanted?.contains(run.experimentID) ?? true) && (includeDeleted || run.lifecycle == .active)
+            (wanted?.contains(run.experimentID) ?? true) && viewType.includes(run.lifecycle)
                 && (expression?.matches(run) ?? true)
         }
         let sorted = SearchOrder(order).sortedIndices(matching)

@@ -17,7 +17,7 @@ public final class ActiveRun: Sendable {
     let writer: RunWriter
     /// The store's catalog, told about what this run flushes so that queries here see it.
     let catalog: Catalog
-    private let state: Mutex<State>
+    let state: Mutex<State>
 
     struct State {
         var params: [String: String]

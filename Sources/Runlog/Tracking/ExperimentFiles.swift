@@ -30,29 +30,42 @@ struct ExperimentFiles: Sendable {
     }
 
     func createOrGet(_ name: String) throws(RunlogError) -> Experiment {
+        try create(name).experiment
+    }
+
+    /// The experiment named `name`, created (with `id`, or a random one) when there is none;
+    /// `created` says which. An `id` already taken by another name is an error.
+    func create(_ name: String, id wanted: String? = nil, tags: [String: String] = [:]) throws(RunlogError)
+        -> (experiment: Experiment, created: Bool)
+    {
         try Validation.name(name, "experiment", limit: Validation.maxExperimentNameLength)
-        if let existing = try lookUp(name) { return existing }
+        if let wanted { try Experiment.validateID(wanted) }
+        if let existing = try lookUp(name) { return (existing, false) }
+        if let wanted, let taken = try load(wanted) {
+            throw RunlogError(.alreadyExists, "experiment id \(wanted) is taken by \"\(taken.name)\"")
+        }
         return try io("creating experiment \"\(name)\"") {
             try fileSystem.createDirectory(root)
             try fileSystem.createDirectory(namesDirectory)
-            let id = randomID()
+            let id = wanted ?? randomID()
             try fileSystem.createDirectory(directory(id))
-            let experiment = Experiment(
-                id: id, name: name, creationTime: currentTimeMilliseconds(), lifecycle: .active, tags: [:])
+            let now = currentTimeMilliseconds()
+            var experiment = Experiment(id: id, name: name, creationTime: now, lifecycle: .active, tags: tags)
+            experiment.lastUpdateTime = now
             try write(experiment)
             let claim = nameFile(name) + ".claim-\(id)"
             try writeFile(claim, Array("\(id)\n\(name)".utf8))
             defer { try? fileSystem.remove(claim) }  // its content lives on under the name, or lost the race
             if try fileSystem.link(claim, to: nameFile(name)) {
                 try fileSystem.syncDirectory(namesDirectory)
-                return experiment
+                return (experiment, true)
             }
             // Another process claimed the name first: theirs is the experiment.
             try fileSystem.remove(file(experiment.id))
             guard let winner = try lookUp(name) else {
                 throw RunlogError(.storage, "experiment \"\(name)\" was claimed by another process but cannot be read")
             }
-            return winner
+            return (winner, false)
         }
     }
 
@@ -133,9 +146,38 @@ struct ExperimentFiles: Sendable {
             while !(try lock.tryLockExclusive()) { usleep(1000) }
             experiment = try load(id) ?? experiment
             try change(&experiment)
+            experiment.lastUpdateTime = currentTimeMilliseconds()
             try write(experiment)
             return experiment
         }
+    }
+
+    /// Gives an experiment a new name: the new name is claimed first (failing when another
+    /// experiment has it), then the file rewritten, then the old name freed.
+    func rename(_ id: String, to name: String) throws(RunlogError) -> Experiment {
+        try Validation.name(name, "experiment", limit: Validation.maxExperimentNameLength)
+        guard let current = try load(id) else { throw RunlogError(.notFound, "no experiment \(id)") }
+        if current.name == name { return current }
+        if let other = try lookUp(name) {
+            throw RunlogError(.alreadyExists, "experiment \"\(name)\" already exists (id \(other.id))")
+        }
+        try io("renaming experiment \(id)") {
+            let claim = nameFile(name) + ".claim-\(id)"
+            try writeFile(claim, Array("\(id)\n\(name)".utf8))
+            defer { try? fileSystem.remove(claim) }  // its content lives on under the name, or lost the race
+            guard try fileSystem.link(claim, to: nameFile(name)) else {
+                throw RunlogError(.alreadyExists, "experiment \"\(name)\" already exists")
+            }
+            try fileSystem.syncDirectory(namesDirectory)
+        }
+        let renamed = try update(id) { $0.name = name }
+        try io("freeing the name \"\(current.name)\"") {
+            if try lookUp(current.name)?.id == id {
+                try fileSystem.remove(nameFile(current.name))
+                try fileSystem.syncDirectory(namesDirectory)
+            }
+        }
+        return renamed
     }
 
     /// Removes an experiment for good, freeing its name.

@@ -44,6 +44,8 @@ public struct RunInfo: Sendable {
     /// Empty for a run written through the engine alone, outside any experiment.
     public internal(set) var experimentID = ""
     public internal(set) var name = ""
+    /// Who started the run, as the client said (MLflow's `user_id`); empty when unknown.
+    public internal(set) var userID = ""
     public internal(set) var status = RunStatus.running
     /// When the run started and, once it ended, when it ended (ms since the epoch).
     public internal(set) var startTime: Int64?
@@ -57,6 +59,8 @@ public struct RunInfo: Sendable {
     public internal(set) var tags: [String: String] = [:]
     public internal(set) var inputs: [String: String] = [:]
     public internal(set) var metrics: [String: MetricSummary] = [:]
+    /// Files kept with the run (`ActiveRun.logArtifact`), by their path under the run.
+    public internal(set) var artifacts: [String: Artifact] = [:]
 
     /// The run as its log describes it, records applied in log order.
     init(id: RunID, index: RunIndex) {
@@ -78,6 +82,10 @@ public struct RunInfo: Sendable {
                 switch key {
                 case "experiment_id": experimentID = value
                 case "run_name": name = value
+                case RunAttribute.userID: userID = value
+                case RunAttribute.deletedTag: tags[value] = nil
+                case RunAttribute.artifact:
+                    if let artifact = Artifact(recorded: value) { artifacts[artifact.path] = artifact }
                 default: break
                 }
                 saw(time)

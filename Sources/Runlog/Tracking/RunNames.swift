@@ -1,6 +1,6 @@
 /// Readable run names, as MLflow gives them: an adjective, an animal and a number
 /// ("brave-owl-417").
-enum RunNames {
+public enum RunNames {
     static let adjectives = [
         "agile", "amber", "bold", "brave", "bright", "calm", "clever", "crisp", "daring", "eager", "fancy", "fleet",
         "gentle", "glad", "golden", "grand", "happy", "honest", "keen", "kind", "lively", "lucky", "merry", "mighty",
@@ -14,7 +14,7 @@ enum RunNames {
         "wasp", "whale", "wolf", "wren", "yak", "zebra",
     ]
 
-    static func random() -> String {
+    public static func random() -> String {
         var generator = SystemRandomNumberGenerator()
         let adjective = adjectives.randomElement(using: &generator)!
         let animal = animals.randomElement(using: &generator)!

@@ -72,9 +72,10 @@ public final class TrackingStore: Sendable {
     /// none is given, its params and tags, and — unless `captureEnvironment` is off — the inputs
     /// that reproduce it (command line, working directory, executable, git commit and dirty flag,
     /// host, OS, Swift version).
+    /// `startTime` (ms) defaults to now; `userID` is recorded as the run's `user_id` attribute.
     public func startRun(
         in experiment: Experiment, name: String? = nil, params: [String: String] = [:], tags: [String: String] = [:],
-        captureEnvironment: Bool = true
+        startTime: Int64? = nil, userID: String? = nil, captureEnvironment: Bool = true
     ) throws(RunlogError) -> ActiveRun {
         let runName = name ?? RunNames.random()
         try Validation.name(runName, "run", limit: Validation.maxRunNameLength)
@@ -90,12 +91,16 @@ public final class TrackingStore: Sendable {
             throw RunlogError(
                 .invalidArgument, "experiment \"\(experiment.name)\" is deleted; restore it to start runs")
         }
-        let now = currentTimeMilliseconds()
+        let now = startTime ?? currentTimeMilliseconds()
         var records: [RunRecord] = [
             .attribute(key: "experiment_id", value: experiment.id, timestamp: now),
             .attribute(key: "run_name", value: runName, timestamp: now),
             .status(.running, timestamp: now),
         ]
+        if let userID {
+            try Validation.value(userID, of: "attribute", key: RunAttribute.userID, limit: Validation.maxTagValueLength)
+            records.append(.attribute(key: RunAttribute.userID, value: userID, timestamp: now))
+        }
         records += params.keys.sorted().map { .param(key: $0, value: params[$0]!, timestamp: now) }
         records += tags.keys.sorted().map { .tag(key: $0, value: tags[$0]!, timestamp: now) }
         if captureEnvironment {

@@ -1,0 +1,184 @@
+import Foundation
+import RunlogStore
+
+extension TrackingStore {
+    /// Takes up writing a run that no process holds — one this process released with `close()`,
+    /// or one another process started and left (its child continuing it, a server taking requests
+    /// for it). Fails with a storage error whose `storeError?.code` is `.locked`, naming the
+    /// holder, while another writer holds it.
+    public func resumeRun(_ id: RunID) throws(RunlogError) -> ActiveRun {
+        try refresh(id)
+        let info = try run(id)
+        let writer = try storage("opening run \(id) for writing") { () throws(StoreError) in
+            try engine.openWriter(id)
+        }
+        return ActiveRun(
+            id: id, experimentID: info.experimentID, name: info.name, writer: writer, catalog: catalog,
+            params: info.params)
+    }
+
+    /// Reads one run again: what another process appended, or a run it created since the last
+    /// refresh. Throws `.notFound` when there is no such run.
+    public func refresh(_ run: RunID) throws(RunlogError) {
+        try catalog.refresh(run)
+    }
+}
+
+extension ActiveRun {
+    /// Releases the run without ending it: everything logged is written, the writer's thread and
+    /// files are freed, and the run stays in its status (RUNNING, usually) until a later writer —
+    /// `TrackingStore.resumeRun` — records more. Later calls on this handle throw.
+    public func close() throws(RunlogError) {
+        try state.withLock { (s) throws(RunlogError) in
+            guard !s.finished else { throw RunlogError(.invalidArgument, "run \(id) is already finished") }
+            s.finished = true
+        }
+        try storage("closing run \(id)") { () throws(StoreError) in try writer.close() }
+        try catalog.refresh(id)
+    }
+
+    /// Records a status without releasing the run, as MLflow's `runs/update` does: a terminal
+    /// status ends the run at `time` (default now), RUNNING takes it up again.
+    public func setStatus(_ status: RunStatus, at time: Int64? = nil) throws(RunlogError) {
+        try append(.status(status, timestamp: time ?? currentTimeMilliseconds()))
+    }
+
+    /// Renames the run (the later name wins).
+    public func rename(_ name: String) throws(RunlogError) {
+        try Validation.name(name, "run", limit: Validation.maxRunNameLength)
+        try append(.attribute(key: "run_name", value: name, timestamp: currentTimeMilliseconds()))
+    }
+
+    /// Removes a tag; removing a tag the run does not have is an error, as in MLflow.
+    public func deleteTag(_ key: String) throws(RunlogError) {
+        try Validation.key(key, "tag")
+        guard (try? catalog.entry(id))?.info.tags[key] != nil else {
+            throw RunlogError(.notFound, "run \(id) has no tag \(Validation.quoted(key))")
+        }
+        try append(.attribute(key: RunAttribute.deletedTag, value: key, timestamp: currentTimeMilliseconds()))
+    }
+
+    /// Records a dataset the run used, as MLflow's `log_input` does: `fields` are the dataset's
+    /// (`digest`, `source_type`, `source`, `schema`, `profile`) and its tags (`mlflow.data.context`).
+    /// Stored as input `dataset:<name>` whose value is `{"name", …fields, "tags": {…}}` as JSON.
+    public func logDataset(name: String, fields: [String: String], tags: [String: String] = [:]) throws(RunlogError)
+    {
+        try Validation.key(name, "input")
+        var object: [String: AnyCodableText] = fields.mapValues(AnyCodableText.text)
+        object["name"] = .text(name)
+        if !tags.isEmpty { object["tags"] = .object(tags) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let value = (try? encoder.encode(object)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        try Validation.value(value, of: "input", key: name, limit: Validation.maxInputValueLength)
+        try append(.input(name: "dataset:" + name, value: value, timestamp: currentTimeMilliseconds()))
+    }
+}
+
+/// A dataset input's JSON: text fields, and its tags as one object.
+enum AnyCodableText: Codable, Sendable {
+    case text(String)
+    case object([String: String])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self) {
+            self = .text(text)
+        } else {
+            self = .object(try container.decode([String: String].self))
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .text(let text): try container.encode(text)
+        case .object(let object): try container.encode(object)
+        }
+    }
+}
+
+/// A dataset a run recorded with `logDataset` (or `logInput`), read back from its input.
+public struct DatasetInput: Sendable, Hashable {
+    public var name: String
+    public var fields: [String: String]
+    public var tags: [String: String]
+
+    /// The datasets among a run's inputs, by name.
+    public static func all(in run: RunInfo) -> [DatasetInput] {
+        run.inputs.keys.sorted().compactMap { key -> DatasetInput? in
+            guard key.hasPrefix("dataset:"),
+                let object = try? JSONDecoder().decode([String: AnyCodableText].self, from: Data(run.inputs[key]!.utf8))
+            else { return nil }
+            var dataset = DatasetInput(name: String(key.dropFirst("dataset:".count)), fields: [:], tags: [:])
+            for (field, value) in object {
+                switch value {
+                case .text(let text) where field != "name": dataset.fields[field] = text
+                case .object(let tags) where field == "tags": dataset.tags = tags
+                default: break
+                }
+            }
+            return dataset
+        }
+    }
+}
+
+/// One metric point of a batch.
+public struct BatchMetric: Sendable {
+    public var key: String
+    public var value: Double
+    public var timestamp: Int64
+    public var step: Int64
+
+    public init(key: String, value: Double, timestamp: Int64, step: Int64) {
+        self.key = key
+        self.value = value
+        self.timestamp = timestamp
+        self.step = step
+    }
+}
+
+extension ActiveRun {
+    /// Logs metrics, params and tags together, as MLflow's `log-batch`: every key and value is
+    /// checked first (a param that conflicts with a logged one, or with another in the batch,
+    /// included), so a batch that breaks a rule logs nothing.
+    public func logBatch(
+        metrics: [BatchMetric], params: [(key: String, value: String)], tags: [(key: String, value: String)]
+    ) throws(RunlogError) {
+        var newParams: [(String, String)] = []
+        var seen: [String: String] = [:]
+        let logged = state.withLock { $0.params }
+        for (key, value) in params {
+            try Validation.key(key, "param")
+            try Validation.value(value, of: "param", key: key, limit: Validation.maxParamValueLength)
+            if let existing = logged[key] ?? seen[key] {
+                guard existing == value else {
+                    throw RunlogError(
+                        .paramConflict,
+                        "param \"\(key)\" of run \(id) is already \"\(existing)\"; it cannot change to \"\(value)\"")
+                }
+                continue
+            }
+            seen[key] = value
+            newParams.append((key, value))
+        }
+        for (key, value) in tags {
+            try Validation.key(key, "tag")
+            try Validation.value(value, of: "tag", key: key, limit: Validation.maxTagValueLength)
+        }
+        var handles: [String: Metric] = [:]
+        for point in metrics where handles[point.key] == nil { handles[point.key] = try metric(point.key) }
+        for (key, value) in newParams { try logParam(key, value) }
+        let now = currentTimeMilliseconds()
+        for (key, value) in tags { try append(.tag(key: key, value: value, timestamp: now)) }
+        for point in metrics {
+            try log(handles[point.key]!, point.value, step: point.step, timestamp: point.timestamp)
+        }
+    }
+
+    /// `flush()` without reading the run back into the store's catalog: for a caller that
+    /// flushes often and refreshes the catalog itself when it next reads (`TrackingStore.refresh(_:)`).
+    public func write() throws(RunlogError) {
+        try storage("flushing run \(id)") { () throws(StoreError) in try writer.flush() }
+    }
+}

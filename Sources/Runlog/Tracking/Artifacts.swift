@@ -1,0 +1,243 @@
+import Crypto
+import Foundation
+import RunlogStore
+
+/// A file kept with a run: a model, a config, a plot. Its bytes live in the store under the run
+/// (`artifacts/<run id>/<path>`); the run's log records its path, size and SHA-256, so listings and
+/// `verify` know it without reading the file.
+public struct Artifact: Sendable, Hashable, Codable {
+    /// Relative, `/`-separated: `model/weights.bin`.
+    public let path: String
+    public let size: Int64
+    /// Lowercase hex.
+    public let sha256: String
+
+    /// The artifact a run's `artifact` attribute records, or nil for a value that is not one.
+    init?(recorded value: String) {
+        guard let artifact = try? JSONDecoder().decode(Artifact.self, from: Data(value.utf8)),
+            (try? ArtifactPath.check(artifact.path)) != nil
+        else { return nil }
+        self = artifact
+    }
+
+    init(path: String, size: Int64, sha256: String) {
+        self.path = path
+        self.size = size
+        self.sha256 = sha256
+    }
+
+    var recorded: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}
+
+/// Names of the run attributes the tracking layer records beside `experiment_id` and `run_name`.
+enum RunAttribute {
+    /// A tag removed (`ActiveRun.deleteTag`); its value is the tag's key.
+    static let deletedTag = "deleted_tag"
+    /// An artifact stored; its value is the `Artifact` as JSON.
+    static let artifact = "artifact"
+    static let userID = "user_id"
+}
+
+/// The rules an artifact path follows: relative, 1–1,000 bytes, no empty, `.` or `..` segment, no
+/// NUL, backslash or control character. Nothing that names a place outside the run's directory.
+public enum ArtifactPath {
+    public static let maxBytes = 1000
+
+    public static func check(_ path: String) throws(RunlogError) {
+        guard !path.isEmpty else { throw RunlogError(.invalidArgument, "artifact path is empty") }
+        guard path.utf8.count <= maxBytes else {
+            throw RunlogError(
+                .invalidArgument, "artifact path is \(path.utf8.count) bytes; the limit is \(maxBytes)")
+        }
+        guard !path.hasPrefix("/") else {
+            throw RunlogError(.invalidArgument, "artifact path \(Validation.quoted(path)) is absolute")
+        }
+        if let bad = path.unicodeScalars.first(where: { $0.properties.generalCategory == .control || $0 == "\\" }) {
+            throw RunlogError(
+                .invalidArgument,
+                "artifact path \(Validation.quoted(path)) contains U+\(String(bad.value, radix: 16, uppercase: true))")
+        }
+        for segment in path.split(separator: "/", omittingEmptySubsequences: false) {
+            if segment.isEmpty || segment == "." || segment == ".." {
+                throw RunlogError(
+                    .invalidArgument,
+                    "artifact path \(Validation.quoted(path)) has a \"\(segment)\" segment; paths are relative, "
+                        + "without empty, . or .. segments")
+            }
+        }
+    }
+}
+
+extension TrackingStore {
+    /// Where a run's artifacts live: `<store>/artifacts/<run id>`.
+    public func artifactDirectory(of run: RunID) -> String { path + "/artifacts/" + run.description }
+
+    /// The file holding a run's artifact, for reading; nil when the run recorded no such artifact.
+    public func artifactFile(of run: RunID, _ artifactPath: String) throws(RunlogError) -> (Artifact, String)? {
+        try ArtifactPath.check(artifactPath)
+        guard let artifact = try self.run(run).artifacts[artifactPath] else { return nil }
+        return (artifact, artifactDirectory(of: run) + "/" + artifactPath)
+    }
+
+    /// The artifacts of `run` directly under `directory` ("" for the top): files, and the
+    /// directories that hold deeper files, each once.
+    public func listArtifacts(of run: RunID, under directory: String = "") throws(RunlogError)
+        -> [(path: String, isDirectory: Bool, size: Int64?)]
+    {
+        if !directory.isEmpty { try ArtifactPath.check(directory) }
+        let prefix = directory.isEmpty ? "" : directory + "/"
+        var files: [String: Int64] = [:]
+        var directories: Set<String> = []
+        for (path, artifact) in try self.run(run).artifacts where path.hasPrefix(prefix) {
+            let rest = path.dropFirst(prefix.count)
+            if let slash = rest.firstIndex(of: "/") {
+                directories.insert(prefix + rest[..<slash])
+            } else {
+                files[path] = artifact.size
+            }
+        }
+        let entries = files.map { (path: $0.key, isDirectory: false, size: Optional($0.value)) }
+            + directories.map { (path: $0, isDirectory: true, size: nil) }
+        return entries.sorted { $0.path < $1.path }
+    }
+}
+
+extension ActiveRun {
+    /// Keeps the file at `file` as the run's artifact `path` (`model/weights.bin`): copies it into
+    /// the store (fsynced, renamed into place), then records path, size and SHA-256 in the run's
+    /// log and flushes. With `moving`, the file is renamed instead of copied when it is on the
+    /// store's file system. Storing a path again replaces the file.
+    @discardableResult
+    public func logArtifact(file: String, path artifactPath: String, moving: Bool = false) throws(RunlogError)
+        -> Artifact
+    {
+        try ArtifactPath.check(artifactPath)
+        let directory = artifactRoot
+        let destination = directory + "/" + artifactPath
+        let parent = String(destination[..<destination.lastIndex(of: "/")!])
+        try ArtifactFiles.makeDirectories(parent, below: catalog.engine.path)
+        let temporary = parent + "/.tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        let (size, digest) = try ArtifactFiles.copy(file, to: temporary, moving: moving)
+        do {
+            try ArtifactFiles.install(temporary, at: destination, syncing: parent)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        let artifact = Artifact(path: artifactPath, size: size, sha256: digest)
+        try append(.attribute(key: RunAttribute.artifact, value: artifact.recorded, timestamp: currentTimeMilliseconds()))
+        try flush()
+        return artifact
+    }
+
+    var artifactRoot: String { catalog.engine.path + "/artifacts/" + id.description }
+}
+
+/// File work for artifacts, with POSIX calls: directories made one at a time and checked never to
+/// be links, so nothing is written outside the store.
+enum ArtifactFiles {
+    static func makeDirectories(_ directory: String, below root: String) throws(RunlogError) {
+        precondition(directory.hasPrefix(root + "/"), "artifact directory \(directory) is outside \(root)")
+        var current = root
+        for component in directory.dropFirst(root.count + 1).split(separator: "/") {
+            current += "/" + component
+            var info = stat()
+            if lstat(current, &info) == 0 {
+                guard info.st_mode & S_IFMT == S_IFDIR else {
+                    throw RunlogError(.invalidArgument, "\(current) is not a directory (a link or a file is in the way)")
+                }
+                continue
+            }
+            guard errno == ENOENT, mkdir(current, 0o755) == 0 || errno == EEXIST else {
+                throw RunlogError(.storage, "creating \(current): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    /// Copies (or, `moving`, renames where it can) `source` to `destination`, fsynced; returns
+    /// its size and SHA-256.
+    static func copy(_ source: String, to destination: String, moving: Bool) throws(RunlogError) -> (Int64, String) {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw failure("opening \(source)") }
+        defer { close(input) }
+        var info = stat()
+        guard fstat(input, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw RunlogError(.invalidArgument, "\(source) is not a regular file")
+        }
+        var hash = SHA256()
+        var size: Int64 = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        if moving, Glibc.rename(source, destination) == 0 {
+            while true {
+                let got = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+                guard got >= 0 else { throw failure("reading \(source)") }
+                if got == 0 { break }
+                hash.update(data: buffer[..<got])
+                size += Int64(got)
+            }
+            let moved = open(destination, O_RDONLY | O_CLOEXEC)
+            guard moved >= 0, fsync(moved) == 0 else { throw failure("syncing \(destination)") }
+            close(moved)
+            return (size, hex(hash.finalize()))
+        }
+        let output = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard output >= 0 else { throw failure("creating \(destination)") }
+        do throws(RunlogError) {
+            while true {
+                let got = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+                guard got >= 0 else { throw failure("reading \(source)") }
+                if got == 0 { break }
+                hash.update(data: buffer[..<got])
+                var done = 0
+                while done < got {
+                    let wrote = buffer.withUnsafeBytes { write(output, $0.baseAddress! + done, got - done) }
+                    guard wrote > 0 else { throw failure("writing \(destination)") }
+                    done += wrote
+                }
+                size += Int64(got)
+            }
+            guard fsync(output) == 0 else { throw failure("syncing \(destination)") }
+        } catch {
+            close(output)
+            unlink(destination)
+            throw error
+        }
+        close(output)
+        return (size, hex(hash.finalize()))
+    }
+
+    static func install(_ source: String, at destination: String, syncing directory: String) throws(RunlogError) {
+        var info = stat()
+        if lstat(destination, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+            throw RunlogError(.invalidArgument, "\(destination) exists and is not a regular file")
+        }
+        guard Glibc.rename(source, destination) == 0 else { throw failure("renaming \(source) to \(destination)") }
+        let handle = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard handle >= 0 else { throw failure("opening \(directory)") }
+        defer { close(handle) }
+        guard fsync(handle) == 0 else { throw failure("syncing \(directory)") }
+    }
+
+    /// Removes `directory` and everything below it (a deleted run's artifacts, at `gc`).
+    static func removeTree(_ directory: String) throws(RunlogError) {
+        var info = stat()
+        guard lstat(directory, &info) == 0 else { return }
+        do {
+            try FileManager.default.removeItem(atPath: directory)
+        } catch {
+            throw RunlogError(.storage, "removing \(directory)", underlying: error)
+        }
+    }
+
+    private static func failure(_ doing: String) -> RunlogError {
+        RunlogError(.storage, "\(doing): \(String(cString: strerror(errno)))")
+    }
+
+    static func hex(_ digest: SHA256.Digest) -> String {
+        digest.map { String(format: "%02x", $0) }.joined()
+    }
+}

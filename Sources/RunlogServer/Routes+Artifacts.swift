@@ -1,0 +1,206 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOPosix
+import Runlog
+
+/// Artifacts as MLflow's artifact proxy serves them: `PUT` and `GET`
+/// `/api/2.0/mlflow-artifacts/artifacts/<experiment>/<run>/artifacts/<path>`, the listing at
+/// `/api/2.0/mlflow-artifacts/artifacts?path=…`, and `/api/2.0/mlflow/artifacts/list?run_id=…`.
+extension Routes {
+    static let artifactPrefixes = ["/api/2.0/mlflow-artifacts/artifacts", "/ajax-api/2.0/mlflow-artifacts/artifacts"]
+
+    func registerArtifacts(on router: Router<BasicRequestContext>) {
+        let adapter = adapter
+        let pool = pool
+        for prefix in Self.artifactPrefixes {
+            router.put(RouterPath(prefix + "/**")) { request, _ -> Response in
+                let location = try ArtifactLocation(request, after: prefix)
+                try await pool.runIfActive { try adapter.checkWritable(location) }
+                let incoming = try await Self.receive(request, into: adapter.incomingDirectory())
+                do {
+                    try await pool.runIfActive { try adapter.storeArtifact(location, file: incoming) }
+                } catch {
+                    unlink(incoming)
+                    throw error
+                }
+                return try Self.json(Empty())
+            }
+            router.get(RouterPath(prefix + "/**")) { request, _ -> Response in
+                let location = try ArtifactLocation(request, after: prefix)
+                let file = try await pool.runIfActive { try adapter.artifactFile(location) }
+                return try Self.download(file)
+            }
+            router.get(RouterPath(prefix)) { request, _ -> Response in
+                let query = Query(request)
+                return try await pool.runIfActive { try Self.json(try adapter.listArtifacts(proxyPath: query.string("path"))) }
+            }
+        }
+        for prefix in Self.prefixes {
+            router.get(RouterPath(prefix + "artifacts/list")) { request, _ -> Response in
+                let query = Query(request)
+                return try await pool.runIfActive {
+                    try Self.json(
+                        try adapter.listArtifacts(
+                            run: query.string("run_id") ?? query.string("run_uuid"), path: query.string("path")))
+                }
+            }
+        }
+    }
+
+    /// Streams the request body into a new file of `directory`; returns its path.
+    static func receive(_ request: Request, into directory: String) async throws -> String {
+        let path = directory + "/upload-\(UInt64.random(in: 0...UInt64.max))"
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else {
+            throw MLflowError(.internalError, "creating \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        do {
+            for try await buffer in request.body {
+                try buffer.withUnsafeReadableBytes { bytes in
+                    var done = 0
+                    while done < bytes.count {
+                        let wrote = write(descriptor, bytes.baseAddress! + done, bytes.count - done)
+                        guard wrote > 0 else {
+                            throw MLflowError(.internalError, "writing \(path): \(String(cString: strerror(errno)))")
+                        }
+                        done += wrote
+                    }
+                }
+            }
+        } catch {
+            unlink(path)
+            throw error
+        }
+        return path
+    }
+
+    /// The file's bytes, read a chunk at a time as the client takes them.
+    static func download(_ file: (Artifact, String)) throws -> Response {
+        let (artifact, path) = file
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard descriptor >= 0 else {
+            throw MLflowError(.resourceDoesNotExist, "artifact \(artifact.path) is recorded but its file is missing")
+        }
+        let body = ResponseBody(contentLength: Int(artifact.size)) { writer in
+            defer { close(descriptor) }
+            var offset: off_t = 0
+            var buffer = ByteBufferAllocator().buffer(capacity: 1 << 16)
+            while Int64(offset) < artifact.size {
+                buffer.clear()
+                let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 << 16) { bytes in
+                    max(0, pread(descriptor, bytes.baseAddress, min(bytes.count, Int(artifact.size - Int64(offset))), offset))
+                }
+                guard got > 0 else { break }
+                offset += off_t(got)
+                try await writer.write(buffer)
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: body)
+    }
+}
+
+/// `<experiment>/<run>/artifacts/<path>` of an artifact URL, percent-decoded and checked.
+struct ArtifactLocation: Sendable {
+    let experimentID: String
+    let run: RunID
+    /// Empty for the run's artifact root.
+    let path: String
+
+    /// The location in the request's path after `prefix`, every segment kept (the router's
+    /// catch-all drops empty ones, which would hide `a//b`).
+    init(_ request: Request, after prefix: String) throws(MLflowError) {
+        let rest = request.uri.path.dropFirst(prefix.count + 1)
+        try self.init(rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init), allowRoot: false)
+    }
+
+    init(_ segments: [String], allowRoot: Bool) throws(MLflowError) {
+        var decoded: [String] = []
+        for segment in segments {
+            guard let text = segment.removingPercentEncoding, !text.contains("/") || segment == text else {
+                throw MLflowError.invalid("artifact path segment '\(segment.prefix(80))' is not valid")
+            }
+            decoded += text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        }
+        guard decoded.count >= (allowRoot ? 3 : 4), decoded[2] == "artifacts", let run = RunID(decoded[1]) else {
+            throw MLflowError.invalid(
+                "artifact paths are <experiment id>/<run id>/artifacts/<path>, not '\(decoded.joined(separator: "/").prefix(200))'")
+        }
+        experimentID = decoded[0]
+        self.run = run
+        path = decoded.dropFirst(3).joined(separator: "/")
+        if !path.isEmpty {
+            do throws(RunlogError) {
+                try ArtifactPath.check(path)
+            } catch {
+                throw MLflowError.invalid(error.message)
+            }
+        }
+    }
+}
+
+extension StoreAdapter {
+    /// Where uploads are received before they become artifacts (inside the store, so that a
+    /// rename moves them).
+    func incomingDirectory() throws -> String {
+        let directory = store.path + "/artifacts/.incoming"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    func checkWritable(_ location: ArtifactLocation) throws(MLflowError) {
+        let info = try info(location.run)
+        guard info.experimentID == location.experimentID else {
+            throw MLflowError(.resourceDoesNotExist, "Run '\(location.run)' is not in experiment \(location.experimentID)")
+        }
+        guard info.lifecycle == .active else {
+            throw MLflowError.invalid("The run \(location.run) must be in the 'active' state. Current state is deleted.")
+        }
+    }
+
+    func storeArtifact(_ location: ArtifactLocation, file: String) throws(MLflowError) {
+        try checkWritable(location)
+        try run { () throws(RunlogError) in
+            try writers.with(location.run) { (run) throws(RunlogError) in
+                _ = try run.logArtifact(file: file, path: location.path, moving: true)
+            }
+            try store.refresh(location.run)
+        }
+    }
+
+    func artifactFile(_ location: ArtifactLocation) throws(MLflowError) -> (Artifact, String) {
+        try refreshIfForeign(location.run)
+        guard (try info(location.run)).experimentID == location.experimentID,
+            let file = try run({ () throws(RunlogError) in try store.artifactFile(of: location.run, location.path) })
+        else { throw MLflowError(.resourceDoesNotExist, "No artifact '\(location.path)' in run \(location.run)") }
+        return file
+    }
+
+    /// The proxy's listing: entries directly under `path`, named by their last segment.
+    func listArtifacts(proxyPath: String?) throws(MLflowError) -> ListArtifactsResponse {
+        guard let proxyPath, !proxyPath.isEmpty else { return ListArtifactsResponse(files: []) }
+        let location = try ArtifactLocation(proxyPath.split(separator: "/").map(String.init), allowRoot: true)
+        try refreshIfForeign(location.run)
+        let entries = try run { () throws(RunlogError) in try store.listArtifacts(of: location.run, under: location.path) }
+        return ListArtifactsResponse(
+            files: entries.map { entry in
+                WireFileInfo(
+                    path: String(entry.path.split(separator: "/").last!), is_dir: entry.isDirectory,
+                    file_size: entry.size)
+            })
+    }
+
+    /// The tracking API's listing: paths relative to the run's artifact root.
+    func listArtifacts(run text: String?, path: String?) throws(MLflowError) -> ListArtifactsResponse {
+        let id = try runID(text)
+        try refreshIfForeign(id)
+        let info = try info(id)
+        let entries = try run { () throws(RunlogError) in try store.listArtifacts(of: id, under: path ?? "") }
+        return ListArtifactsResponse(
+            root_uri: "mlflow-artifacts:/\(info.experimentID)/\(id)/artifacts",
+            files: entries.map { WireFileInfo(path: $0.path, is_dir: $0.isDirectory, file_size: $0.size) })
+    }
+}

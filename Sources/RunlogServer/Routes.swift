@@ -1,0 +1,157 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOPosix
+import Runlog
+
+/// Registers MLflow's endpoints under both of MLflow's prefixes. Every handler's store work runs on
+/// the server's thread pool, never on an event loop: a flush may wait for an fsync.
+struct Routes: Sendable {
+    static let prefixes = ["/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"]
+
+    let adapter: StoreAdapter
+    let pool: NIOThreadPool
+
+    func register(on router: Router<BasicRequestContext>) {
+        registerExperiments(on: router)
+        registerRuns(on: router)
+        registerMetrics(on: router)
+        registerArtifacts(on: router)
+    }
+
+    private func registerExperiments(on router: Router<BasicRequestContext>) {
+        post(router, "experiments/create") { a, r in try a.createExperiment(r) }
+        get(router, "experiments/get") { a, q in try a.experiment(id: q.string("experiment_id")) }
+        get(router, "experiments/get-by-name") { a, q in try a.experiment(name: q.string("experiment_name")) }
+        post(router, "experiments/search") { a, r in try a.searchExperiments(r) }
+        get(router, "experiments/search") { a, q in
+            try a.searchExperiments(
+                SearchExperimentsRequest(
+                    max_results: try q.int64("max_results"), page_token: q.string("page_token"),
+                    filter: q.string("filter"), order_by: q.strings("order_by"), view_type: q.string("view_type")))
+        }
+        post(router, "experiments/update") { a, r in try a.updateExperiment(r) }
+        post(router, "experiments/delete") { a, r in try a.deleteExperiment(r) }
+        post(router, "experiments/restore") { a, r in try a.restoreExperiment(r) }
+        post(router, "experiments/set-experiment-tag") { a, r in try a.setExperimentTag(r) }
+        post(router, "experiments/delete-experiment-tag") { a, r in try a.deleteExperimentTag(r) }
+    }
+
+    private func registerRuns(on router: Router<BasicRequestContext>) {
+        post(router, "runs/create") { a, r in try a.createRun(r) }
+        get(router, "runs/get") { a, q in try a.getRun(q.string("run_id") ?? q.string("run_uuid")) }
+        post(router, "runs/update") { a, r in try a.updateRun(r) }
+        post(router, "runs/delete") { a, r in try a.deleteRun(r) }
+        post(router, "runs/restore") { a, r in try a.restoreRun(r) }
+        post(router, "runs/search") { a, r in try a.searchRuns(r) }
+        post(router, "runs/log-metric") { a, r in try a.logMetric(r) }
+        post(router, "runs/log-parameter") { a, r in try a.logParam(r) }
+        post(router, "runs/set-tag") { a, r in try a.setTag(r) }
+        post(router, "runs/delete-tag") { a, r in try a.deleteTag(r) }
+        post(router, "runs/log-batch") { a, r in try a.logBatch(r) }
+        post(router, "runs/log-inputs") { a, r in try a.logInputs(r) }
+    }
+
+    private func registerMetrics(on router: Router<BasicRequestContext>) {
+        get(router, "metrics/get-history") { a, q in
+            try a.history(
+                run: q.string("run_id") ?? q.string("run_uuid"), key: q.string("metric_key"),
+                maxResults: try q.int64("max_results"), pageToken: q.string("page_token"))
+        }
+        get(router, "metrics/get-history-bulk") { a, q in
+            try a.historyBulk(runs: q.strings("run_id"), key: q.string("metric_key"), maxResults: try q.int64("max_results"))
+        }
+        get(router, "metrics/get-history-bulk-interval") { a, q in
+            try a.historyBulkInterval(
+                runs: q.strings("run_ids"), key: q.string("metric_key"), startStep: try q.int64("start_step"),
+                endStep: try q.int64("end_step"), maxResults: try q.int64("max_results"))
+        }
+    }
+
+    // MARK: Registration
+
+    /// A POST endpoint taking a JSON body.
+    private func post<Body: Decodable & Sendable, Answer: Encodable & Sendable>(
+        _ router: Router<BasicRequestContext>, _ path: String,
+        _ handler: @escaping @Sendable (StoreAdapter, Body) throws -> Answer
+    ) {
+        let adapter = adapter
+        let pool = pool
+        for prefix in Self.prefixes {
+            router.post(RouterPath(prefix + path)) { request, _ -> Response in
+                let bytes = try await Self.body(request)
+                return try await pool.runIfActive { () throws -> Response in
+                    let body: Body
+                    do {
+                        body = try WireCoding.decoder().decode(Body.self, from: bytes)
+                    } catch let error as DecodingError {
+                        throw MLflowError.invalid(WireCoding.describe(error))
+                    }
+                    return try Self.json(try handler(adapter, body))
+                }
+            }
+        }
+    }
+
+    /// A GET endpoint taking its arguments from the query string.
+    private func get<Answer: Encodable & Sendable>(
+        _ router: Router<BasicRequestContext>, _ path: String,
+        _ handler: @escaping @Sendable (StoreAdapter, Query) throws -> Answer
+    ) {
+        let adapter = adapter
+        let pool = pool
+        for prefix in Self.prefixes {
+            router.get(RouterPath(prefix + path)) { request, _ -> Response in
+                let query = Query(request)
+                return try await pool.runIfActive { () throws -> Response in try Self.json(try handler(adapter, query)) }
+            }
+        }
+    }
+
+    /// The request body, up to the limit (a larger one is answered 413 with MLflow's error JSON).
+    static func body(_ request: Request) async throws -> Data {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: Limits.requestBody)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw MLflowError(
+                .invalidParameterValue, "The request body is larger than \(Limits.requestBody) bytes",
+                status: .contentTooLarge)
+        } catch is NIOTooManyBytesError {
+            throw MLflowError(
+                .invalidParameterValue, "The request body is larger than \(Limits.requestBody) bytes",
+                status: .contentTooLarge)
+        }
+        return Data(buffer: buffer)
+    }
+
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try WireCoding.encoder().encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// The query string's arguments, decoded.
+struct Query: Sendable {
+    private let pairs: [(String, String)]
+
+    init(_ request: Request) {
+        pairs = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+    }
+
+    func string(_ name: String) -> String? { pairs.first { $0.0 == name }?.1 }
+
+    func strings(_ name: String) -> [String] { pairs.filter { $0.0 == name }.map(\.1) }
+
+    func int64(_ name: String) throws(MLflowError) -> Int64? {
+        guard let text = string(name), !text.isEmpty else { return nil }
+        guard let value = Int64(text) else {
+            throw MLflowError.invalid("Invalid value '\(text.prefix(60))' for parameter '\(name)': expected an integer")
+        }
+        return value
+    }
+}

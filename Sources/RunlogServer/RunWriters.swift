@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import Runlog
+import Synchronization
+
+/// The runs this server writes, each held open between requests and released when idle, so a
+/// thousand RUNNING runs do not hold a thousand writer threads and file handles.
+///
+/// Two locks: `entries` is held only to look up and count uses (every request); `lifecycle`
+/// serialises opening and closing writers, so a run is never opened while its previous writer is
+/// still closing.
+final class RunWriters: Sendable {
+    private struct Entry {
+        let run: ActiveRun
+        var users = 0
+        var lastUse: ContinuousClock.Instant
+    }
+
+    private let store: TrackingStore
+    private let entries = Mutex<[RunID: Entry]>([:])
+    private let lifecycle = Mutex<Void>(())
+    private let logger: Logger
+
+    init(store: TrackingStore, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    /// Runs `body` with the writer of `id`, opening it when it is not open.
+    func with<T>(_ id: RunID, _ body: (ActiveRun) throws(RunlogError) -> T) throws(RunlogError) -> T {
+        let run = try acquire(id)
+        defer { release(id) }
+        return try body(run)
+    }
+
+    /// Registers a writer this server just started.
+    func adopt(_ run: ActiveRun) {
+        entries.withLock { $0[run.id] = Entry(run: run, lastUse: .now) }
+    }
+
+    var openCount: Int { entries.withLock { $0.count } }
+
+    private func acquire(_ id: RunID) throws(RunlogError) -> ActiveRun {
+        if let run = entries.withLock({ (e) -> ActiveRun? in
+            guard e[id] != nil else { return nil }
+            e[id]!.users += 1
+            return e[id]!.run
+        }) {
+            return run
+        }
+        return try lifecycle.withLock { (_) throws(RunlogError) -> ActiveRun in
+            if let run = entries.withLock({ (e) -> ActiveRun? in
+                guard e[id] != nil else { return nil }
+                e[id]!.users += 1
+                return e[id]!.run
+            }) {
+                return run
+            }
+            let run = try store.resumeRun(id)
+            entries.withLock { $0[id] = Entry(run: run, users: 1, lastUse: .now) }
+            return run
+        }
+    }
+
+    private func release(_ id: RunID) {
+        entries.withLock { e in
+            e[id]?.users -= 1
+            e[id]?.lastUse = .now
+        }
+    }
+
+    /// Closes the writers no request has used for `idle`; returns how many.
+    @discardableResult
+    func closeIdle(_ idle: Duration) -> Int {
+        lifecycle.withLock { _ in
+            let now = ContinuousClock.now
+            let idleRuns = entries.withLock { e -> [ActiveRun] in
+                let ids = e.filter { $0.value.users == 0 && now - $0.value.lastUse >= idle }.map(\.key)
+                return ids.compactMap { e.removeValue(forKey: $0)?.run }
+            }
+            for run in idleRuns { close(run) }
+            return idleRuns.count
+        }
+    }
+
+    /// Closes every writer (shutdown): each flushes and releases its run.
+    func closeAll() {
+        lifecycle.withLock { _ in
+            let all = entries.withLock { e -> [ActiveRun] in
+                defer { e.removeAll() }
+                return e.values.map(\.run)
+            }
+            for run in all { close(run) }
+        }
+    }
+
+    private func close(_ run: ActiveRun) {
+        do {
+            try run.close()
+        } catch {
+            logger.error("closing the writer of run \(run.id) failed: \(error)")
+        }
+    }
+}
+
+extension RunWriters {
+    func isOpen(_ id: RunID) -> Bool { entries.withLock { $0[id] != nil } }
+}

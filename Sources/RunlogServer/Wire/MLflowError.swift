@@ -1,0 +1,69 @@
+import HTTPTypes
+import Runlog
+
+/// An error answered the way MLflow's server answers one: a JSON body `{"error_code", "message"}`
+/// and a status. The client raises `RestException(error_code)` from the body, whatever the
+/// status, but retries 429 and 5xx for minutes — so no client mistake is ever answered with those.
+public struct MLflowError: Error, Sendable, Equatable {
+    public struct Code: RawRepresentable, Hashable, Sendable {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+
+        public static let resourceDoesNotExist = Code(rawValue: "RESOURCE_DOES_NOT_EXIST")
+        public static let invalidParameterValue = Code(rawValue: "INVALID_PARAMETER_VALUE")
+        public static let resourceAlreadyExists = Code(rawValue: "RESOURCE_ALREADY_EXISTS")
+        public static let invalidState = Code(rawValue: "INVALID_STATE")
+        public static let endpointNotFound = Code(rawValue: "ENDPOINT_NOT_FOUND")
+        public static let unauthenticated = Code(rawValue: "UNAUTHENTICATED")
+        public static let internalError = Code(rawValue: "INTERNAL_ERROR")
+
+        /// The one place codes become statuses.
+        var status: HTTPResponse.Status {
+            switch self {
+            case .resourceDoesNotExist, .endpointNotFound: .notFound
+            case .unauthenticated: .unauthorized
+            case .internalError: .internalServerError
+            default: .badRequest
+            }
+        }
+    }
+
+    public let code: Code
+    public let message: String
+    /// Set where the status is not the code's own (413 for a body over the limit).
+    let statusOverride: HTTPResponse.Status?
+
+    public init(_ code: Code, _ message: String, status: HTTPResponse.Status? = nil) {
+        self.code = code
+        self.message = message
+        self.statusOverride = status
+    }
+
+    public var status: HTTPResponse.Status { statusOverride ?? code.status }
+
+    static func invalid(_ message: String) -> MLflowError { MLflowError(.invalidParameterValue, message) }
+
+    /// A tracking-layer error as MLflow would report it.
+    init(_ error: RunlogError) {
+        switch error.code {
+        case .notFound: self.init(.resourceDoesNotExist, error.description)
+        case .alreadyExists: self.init(.resourceAlreadyExists, error.description)
+        case .invalidArgument, .paramConflict, .filterSyntax, .filterType:
+            self.init(.invalidParameterValue, error.description)
+        default:
+            if error.storeError?.code == .locked {
+                self.init(.invalidState, error.description)
+            } else if error.storeError?.code == .notFound {
+                self.init(.resourceDoesNotExist, error.description)
+            } else {
+                self.init(.internalError, error.description)
+            }
+        }
+    }
+}
+
+/// MLflow's error body.
+struct ErrorBody: Codable {
+    let error_code: String
+    let message: String
+}
