@@ -18,6 +18,9 @@ struct Routes: Sendable {
         registerRuns(on: router)
         registerMetrics(on: router)
         registerArtifacts(on: router)
+        // The client lists a run's logged models beside its artifacts (`list_artifacts`): this
+        // store keeps none, and says so. Every other logged-model endpoint is ENDPOINT_NOT_FOUND.
+        post(router, "logged-models/search") { (_: StoreAdapter, _: Empty) in NoLoggedModels() }
     }
 
     private func registerExperiments(on router: Router<BasicRequestContext>) {

@@ -1,0 +1,194 @@
+"""The client side of the differential test: runs the stock mlflow client against the server at
+MLFLOW_TRACKING_URI and prints what it read back, with ids and times left out, as one JSON object.
+Every scenario reads back through the client, so two servers agree only if the client sees the
+same thing from both."""
+import json
+import math
+import os
+import sys
+import tempfile
+
+import mlflow
+import numpy as np
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
+
+
+def value(x):
+    if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
+        return repr(x)
+    return x
+
+
+def user_tags(tags):
+    return {k: v for k, v in tags.items() if not k.startswith("mlflow.") or k == "mlflow.runName"}
+
+
+def history(client, run_id, key):
+    points = client.get_metric_history(run_id, key)
+    return sorted((p.step, p.timestamp, value(p.value)) for p in points)
+
+
+def error_code(call):
+    try:
+        call()
+    except MlflowException as e:
+        return e.error_code
+    return "no error"
+
+
+def fluent():
+    mlflow.set_experiment("fluent")
+    with mlflow.start_run(run_name="r1") as run:
+        mlflow.log_param("lr", 0.01)
+        mlflow.log_params({"batch_size": 32, "epochs": 5, "optimizer": "adam"})
+        mlflow.set_tag("team", "ml")
+        for step in range(5):
+            mlflow.log_metric("loss", 1.0 / (step + 1), step=step, timestamp=1_700_000_000_000 + step)
+        mlflow.log_metrics({"acc": 0.9, "f1": 0.8}, step=4, timestamp=1_700_000_000_100)
+        mlflow.log_metric("odd", float("nan"), step=0, timestamp=1)
+        mlflow.log_metric("odd", float("inf"), step=1, timestamp=1)
+        mlflow.log_metric("odd", 0.1 + 0.2, step=2, timestamp=1)
+        mlflow.log_metric("odd", 5e-324, step=3, timestamp=1)
+    client = MlflowClient()
+    got = client.get_run(run.info.run_id)
+    return {
+        "status": got.info.status,
+        "lifecycle": got.info.lifecycle_stage,
+        "name": got.info.run_name,
+        "params": got.data.params,
+        "tags": user_tags(got.data.tags),
+        "metrics": {k: value(v) for k, v in got.data.metrics.items()},
+        "loss": history(client, run.info.run_id, "loss"),
+        "odd": history(client, run.info.run_id, "odd"),
+        "artifact_uri_scheme": got.info.artifact_uri.split(":")[0],
+        "has_end_time": got.info.end_time is not None,
+    }
+
+
+def async_logging():
+    mlflow.set_experiment("async")
+    mlflow.config.enable_async_logging(True)
+    try:
+        with mlflow.start_run(run_name="async") as run:
+            mlflow.log_param("p", 1)
+            for step in range(2000):
+                mlflow.log_metric("loss", 1.0 / (step + 1), step=step, timestamp=1_700_000_000_000 + step)
+            mlflow.set_tag("t", "v")
+    finally:
+        mlflow.config.enable_async_logging(False)
+    client = MlflowClient()
+    points = history(client, run.info.run_id, "loss")
+    got = client.get_run(run.info.run_id)
+    return {"points": len(points), "steps": [p[0] for p in points] == list(range(2000)),
+            "latest": value(got.data.metrics["loss"]), "params": got.data.params, "tags": user_tags(got.data.tags)}
+
+
+def client_batch():
+    client = MlflowClient()
+    experiment = client.create_experiment("client-batch")
+    run = client.create_run(experiment)
+    metrics = [Metric(f"m{i % 25}", float(i), 1_700_000_000_000 + i, i // 25) for i in range(2500)]
+    params = [Param(f"p{i}", str(i)) for i in range(150)]
+    tags = [RunTag(f"t{i}", f"v{i}") for i in range(120)]
+    client.log_batch(run.info.run_id, metrics=metrics, params=params, tags=tags)
+    client.set_terminated(run.info.run_id, status="KILLED")
+    got = client.get_run(run.info.run_id)
+    return {
+        "generated_name": bool(got.info.run_name) and got.data.tags.get("mlflow.runName") == got.info.run_name,
+        "params": len(got.data.params), "tags": len(user_tags(got.data.tags)) - 1,
+        "metric_keys": len(got.data.metrics), "m7": history(client, run.info.run_id, "m7")[-3:],
+        "status": got.info.status,
+    }
+
+
+def search():
+    client = MlflowClient()
+    experiment = client.create_experiment("search")
+    for i, lr in enumerate(["0.1", "0.01", "0.001", "0.0001"]):
+        run = client.create_run(experiment, run_name=f"lr={lr}", start_time=1_700_000_000_000 + i)
+        client.log_param(run.info.run_id, "lr", lr)
+        client.log_metric(run.info.run_id, "loss", 0.2 * i, timestamp=1, step=0)
+        client.set_tag(run.info.run_id, "phase", "a" if i % 2 else "b")
+    names = lambda runs: [r.info.run_name for r in runs]
+    first = client.search_runs([experiment], "metrics.loss < 0.5", order_by=["metrics.loss ASC"])
+    second = client.search_runs([experiment], "params.lr = '0.01' and tags.phase = 'a'")
+    third = client.search_runs([experiment], "", order_by=["params.lr DESC"], max_results=2)
+    default = client.search_runs([experiment])
+    victim = first[0].info.run_id
+    client.delete_run(victim)
+    after_delete = client.search_runs([experiment])
+    deleted = client.search_runs([experiment], run_view_type=2)
+    stage = client.get_run(victim).info.lifecycle_stage
+    client.restore_run(victim)
+    return {
+        "filter_order": names(first), "and": names(second), "limit": names(third), "default": names(default),
+        "after_delete": names(after_delete), "deleted_only": names(deleted), "stage": stage,
+        "restored": client.get_run(victim).info.lifecycle_stage,
+        "experiments": sorted(e.name for e in client.search_experiments()),
+        "by_name": client.get_experiment_by_name("search").name,
+        "missing_by_name": client.get_experiment_by_name("nope") is None,
+    }
+
+
+def inputs():
+    mlflow.set_experiment("inputs")
+    with mlflow.start_run() as run:
+        dataset = mlflow.data.from_numpy(np.arange(10, dtype=np.float64).reshape(5, 2), name="toy", source="/data/toy.npy")
+        mlflow.log_input(dataset, context="training")
+    got = MlflowClient().get_run(run.info.run_id)
+    return [
+        {"name": d.dataset.name, "digest": d.dataset.digest, "source_type": d.dataset.source_type,
+         "source": d.dataset.source, "tags": {t.key: t.value for t in d.tags}}
+        for d in got.inputs.dataset_inputs
+    ]
+
+
+def artifacts():
+    mlflow.set_experiment("artifacts")
+    directory = tempfile.mkdtemp()
+    with open(os.path.join(directory, "model.bin"), "wb") as f:
+        f.write(bytes(range(256)) * 1000)
+    with mlflow.start_run() as run:
+        mlflow.log_text("hello", "notes.txt")
+        mlflow.log_dict({"x": 1}, "cfg/conf.json")
+        mlflow.log_artifact(os.path.join(directory, "model.bin"), artifact_path="weights")
+    client = MlflowClient()
+    top = [(f.path, f.is_dir, f.file_size) for f in client.list_artifacts(run.info.run_id)]
+    nested = [(f.path, f.is_dir, f.file_size) for f in client.list_artifacts(run.info.run_id, "weights")]
+    out = tempfile.mkdtemp()
+    text = open(client.download_artifacts(run.info.run_id, "notes.txt", out)).read()
+    config = json.load(open(client.download_artifacts(run.info.run_id, "cfg/conf.json", out)))
+    weights = open(client.download_artifacts(run.info.run_id, "weights/model.bin", out), "rb").read()
+    return {"top": top, "nested": nested, "text": text, "config": config, "weights": len(weights),
+            "weights_ok": weights == bytes(range(256)) * 1000}
+
+
+def errors():
+    client = MlflowClient()
+    experiment = client.create_experiment("errors")
+    run = client.create_run(experiment)
+    client.log_param(run.info.run_id, "lr", "0.01")
+    return {
+        "unknown_run": error_code(lambda: client.get_run("0" * 32)),
+        "param_changed": error_code(lambda: client.log_param(run.info.run_id, "lr", "0.02")),
+        "bad_filter": error_code(lambda: client.search_runs([experiment], "metrics.loss <<< 1")),
+        "duplicate_experiment": error_code(lambda: client.create_experiment("errors")),
+        "unknown_experiment": error_code(lambda: client.get_experiment("999999")),
+        "too_many_metrics": error_code(lambda: client._tracking_client.store.log_batch(
+            run.info.run_id, metrics=[Metric("m", 1.0, 1, i) for i in range(1001)], params=[], tags=[])),
+    }
+
+
+SCENARIOS = [fluent, async_logging, client_batch, search, inputs, artifacts, errors]
+
+if __name__ == "__main__":
+    results = {}
+    for scenario in SCENARIOS:
+        try:
+            results[scenario.__name__] = scenario()
+        except Exception as e:  # reported, and compared like any other result
+            results[scenario.__name__] = {"exception": f"{type(e).__name__}: {e}"[:500]}
+    with open(sys.argv[1], "w") as out:  # stdout carries the client's own messages
+        json.dump(results, out, indent=1, sort_keys=True, default=str)
