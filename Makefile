@@ -1,6 +1,6 @@
 # The two commands a fresh machine needs: `make demo` and `make test`.
 # The reliability work (RELIABILITY.md) has its own: campaign, campaign-quick, tsan, asan, fuzz, coverage.
-.PHONY: demo test deps build release campaign campaign-quick tsan asan fuzz coverage reliability
+.PHONY: demo test deps build release campaign campaign-quick tsan asan fuzz coverage reliability differential server
 
 deps:
 	@scripts/ensure-deps
@@ -13,7 +13,8 @@ release: deps
 
 # The main job: trains a small model under 4 settings into a fresh ./runlog-store (the demo's
 # own store, ignored by git; replaced on each run), then prints the runs table and a chart.
-demo: release
+demo: deps
+	swift build -c release --product runlog
 	rm -rf runlog-store
 	.build/release/runlog demo --store runlog-store
 
@@ -33,11 +34,12 @@ campaign-quick: build
 # The concurrency tests under ThreadSanitizer, the codec and recovery tests under AddressSanitizer.
 TSAN_TESTS = ConcurrencyTests|CompactionTests|FaultInjectionTests|StoreCreationTests|RunTests|ExperimentTests|CampaignTests
 ASAN_TESTS = CRC32CTests|ZigZagTests|RunRecordTests|IntegerColumnTests|BlockCodecTests|RecoveryTests|WindowedScanTests|FixtureTests|IndexSnapshotTests|FilterGrammarTests|DownsampleTests|FuzzCorpusTests
+# Neither tests the server: RUNLOG_WITHOUT_SERVER leaves it (and Hummingbird) out of their builds.
 tsan: deps
-	swift test --sanitize=thread --scratch-path .build-tsan --filter "$(TSAN_TESTS)"
+	RUNLOG_WITHOUT_SERVER=1 swift test --sanitize=thread --scratch-path .build-tsan --filter "$(TSAN_TESTS)"
 
 asan: deps
-	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp swift test --sanitize=address --scratch-path .build-asan --filter "$(ASAN_TESTS)"
+	RUNLOG_WITHOUT_SERVER=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp swift test --sanitize=address --scratch-path .build-asan --filter "$(ASAN_TESTS)"
 
 # libFuzzer on each target for FUZZ_SECONDS, growing a corpus under .build-fuzz/corpus (the
 # checked-in seeds are in Fixtures/fuzz); crashes are written to .build-fuzz/crash-*.
@@ -62,3 +64,20 @@ coverage: deps
 # Everything RELIABILITY.md reports, in one command: the full campaign, both sanitizer passes,
 # FUZZ_SECONDS of fuzzing per target and the coverage table.
 reliability: campaign tsan asan fuzz coverage
+
+# The MLflow differential test: the stock mlflow client (the version pinned in
+# Tests/differential/requirements.txt, installed into .build-venv) against `runlog server` and a
+# real `mlflow server` (SQLite) on loopback; every read-back and error code must agree.
+VENV = .build-venv
+$(VENV)/.installed: Tests/differential/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r Tests/differential/requirements.txt
+	touch $@
+
+differential: build $(VENV)/.installed
+	$(VENV)/bin/python Tests/differential/differential.py --runlog .build/debug/runlog --python $(VENV)/bin/python
+
+# `runlog server` on ./runlog-store at http://127.0.0.1:5000 (release build).
+server: deps
+	swift build -c release --product runlog
+	.build/release/runlog server --store runlog-store

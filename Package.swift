@@ -1,6 +1,10 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// RUNLOG_WITHOUT_SERVER=1 leaves the server (and Hummingbird, swift-nio, BoringSSL for its test
+// client) out of the build: the sanitizer passes, which do not test it, set it.
+let withServer = Context.environment["RUNLOG_WITHOUT_SERVER"] == nil
+
 let package = Package(
     name: "Runlog",
     platforms: [.macOS(.v15)],
@@ -114,3 +118,16 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+if !withServer {
+    let serverTargets: Set<String> = ["RunlogServer", "RunlogServerTests"]
+    package.targets.removeAll { serverTargets.contains($0.name) }
+    package.products.removeAll { $0.name == "RunlogServer" }
+    package.dependencies.removeAll { String(describing: $0.kind).contains("hummingbird") }
+    for target in package.targets where target.name == "RunlogCLI" {
+        target.dependencies.removeAll {
+            if case .byNameItem(let name, _) = $0 { return name == "RunlogServer" }
+            return false
+        }
+    }
+}

@@ -10,12 +10,21 @@ struct RunlogCommand: ParsableCommand {
             The store is --store PATH, else $RUNLOG_STORE, else ./runlog-store. Exit status: 0 on \
             success, 1 on an error (message on stderr), 2 on a usage error.
             """,
-        subcommands: [
-            Demo.self, Experiments.self, Runs.self, Show.self, Scan.self, Search.self, Compare.self, Tail.self,
-            Ingest.self, Export.self, Import.self, Stats.self,
-            Verify.self, Compact.self, GC.self, Server.self,
-        ])
+        subcommands: commands)
 }
+
+/// Every subcommand; `server` only in builds that have the server (not the sanitizer builds).
+private let commands: [any ParsableCommand.Type] = {
+    var commands: [any ParsableCommand.Type] = [
+        Demo.self, Experiments.self, Runs.self, Show.self, Scan.self, Search.self, Compare.self, Tail.self,
+        Ingest.self, Export.self, Import.self, Stats.self,
+        Verify.self, Compact.self, GC.self,
+    ]
+    #if canImport(RunlogServer)
+        commands.append(Server.self)
+    #endif
+    return commands
+}()
 
 /// Where the store is: `--store`, else `$RUNLOG_STORE`, else `./runlog-store`.
 struct StoreOptionsGroup: ParsableArguments {

@@ -1,3 +1,4 @@
+#if canImport(RunlogServer)
 import ArgumentParser
 import Foundation
 import Logging
@@ -130,3 +131,4 @@ struct Server: ParsableCommand {
 func standardError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
+#endif

@@ -119,6 +119,23 @@ import Testing
         }
     }
 
+    @Test func gcRemovesADeletedRunsArtifacts() async throws {
+        let harness = try ServerHarness()
+        let store = harness.store
+        let server = harness.server
+        try await harness.test { client in
+            let (experiment, run) = try await client.makeRun()
+            #expect(try await client.put("\(experiment)/\(run)/artifacts/a/b.txt", Array("x".utf8)).status == .ok)
+            let id = try #require(RunID(run))
+            #expect(FileManager.default.fileExists(atPath: store.artifactDirectory(of: id) + "/a/b.txt"))
+            #expect(try await client.post("runs/delete", ["run_id": run]).status == .ok)
+            server.closeIdleWriters(.zero)
+            let collected = try store.gc()
+            #expect(collected.removedRuns == [id])
+            #expect(!FileManager.default.fileExists(atPath: store.artifactDirectory(of: id)))
+        }
+    }
+
     @Test(arguments: ["../../etc/passwd", "a/../../x", "%2e%2e/x", "a%2F..%2F..%2Fx", "a%00b", "./x", "a//b"])
     func pathTricksAreRefusedAndWriteNothing(_ trick: String) async throws {
         let harness = try ServerHarness()

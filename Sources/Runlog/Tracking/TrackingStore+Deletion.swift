@@ -38,7 +38,8 @@ extension TrackingStore {
     }
 
     /// Permanently removes deleted runs, the runs of deleted experiments, and deleted experiments
-    /// (freeing their names), as `mlflow gc` does. Runs a writer still holds are skipped and named.
+    /// (freeing their names), as `mlflow gc` does, with their artifacts. Runs a writer still holds
+    /// are skipped and named.
     public func gc() throws(RunlogError) -> GarbageCollection {
         try refresh()
         var result = GarbageCollection()
@@ -49,6 +50,7 @@ extension TrackingStore {
                 let bytes = try engine.diskUsage(run.id)
                 try engine.removeRun(run.id)
                 catalog.remove(run.id)
+                try ArtifactFiles.removeTree(artifactDirectory(of: run.id))
                 result.removedRuns.append(run.id)
                 result.bytesFreed += bytes
             } catch  where error.code == .locked {
