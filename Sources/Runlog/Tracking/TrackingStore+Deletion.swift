@@ -50,7 +50,6 @@ extension TrackingStore {
                 let bytes = try engine.diskUsage(run.id)
                 try engine.removeRun(run.id)
                 catalog.remove(run.id)
-                try ArtifactFiles.removeTree(artifactDirectory(of: run.id))
                 result.removedRuns.append(run.id)
                 result.bytesFreed += bytes
             } catch  where error.code == .locked {
@@ -59,6 +58,7 @@ extension TrackingStore {
             } catch {
                 throw RunlogError.storage("removing run \(run.id)", error)
             }
+            if result.removedRuns.last == run.id { try ArtifactFiles.removeTree(artifactDirectory(of: run.id)) }
         }
         for id in deletedExperiments.sorted() where !blocked.contains(id) {
             try experimentFiles.remove(id)
