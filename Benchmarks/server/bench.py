@@ -37,10 +37,10 @@ def client_batches(args):
 
 
 def points_per_second(uri, processes, batches):
+    # Timed inside each worker, around its logging loop only: process start-up and `import mlflow`
+    # (seconds) are not logging. The slowest worker bounds the aggregate rate.
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
-        start = time.perf_counter()
-        pool.map(client_batches, [(uri, batches, seed) for seed in range(processes)])
-        elapsed = time.perf_counter() - start
+        elapsed = max(pool.map(client_batches, [(uri, batches, seed) for seed in range(processes)]))
     return processes * batches * 1000 / elapsed
 
 

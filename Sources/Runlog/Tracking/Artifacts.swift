@@ -168,45 +168,51 @@ enum ArtifactFiles {
         guard fstat(input, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
             throw RunlogError(.invalidArgument, "\(source) is not a regular file")
         }
-        var hash = SHA256()
-        var size: Int64 = 0
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
         if moving, Glibc.rename(source, destination) == 0 {
-            while true {
-                let got = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
-                guard got >= 0 else { throw failure("reading \(source)") }
-                if got == 0 { break }
-                hash.update(data: buffer[..<got])
-                size += Int64(got)
-            }
-            let moved = open(destination, O_RDONLY | O_CLOEXEC)
-            guard moved >= 0, fsync(moved) == 0 else { throw failure("syncing \(destination)") }
-            close(moved)
-            return (size, hex(hash.finalize()))
+            // The descriptor still reads the moved file: hash it, and make it durable.
+            let (size, digest) = try digest(input, source) { (_: UnsafeRawBufferPointer) throws(RunlogError) in }
+            guard fsync(input) == 0 else { throw failure("syncing \(destination)") }
+            return (size, digest)
         }
         let output = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard output >= 0 else { throw failure("creating \(destination)") }
         do throws(RunlogError) {
-            while true {
-                let got = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
-                guard got >= 0 else { throw failure("reading \(source)") }
-                if got == 0 { break }
-                hash.update(data: buffer[..<got])
+            let result = try digest(input, source) { (chunk) throws(RunlogError) in
                 var done = 0
-                while done < got {
-                    let wrote = buffer.withUnsafeBytes { write(output, $0.baseAddress! + done, got - done) }
+                while done < chunk.count {
+                    let wrote = write(output, chunk.baseAddress! + done, chunk.count - done)
                     guard wrote > 0 else { throw failure("writing \(destination)") }
                     done += wrote
                 }
-                size += Int64(got)
             }
             guard fsync(output) == 0 else { throw failure("syncing \(destination)") }
+            close(output)
+            return result
         } catch {
             close(output)
             unlink(destination)
             throw error
         }
-        close(output)
+    }
+
+    /// Reads `input` to its end a megabyte at a time, handing each chunk to `body`; returns the
+    /// size and the SHA-256 of what it read.
+    private static func digest(
+        _ input: Int32, _ name: String, _ body: (UnsafeRawBufferPointer) throws(RunlogError) -> Void
+    ) throws(RunlogError) -> (Int64, String) {
+        var hash = SHA256()
+        var size: Int64 = 0
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let got = read(input, buffer.baseAddress, buffer.count)
+            guard got >= 0 else { throw failure("reading \(name)") }
+            if got == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<got])
+            hash.update(bufferPointer: chunk)
+            try body(chunk)
+            size += Int64(got)
+        }
         return (size, hex(hash.finalize()))
     }
 
