@@ -26,10 +26,7 @@ extension TrackingStore {
     public func createExperiment(named name: String, id: String? = nil, tags: [String: String] = [:])
         throws(RunlogError) -> Experiment
     {
-        for (key, value) in tags {
-            try Validation.key(key, "tag")
-            try Validation.value(value, of: "tag", key: key, limit: Validation.maxTagValueLength)
-        }
+        for (key, value) in tags { try Validation.tag(key, value) }
         let (experiment, created) = try experimentFiles.create(name, id: id, tags: tags)
         guard created else {
             throw RunlogError(.alreadyExists, "experiment \"\(name)\" already exists (id \(experiment.id))")

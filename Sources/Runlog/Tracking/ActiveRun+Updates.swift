@@ -29,10 +29,7 @@ extension ActiveRun {
     /// files are freed, and the run stays in its status (RUNNING, usually) until a later writer —
     /// `TrackingStore.resumeRun` — records more. Later calls on this handle throw.
     public func close() throws(RunlogError) {
-        try state.withLock { (s) throws(RunlogError) in
-            guard !s.finished else { throw RunlogError(.invalidArgument, "run \(id) is already finished") }
-            s.finished = true
-        }
+        try markFinished()
         try storage("closing run \(id)") { () throws(StoreError) in try writer.close() }
         try catalog.refresh(id)
     }
@@ -67,9 +64,7 @@ extension ActiveRun {
         var object: [String: AnyCodableText] = fields.mapValues(AnyCodableText.text)
         object["name"] = .text(name)
         if !tags.isEmpty { object["tags"] = .object(tags) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let value = (try? encoder.encode(object)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let value = Validation.canonicalJSON(object)
         try Validation.value(value, of: "input", key: name, limit: Validation.maxInputValueLength)
         try append(.input(name: "dataset:" + name, value: value, timestamp: currentTimeMilliseconds()))
     }
@@ -149,23 +144,12 @@ extension ActiveRun {
         var seen: [String: String] = [:]
         let logged = state.withLock { $0.params }
         for (key, value) in params {
-            try Validation.key(key, "param")
-            try Validation.value(value, of: "param", key: key, limit: Validation.maxParamValueLength)
-            if let existing = logged[key] ?? seen[key] {
-                guard existing == value else {
-                    throw RunlogError(
-                        .paramConflict,
-                        "param \"\(key)\" of run \(id) is already \"\(existing)\"; it cannot change to \"\(value)\"")
-                }
-                continue
-            }
+            try Validation.param(key, value)
+            guard try Validation.paramIsNew(key, value, existing: logged[key] ?? seen[key], run: id) else { continue }
             seen[key] = value
             newParams.append((key, value))
         }
-        for (key, value) in tags {
-            try Validation.key(key, "tag")
-            try Validation.value(value, of: "tag", key: key, limit: Validation.maxTagValueLength)
-        }
+        for (key, value) in tags { try Validation.tag(key, value) }
         var handles: [String: Metric] = [:]
         for point in metrics where handles[point.key] == nil { handles[point.key] = try metric(point.key) }
         for (key, value) in newParams { try logParam(key, value) }

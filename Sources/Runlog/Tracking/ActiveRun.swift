@@ -72,17 +72,9 @@ public final class ActiveRun: Sendable {
     /// Logs a param. Params are write-once: the same value again does nothing, another value is
     /// an error naming both.
     public func logParam(_ key: String, _ value: String) throws(RunlogError) {
-        try Validation.key(key, "param")
-        try Validation.value(value, of: "param", key: key, limit: Validation.maxParamValueLength)
+        try Validation.param(key, value)
         try state.withLock { (s) throws(RunlogError) in
-            if let existing = s.params[key] {
-                guard existing == value else {
-                    throw RunlogError(
-                        .paramConflict,
-                        "param \"\(key)\" of run \(id) is already \"\(existing)\"; it cannot change to \"\(value)\"")
-                }
-                return
-            }
+            guard try Validation.paramIsNew(key, value, existing: s.params[key], run: id) else { return }
             try append(.param(key: key, value: value, timestamp: currentTimeMilliseconds()))
             s.params[key] = value
         }
@@ -94,8 +86,7 @@ public final class ActiveRun: Sendable {
 
     /// Sets a tag; a tag may be overwritten.
     public func setTag(_ key: String, _ value: String) throws(RunlogError) {
-        try Validation.key(key, "tag")
-        try Validation.value(value, of: "tag", key: key, limit: Validation.maxTagValueLength)
+        try Validation.tag(key, value)
         try append(.tag(key: key, value: value, timestamp: currentTimeMilliseconds()))
     }
 
@@ -106,9 +97,7 @@ public final class ActiveRun: Sendable {
         var fields: [String: String] = [:]
         fields["source"] = source
         fields["digest"] = digest
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let value = (try? encoder.encode(fields)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let value = Validation.canonicalJSON(fields)
         try Validation.value(value, of: "input", key: name, limit: Validation.maxInputValueLength)
         try append(.input(name: "dataset:" + name, value: value, timestamp: currentTimeMilliseconds()))
     }
@@ -131,13 +120,18 @@ public final class ActiveRun: Sendable {
         guard status.isTerminal else {
             throw RunlogError(.invalidArgument, "a run finishes as FINISHED, FAILED or KILLED, not \(status)")
         }
+        try markFinished()
+        try append(.status(status, timestamp: currentTimeMilliseconds()))
+        try storage("closing run \(id)") { () throws(StoreError) in try writer.close() }
+        try catalog.refresh(id)
+    }
+
+    /// Marks the handle done (`finish` or `close`): the second call is an error.
+    func markFinished() throws(RunlogError) {
         try state.withLock { (s) throws(RunlogError) in
             guard !s.finished else { throw RunlogError(.invalidArgument, "run \(id) is already finished") }
             s.finished = true
         }
-        try append(.status(status, timestamp: currentTimeMilliseconds()))
-        try storage("closing run \(id)") { () throws(StoreError) in try writer.close() }
-        try catalog.refresh(id)
     }
 
     func append(_ record: RunRecord) throws(RunlogError) {

@@ -26,11 +26,7 @@ public struct Artifact: Sendable, Hashable, Codable {
         self.sha256 = sha256
     }
 
-    var recorded: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
-    }
+    var recorded: String { Validation.canonicalJSON(self) }
 }
 
 /// Names of the run attributes the tracking layer records beside `experiment_id` and `run_name`.

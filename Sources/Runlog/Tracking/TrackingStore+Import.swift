@@ -28,14 +28,8 @@ extension TrackingStore {
     public func importRun(_ run: ImportedRun, into experiment: Experiment) throws(RunlogError) -> Bool {
         if (try? engine.runs().contains(run.id)) == true { return false }
         try Validation.name(run.name.isEmpty ? "-" : run.name, "run", limit: Validation.maxRunNameLength)
-        for (key, value) in run.params {
-            try Validation.key(key, "param")
-            try Validation.value(value, of: "param", key: key, limit: Validation.maxParamValueLength)
-        }
-        for (key, value) in run.tags {
-            try Validation.key(key, "tag")
-            try Validation.value(value, of: "tag", key: key, limit: Validation.maxTagValueLength)
-        }
+        for (key, value) in run.params { try Validation.param(key, value) }
+        for (key, value) in run.tags { try Validation.tag(key, value) }
         for key in run.metrics.keys { try Validation.key(key, "metric") }
         let start = run.startTime ?? run.metrics.values.compactMap { $0.map(\.timestamp).min() }.min() ?? 0
         try storage("importing run \(run.id)") { () throws(StoreError) in

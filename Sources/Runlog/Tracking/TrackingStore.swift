@@ -61,8 +61,7 @@ public final class TrackingStore: Sendable {
 
     @discardableResult
     public func setTag(_ key: String, _ value: String, onExperiment id: String) throws(RunlogError) -> Experiment {
-        try Validation.key(key, "tag")
-        try Validation.value(value, of: "tag", key: key, limit: Validation.maxTagValueLength)
+        try Validation.tag(key, value)
         return try experimentFiles.update(id) { $0.tags[key] = value }
     }
 
@@ -79,14 +78,8 @@ public final class TrackingStore: Sendable {
     ) throws(RunlogError) -> ActiveRun {
         let runName = name ?? RunNames.random()
         try Validation.name(runName, "run", limit: Validation.maxRunNameLength)
-        for (key, value) in params {
-            try Validation.key(key, "param")
-            try Validation.value(value, of: "param", key: key, limit: Validation.maxParamValueLength)
-        }
-        for (key, value) in tags {
-            try Validation.key(key, "tag")
-            try Validation.value(value, of: "tag", key: key, limit: Validation.maxTagValueLength)
-        }
+        for (key, value) in params { try Validation.param(key, value) }
+        for (key, value) in tags { try Validation.tag(key, value) }
         guard experiment.lifecycle == .active else {
             throw RunlogError(
                 .invalidArgument, "experiment \"\(experiment.name)\" is deleted; restore it to start runs")

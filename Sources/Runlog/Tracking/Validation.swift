@@ -1,3 +1,6 @@
+import Foundation
+import RunlogStore
+
 /// The rules for names, keys and values (DESIGN.md, "Data model"), as MLflow has them.
 enum Validation {
     static let maxKeyLength = 250
@@ -31,6 +34,36 @@ enum Validation {
                 throw RunlogError(.invalidArgument, "\(what) key \"\(key)\" has a \"..\" path segment")
             }
         }
+    }
+
+    /// A param's key and value (a value of up to 6,000 characters).
+    static func param(_ key: String, _ value: String) throws(RunlogError) {
+        try self.key(key, "param")
+        try self.value(value, of: "param", key: key, limit: maxParamValueLength)
+    }
+
+    /// A tag's key and value (a value of up to 8,000 characters).
+    static func tag(_ key: String, _ value: String) throws(RunlogError) {
+        try self.key(key, "tag")
+        try self.value(value, of: "tag", key: key, limit: maxTagValueLength)
+    }
+
+    /// Whether a param needs writing: false when `existing` is the same value (write-once), an
+    /// error naming both values when it is another.
+    static func paramIsNew(_ key: String, _ value: String, existing: String?, run: RunID) throws(RunlogError) -> Bool {
+        guard let existing else { return true }
+        guard existing == value else {
+            throw RunlogError(
+                .paramConflict, "param \"\(key)\" of run \(run) is already \"\(existing)\"; it cannot change to \"\(value)\"")
+        }
+        return false
+    }
+
+    /// `value` as JSON with sorted keys and unescaped slashes: the stable text of a record's value.
+    static func canonicalJSON<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     static func value(_ value: String, of what: String, key: String, limit: Int) throws(RunlogError) {
