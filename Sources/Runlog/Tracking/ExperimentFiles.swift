@@ -53,13 +53,7 @@ struct ExperimentFiles: Sendable {
             var experiment = Experiment(id: id, name: name, creationTime: now, lifecycle: .active, tags: tags)
             experiment.lastUpdateTime = now
             try write(experiment)
-            let claim = nameFile(name) + ".claim-\(id)"
-            try writeFile(claim, Array("\(id)\n\(name)".utf8))
-            defer { try? fileSystem.remove(claim) }  // its content lives on under the name, or lost the race
-            if try fileSystem.link(claim, to: nameFile(name)) {
-                try fileSystem.syncDirectory(namesDirectory)
-                return (experiment, true)
-            }
+            if try claim(name, for: id) { return (experiment, true) }
             // Another process claimed the name first: theirs is the experiment.
             try fileSystem.remove(file(experiment.id))
             guard let winner = try lookUp(name) else {
@@ -67,6 +61,17 @@ struct ExperimentFiles: Sendable {
             }
             return (winner, false)
         }
+    }
+
+    /// Claims `name` for experiment `id` by `link`ing a fully written file to its name file; false
+    /// when another experiment holds the name (it won a race).
+    private func claim(_ name: String, for id: String) throws -> Bool {
+        let claim = nameFile(name) + ".claim-\(id)"
+        try writeFile(claim, Array("\(id)\n\(name)".utf8))
+        defer { try? fileSystem.remove(claim) }  // its content lives on under the name, or lost the race
+        guard try fileSystem.link(claim, to: nameFile(name)) else { return false }
+        try fileSystem.syncDirectory(namesDirectory)
+        return true
     }
 
     /// The experiment named `name`, if there is one.
@@ -162,13 +167,9 @@ struct ExperimentFiles: Sendable {
             throw RunlogError(.alreadyExists, "experiment \"\(name)\" already exists (id \(other.id))")
         }
         try io("renaming experiment \(id)") {
-            let claim = nameFile(name) + ".claim-\(id)"
-            try writeFile(claim, Array("\(id)\n\(name)".utf8))
-            defer { try? fileSystem.remove(claim) }  // its content lives on under the name, or lost the race
-            guard try fileSystem.link(claim, to: nameFile(name)) else {
+            guard try claim(name, for: id) else {
                 throw RunlogError(.alreadyExists, "experiment \"\(name)\" already exists")
             }
-            try fileSystem.syncDirectory(namesDirectory)
         }
         let renamed = try update(id) { $0.name = name }
         try io("freeing the name \"\(current.name)\"") {
