@@ -16,27 +16,49 @@ extension FilterComparison {
     func matches(_ run: RunInfo) -> Bool {
         if column.isNumeric {
             guard let number = column.number(in: run) else { return false }
-            switch (op, value) {
-            case (.equal, .number(let v)): return number == v
-            case (.notEqual, .number(let v)): return number != v
-            case (.less, .number(let v)): return number < v
-            case (.lessOrEqual, .number(let v)): return number <= v
-            case (.greater, .number(let v)): return number > v
-            case (.greaterOrEqual, .number(let v)): return number >= v
-            case (.in_, .numbers(let list)): return list.contains(number)
-            case (.notIn, .numbers(let list)): return !list.contains(number)
-            default: return false
-            }
+            return op.holds(number, value)
         }
         guard let text = column.string(in: run) else { return false }
-        switch (op, value) {
-        case (.equal, .string(let v)): return text == v
-        case (.notEqual, .string(let v)): return text != v
-        case (.like, _), (.ilike, _): return pattern?.matches(text) ?? false
-        case (.notLike, _), (.notIlike, _): return !(pattern?.matches(text) ?? true)
-        case (.in_, .strings(let list)): return list.contains(text)
-        case (.notIn, .strings(let list)): return !list.contains(text)
-        default: return false
+        return op.holds(text, value, pattern: pattern)
+    }
+}
+
+extension FilterOperator {
+    /// The operator of a comparator token (`=`, `==`, `!=`, `<>`, `<`, `<=`, `>`, `>=`).
+    init?(comparator: String) {
+        let operators: [String: FilterOperator] = [
+            "=": .equal, "==": .equal, "!=": .notEqual, "<>": .notEqual, "<": .less, "<=": .lessOrEqual,
+            ">": .greater, ">=": .greaterOrEqual,
+        ]
+        guard let op = operators[comparator] else { return nil }
+        self = op
+    }
+
+    /// `number <op> value`; false where the operator does not take numbers.
+    func holds(_ number: Double, _ value: FilterValue) -> Bool {
+        switch (self, value) {
+        case (.equal, .number(let v)): number == v
+        case (.notEqual, .number(let v)): number != v
+        case (.less, .number(let v)): number < v
+        case (.lessOrEqual, .number(let v)): number <= v
+        case (.greater, .number(let v)): number > v
+        case (.greaterOrEqual, .number(let v)): number >= v
+        case (.in_, .numbers(let list)): list.contains(number)
+        case (.notIn, .numbers(let list)): !list.contains(number)
+        default: false
+        }
+    }
+
+    /// `text <op> value`, with `pattern` the compiled pattern of a LIKE or ILIKE comparison.
+    func holds(_ text: String, _ value: FilterValue, pattern: LikePattern?) -> Bool {
+        switch (self, value) {
+        case (.equal, .string(let v)): text == v
+        case (.notEqual, .string(let v)): text != v
+        case (.like, _), (.ilike, _): pattern?.matches(text) ?? false
+        case (.notLike, _), (.notIlike, _): !(pattern?.matches(text) ?? true)
+        case (.in_, .strings(let list)): list.contains(text)
+        case (.notIn, .strings(let list)): !list.contains(text)
+        default: false
         }
     }
 }

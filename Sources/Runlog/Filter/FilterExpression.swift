@@ -65,10 +65,14 @@ struct FilterComparison: Sendable {
         self.column = column
         self.op = op
         self.value = value
-        if case .string(let text) = value, [.like, .ilike, .notLike, .notIlike].contains(op) {
-            pattern = LikePattern(text, caseInsensitive: op == .ilike || op == .notIlike)
-        } else {
-            pattern = nil
-        }
+        pattern = op.pattern(for: value)
+    }
+}
+
+extension FilterOperator {
+    /// The compiled pattern of a LIKE or ILIKE comparison with `value`; nil for other operators.
+    func pattern(for value: FilterValue) -> LikePattern? {
+        guard case .string(let text) = value, [.like, .ilike, .notLike, .notIlike].contains(self) else { return nil }
+        return LikePattern(text, caseInsensitive: self == .ilike || self == .notIlike)
     }
 }

@@ -118,10 +118,7 @@ struct FilterParser {
         let op: FilterOperator
         switch current.kind {
         case .comparator(let text):
-            op = [
-                "=": .equal, "==": .equal, "!=": .notEqual, "<>": .notEqual, "<": .less, "<=": .lessOrEqual,
-                ">": .greater, ">=": .greaterOrEqual,
-            ][text]!
+            op = FilterOperator(comparator: text)!
             advance()
         case .word(let word):
             let negated = word.uppercased() == "NOT"

@@ -73,7 +73,7 @@ extension TrackingStore {
         }
         let conditions = try ExperimentFilter.parse(filter)
         let order = try orderBy.map { (clause) throws(RunlogError) in try ExperimentFilter.parseOrder(clause) }
-        let fingerprint = PageToken.fingerprint(filter, orderBy, [viewType.rawValue], false)
+        let fingerprint = PageToken.fingerprint(filter, orderBy, nil, viewType)
         let offset = try pageToken.map { (token) throws(RunlogError) in try PageToken.offset(token, fingerprint) } ?? 0
         let matching = try experiments(includeDeleted: true).filter { experiment in
             viewType.includes(experiment.lifecycle) && conditions.allSatisfy { $0.matches(experiment) }
@@ -116,32 +116,25 @@ enum ExperimentFilter {
         case missing
     }
 
+    /// One comparison, evaluated by the run filter's operators (its LIKE pattern compiled once).
     struct Condition {
         let field: Field
-        let comparator: String
-        let value: FilterToken.Kind
+        let op: FilterOperator
+        let value: FilterValue
+        let pattern: LikePattern?
+
+        init(field: Field, op: FilterOperator, value: FilterValue) {
+            self.field = field
+            self.op = op
+            self.value = value
+            self.pattern = op.pattern(for: value)
+        }
 
         func matches(_ experiment: Experiment) -> Bool {
-            switch (field.value(experiment), value) {
-            case (.number(let x), .number(let y)):
-                let v = Double(x)
-                switch comparator {
-                case "=", "==": return v == y
-                case "!=", "<>": return v != y
-                case "<": return v < y
-                case "<=": return v <= y
-                case ">": return v > y
-                default: return v >= y
-                }
-            case (.text(let x), .string(let y)):
-                switch comparator.uppercased() {
-                case "=", "==": return x == y
-                case "!=", "<>": return x != y
-                case "LIKE": return LikePattern.matches(x, y, caseInsensitive: false)
-                default: return LikePattern.matches(x, y, caseInsensitive: true)
-                }
-            default:
-                return false
+            switch field.value(experiment) {
+            case .number(let number): op.holds(Double(number), value)
+            case .text(let text): op.holds(text, value, pattern: pattern)
+            case .missing: false
             }
         }
     }
@@ -162,18 +155,22 @@ enum ExperimentFilter {
             }
             let field = try self.field(tokens[i], fail)
             i += 1
-            let comparator: String
+            let op: FilterOperator
             switch tokens[i].kind {
-            case .comparator(let text): comparator = text
-            case .word(let word) where ["LIKE", "ILIKE"].contains(word.uppercased()): comparator = word.uppercased()
+            case .comparator(let text): op = FilterOperator(comparator: text)!
+            case .word(let word) where ["LIKE", "ILIKE"].contains(word.uppercased()):
+                op = FilterOperator(rawValue: word.uppercased())!
             default: throw fail(tokens[i], "expected a comparison after \(tokens[i - 1].text), found \(tokens[i].text)")
             }
+            let comparator = op == .like || op == .ilike ? op.rawValue : tokens[i].text
             i += 1
             let value = tokens[i]
             let numeric = field == .creationTime || field == .lastUpdateTime
+            let operand: FilterValue
             switch value.kind {
-            case .number where numeric && !["LIKE", "ILIKE"].contains(comparator): break
-            case .string where !numeric && ["=", "==", "!=", "<>", "LIKE", "ILIKE"].contains(comparator): break
+            case .number(let number) where numeric && op != .like && op != .ilike: operand = .number(number)
+            case .string(let text) where !numeric && [.equal, .notEqual, .like, .ilike].contains(op):
+                operand = .string(text)
             default:
                 throw RunlogError(
                     .filterType,
@@ -182,7 +179,7 @@ enum ExperimentFilter {
                             : "names and tags compare with = != LIKE ILIKE and a quoted string"),
                     column: value.column)
             }
-            conditions.append(Condition(field: field, comparator: comparator, value: value.kind))
+            conditions.append(Condition(field: field, op: op, value: operand))
             i += 1
         }
         return conditions

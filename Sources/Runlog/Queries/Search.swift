@@ -28,7 +28,6 @@ extension TrackingStore {
         _ filter: String = "", experimentIDs: [String]? = nil, orderBy: [String] = [], maxResults: Int = 1000,
         pageToken: String? = nil, viewType: ViewType
     ) throws(RunlogError) -> SearchPage {
-        let includeDeleted = viewType != .activeOnly
         guard (1...TrackingStore.maxSearchResults).contains(maxResults) else {
             throw RunlogError(
                 .invalidArgument, "maxResults must be 1…\(TrackingStore.maxSearchResults), not \(maxResults)")
@@ -42,8 +41,7 @@ extension TrackingStore {
                 throw RunlogError(error.code, "order-by clause \"\(clause)\": \(error.message)")
             }
         }
-        let fingerprint = PageToken.fingerprint(filter, orderBy, experimentIDs, includeDeleted)
-            ^ (viewType == .deletedOnly ? 0x5bd1_e995 : 0)
+        let fingerprint = PageToken.fingerprint(filter, orderBy, experimentIDs, viewType)
         let offset = try pageToken.map { (token) throws(RunlogError) in try PageToken.offset(token, fingerprint) } ?? 0
         let wanted = experimentIDs.map(Set.init)
         let matching = catalog.infos.filter { run in
@@ -127,10 +125,9 @@ extension SearchOrder.Value {
 /// A page token: the offset of the next page and a fingerprint of the query it belongs to,
 /// base64-encoded. A token from another query is refused rather than silently misapplied.
 enum PageToken {
-    static func fingerprint(_ filter: String, _ orderBy: [String], _ experiments: [String]?, _ deleted: Bool) -> UInt64
-    {
+    static func fingerprint(_ filter: String, _ orderBy: [String], _ experiments: [String]?, _ view: ViewType) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        let text = ([filter] + orderBy + ["|"] + (experiments?.sorted() ?? ["*"]) + [deleted ? "d" : "a"]).joined(
+        let text = ([filter] + orderBy + ["|"] + (experiments?.sorted() ?? ["*"]) + [view.rawValue]).joined(
             separator: "\u{1F}")
         for byte in text.utf8 {
             hash ^= UInt64(byte)
