@@ -67,16 +67,10 @@ extension TrackingStore {
             throw RunlogError(.invalidArgument, "downsampling wants 1…1,000,000 buckets, not \(buckets)")
         }
         let reader = try reader(run, key)
-        guard let summary = reader.index.series(key)?.summary else { return [] }
-        var low = axis == .step ? summary.minStep : summary.minTimestamp
-        var high = axis == .step ? summary.maxStep : summary.maxTimestamp
-        if let bound = axis == .step ? range.steps : range.timestamps {
-            low = Swift.max(low, bound.lowerBound)
-            high = Swift.min(high, bound.upperBound)
-        }
-        guard low <= high else { return [] }
-        var grid = BucketGrid(low: low, high: high, count: buckets)
-        do {
+        guard let summary = reader.index.series(key)?.summary, let span = Self.span(of: summary, range, axis: axis)
+        else { return [] }
+        var grid = BucketGrid(low: span.lowerBound, high: span.upperBound, count: buckets)
+        try scanning("downsampling \(key) of run \(run)") {
             if axis == .step, let blocks = reader.orderedBlocks(key, range: range), blocks.count >= 8 {
                 grid = try BucketGrid.parallel(grid, blocks: blocks, range: range, reader: reader)
             } else if axis == .step {
@@ -89,12 +83,31 @@ extension TrackingStore {
                     for point in chunk { grid.add(point, at: point.timestamp) }
                 }
             }
-        } catch let error as StoreError {
-            throw RunlogError.storage("downsampling \(key) of run \(run)", error)
-        } catch {
-            throw RunlogError(.storage, "downsampling \(key) of run \(run)", underlying: error)
         }
         return grid.buckets()
+    }
+
+    /// The part of a series' steps (or timestamps) that `range` keeps; nil when none.
+    static func span(of summary: BlockSummary, _ range: ScanRange, axis: Axis) -> ClosedRange<Int64>? {
+        var low = axis == .step ? summary.minStep : summary.minTimestamp
+        var high = axis == .step ? summary.maxStep : summary.maxTimestamp
+        if let bound = axis == .step ? range.steps : range.timestamps {
+            low = Swift.max(low, bound.lowerBound)
+            high = Swift.min(high, bound.upperBound)
+        }
+        return low <= high ? low...high : nil
+    }
+
+    /// Runs a scan that reports through an untyped closure, its failure as a storage error saying
+    /// what was being done.
+    func scanning(_ doing: @autoclosure () -> String, _ body: () throws -> Void) throws(RunlogError) {
+        do {
+            try body()
+        } catch let error as StoreError {
+            throw RunlogError.storage(doing(), error)
+        } catch {
+            throw RunlogError(.storage, doing(), underlying: error)
+        }
     }
 
     func reader(_ run: RunID, _ key: String) throws(RunlogError) -> RunReader {

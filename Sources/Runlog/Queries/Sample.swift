@@ -11,18 +11,13 @@ extension TrackingStore {
     {
         guard maxPoints >= 1 else { throw RunlogError(.invalidArgument, "a sample wants at least 1 point") }
         let reader = try reader(run, key)
-        guard let summary = reader.index.series(key)?.summary else { return [] }
-        var low = summary.minStep
-        var high = summary.maxStep
-        if let steps = range.steps {
-            low = Swift.max(low, steps.lowerBound)
-            high = Swift.min(high, steps.upperBound)
-        }
-        guard low <= high else { return [] }
-        let bounded = ScanRange(steps: low...high, timestamps: range.timestamps)
+        guard let summary = reader.index.series(key)?.summary, let steps = Self.span(of: summary, range, axis: .step)
+        else { return [] }
+        let low = steps.lowerBound
+        let bounded = ScanRange(steps: steps, timestamps: range.timestamps)
         if summary.count <= maxPoints { return try history(of: run, key, range: bounded) }
         let buckets = Swift.max(1, maxPoints / 4)
-        let span = UInt64(bitPattern: high &- low) / UInt64(buckets) + 1
+        let span = UInt64(bitPattern: steps.upperBound &- low) / UInt64(buckets) + 1
         var kept: [MetricPoint] = []
         kept.reserveCapacity(buckets * 4)
         var current = -1
@@ -31,7 +26,7 @@ extension TrackingStore {
             guard current >= 0 else { return }
             chosen.append(to: &kept)
         }
-        do {
+        try scanning("sampling \(key) of run \(run)") {
             try reader.scan(key, range: bounded) { chunk in
                 for point in chunk {
                     let bucket = Int(UInt64(bitPattern: point.step &- low) / span)
@@ -43,10 +38,6 @@ extension TrackingStore {
                     chosen.add(point)
                 }
             }
-        } catch let error as StoreError {
-            throw RunlogError.storage("sampling \(key) of run \(run)", error)
-        } catch {
-            throw RunlogError(.storage, "sampling \(key) of run \(run)", underlying: error)
         }
         close()
         return kept
