@@ -25,8 +25,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                         .endpointNotFound, "\(request.uri.path) does not take \(request.method)",
                         status: .methodNotAllowed))
             case .contentTooLarge:
-                return Self.response(
-                    MLflowError(.invalidParameterValue, "The request body is too large", status: .contentTooLarge))
+                return Self.response(.bodyTooLarge)
             default:
                 let code: MLflowError.Code =
                     error.status.code >= 500 ? .internalError : .invalidParameterValue
@@ -40,7 +39,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
     static func response(_ error: MLflowError) -> Response {
         let body = (try? WireCoding.encoder().encode(ErrorBody(error_code: error.code.rawValue, message: error.message)))
-            ?? [UInt8]("{}".utf8).withUnsafeBytes { Data($0) }
+            ?? Data("{}".utf8)
         var headers: HTTPFields = [.contentType: "application/json"]
         if error.code == .unauthenticated { headers[.wwwAuthenticate] = "Bearer" }
         return Response(status: error.status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))

@@ -165,9 +165,8 @@ extension StoreAdapter {
         try checkWritable(location)
         try run { () throws(RunlogError) in
             try writers.with(location.run) { (run) throws(RunlogError) in
-                _ = try run.logArtifact(file: file, path: location.path, moving: true)
+                _ = try run.logArtifact(file: file, path: location.path, moving: true)  // flushes
             }
-            try store.refresh(location.run)
         }
     }
 

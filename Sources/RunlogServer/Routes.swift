@@ -118,22 +118,18 @@ struct Routes: Sendable {
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: Limits.requestBody)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw MLflowError(
-                .invalidParameterValue, "The request body is larger than \(Limits.requestBody) bytes",
-                status: .contentTooLarge)
         } catch is NIOTooManyBytesError {
-            throw MLflowError(
-                .invalidParameterValue, "The request body is larger than \(Limits.requestBody) bytes",
-                status: .contentTooLarge)
+            throw MLflowError.bodyTooLarge
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw MLflowError.bodyTooLarge
         }
         return Data(buffer: buffer)
     }
 
-    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+    static func json<T: Encodable>(_ value: T) throws -> Response {
         let data = try WireCoding.encoder().encode(value)
         return Response(
-            status: status, headers: [.contentType: "application/json"],
+            status: .ok, headers: [.contentType: "application/json"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -41,24 +41,21 @@ final class RunWriters: Sendable {
     var openCount: Int { entries.withLock { $0.count } }
 
     private func acquire(_ id: RunID) throws(RunlogError) -> ActiveRun {
-        if let run = entries.withLock({ (e) -> ActiveRun? in
-            guard e[id] != nil else { return nil }
-            e[id]!.users += 1
-            return e[id]!.run
-        }) {
-            return run
-        }
+        if let run = checkOut(id) { return run }
         return try lifecycle.withLock { (_) throws(RunlogError) -> ActiveRun in
-            if let run = entries.withLock({ (e) -> ActiveRun? in
-                guard e[id] != nil else { return nil }
-                e[id]!.users += 1
-                return e[id]!.run
-            }) {
-                return run
-            }
+            if let run = checkOut(id) { return run }  // opened while this request waited
             let run = try store.resumeRun(id)
             entries.withLock { $0[id] = Entry(run: run, users: 1, lastUse: .now) }
             return run
+        }
+    }
+
+    /// The open writer of `id`, counted as in use; nil when it is not open.
+    private func checkOut(_ id: RunID) -> ActiveRun? {
+        entries.withLock { e in
+            guard e[id] != nil else { return nil }
+            e[id]!.users += 1
+            return e[id]!.run
         }
     }
 

@@ -30,7 +30,7 @@ final class StoreAdapter: Sendable {
 
     func createExperiment(_ request: CreateExperimentRequest) throws(MLflowError) -> CreateExperimentResponse {
         let name = try required(request.name, "name")
-        let tags = try Self.dictionary(request.tags ?? [], "tags")
+        let tags = KeyValue.dictionary(request.tags ?? [])
         return CreateExperimentResponse(
             experiment_id: try run { () throws(RunlogError) in try store.createExperiment(named: name, tags: tags).id })
     }
@@ -136,7 +136,7 @@ final class StoreAdapter: Sendable {
     func createRun(_ request: CreateRunRequest) throws(MLflowError) -> RunResponse {
         let experimentID = request.experiment_id.flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultExperimentID
         let experiment = try activeExperiment(experimentID)
-        var tags = try Self.dictionary(request.tags ?? [], "tags")
+        var tags = KeyValue.dictionary(request.tags ?? [])
         let name = request.run_name.flatMap { $0.isEmpty ? nil : $0 } ?? tags["mlflow.runName"] ?? RunNames.random()
         tags["mlflow.runName"] = name
         if let user = request.user_id, !user.isEmpty, tags["mlflow.user"] == nil { tags["mlflow.user"] = user }
@@ -274,9 +274,8 @@ final class StoreAdapter: Sendable {
                 fields["source"] = input.dataset.source
                 fields["schema"] = input.dataset.schema
                 fields["profile"] = input.dataset.profile
-                var tags: [String: String] = [:]
-                for tag in input.tags ?? [] { tags[tag.key] = tag.value }
-                try run.logDataset(name: input.dataset.name, fields: fields, tags: tags)
+                try run.logDataset(
+                    name: input.dataset.name, fields: fields, tags: KeyValue.dictionary(input.tags ?? []))
             }
         }
         return Empty()
@@ -297,8 +296,9 @@ final class StoreAdapter: Sendable {
 
     // MARK: Helpers
 
-    /// Runs `body` with the run's writer, after checking the run is active, then makes what it
-    /// logged readable (flushed, durable as the store's durability says) before the caller answers.
+    /// Runs `body` with the run's writer, after checking the run is active, then flushes: what it
+    /// logged is readable here and by other processes (durable as the store's durability says)
+    /// before the caller answers.
     func write(_ id: RunID, _ body: (ActiveRun) throws(RunlogError) -> Void) throws(MLflowError) {
         let info = try info(id)
         guard info.lifecycle == .active else {
@@ -307,9 +307,8 @@ final class StoreAdapter: Sendable {
         try run { () throws(RunlogError) in
             try writers.with(id) { (run) throws(RunlogError) in
                 try body(run)
-                try run.write()
+                try run.flush()
             }
-            try store.refresh(id)
         }
     }
 
@@ -372,12 +371,6 @@ final class StoreAdapter: Sendable {
         } catch {
             throw MLflowError(error)
         }
-    }
-
-    static func dictionary(_ pairs: [KeyValue], _ field: String) throws(MLflowError) -> [String: String] {
-        var result: [String: String] = [:]
-        for pair in pairs { result[pair.key] = pair.value }
-        return result
     }
 
     static func viewType(_ text: String?, _ field: String) throws(MLflowError) -> ViewType {

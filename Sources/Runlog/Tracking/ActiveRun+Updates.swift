@@ -159,10 +159,4 @@ extension ActiveRun {
             try log(handles[point.key]!, point.value, step: point.step, timestamp: point.timestamp)
         }
     }
-
-    /// `flush()` without reading the run back into the store's catalog: for a caller that
-    /// flushes often and refreshes the catalog itself when it next reads (`TrackingStore.refresh(_:)`).
-    public func write() throws(RunlogError) {
-        try storage("flushing run \(id)") { () throws(StoreError) in try writer.flush() }
-    }
 }

@@ -70,7 +70,7 @@ public enum ArtifactPath {
 
 extension TrackingStore {
     /// Where a run's artifacts live: `<store>/artifacts/<run id>`.
-    public func artifactDirectory(of run: RunID) -> String { path + "/artifacts/" + run.description }
+    public func artifactDirectory(of run: RunID) -> String { ArtifactFiles.directory(of: run, in: path) }
 
     /// The file holding a run's artifact, for reading; nil when the run recorded no such artifact.
     public func artifactFile(of run: RunID, _ artifactPath: String) throws(RunlogError) -> (Artifact, String)? {
@@ -112,8 +112,7 @@ extension ActiveRun {
         -> Artifact
     {
         try ArtifactPath.check(artifactPath)
-        let directory = artifactRoot
-        let destination = directory + "/" + artifactPath
+        let destination = ArtifactFiles.directory(of: id, in: catalog.engine.path) + "/" + artifactPath
         let parent = String(destination[..<destination.lastIndex(of: "/")!])
         try ArtifactFiles.makeDirectories(parent, below: catalog.engine.path)
         let temporary = parent + "/.tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
@@ -130,12 +129,15 @@ extension ActiveRun {
         return artifact
     }
 
-    var artifactRoot: String { catalog.engine.path + "/artifacts/" + id.description }
+
 }
 
 /// File work for artifacts, with POSIX calls: directories made one at a time and checked never to
 /// be links, so nothing is written outside the store.
 enum ArtifactFiles {
+    /// `<store>/artifacts/<run id>`.
+    static func directory(of run: RunID, in store: String) -> String { store + "/artifacts/" + run.description }
+
     static func makeDirectories(_ directory: String, below root: String) throws(RunlogError) {
         precondition(directory.hasPrefix(root + "/"), "artifact directory \(directory) is outside \(root)")
         var current = root

@@ -5,6 +5,18 @@ import Runlog
 struct KeyValue: Codable, Sendable {
     let key: String
     let value: String
+
+    /// A map as MLflow's list, sorted by key.
+    static func list(_ map: [String: String]) -> [KeyValue] {
+        map.keys.sorted().map { KeyValue(key: $0, value: map[$0]!) }
+    }
+
+    /// MLflow's list as a map; of repeated keys, the last wins.
+    static func dictionary(_ pairs: [KeyValue]) -> [String: String] {
+        var map: [String: String] = [:]
+        for pair in pairs { map[pair.key] = pair.value }
+        return map
+    }
 }
 
 /// A metric point on the wire. Values are numbers, or the strings "NaN", "Infinity" and

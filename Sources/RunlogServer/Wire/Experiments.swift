@@ -17,7 +17,7 @@ struct WireExperiment: Encodable, Sendable {
         lifecycle_stage = experiment.lifecycle.rawValue
         last_update_time = experiment.lastUpdateTime ?? experiment.creationTime
         creation_time = experiment.creationTime
-        tags = experiment.tags.keys.sorted().map { KeyValue(key: $0, value: experiment.tags[$0]!) }
+        tags = KeyValue.list(experiment.tags)
     }
 }
 

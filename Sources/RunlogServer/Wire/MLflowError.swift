@@ -43,6 +43,10 @@ public struct MLflowError: Error, Sendable, Equatable {
 
     static func invalid(_ message: String) -> MLflowError { MLflowError(.invalidParameterValue, message) }
 
+    /// A request body over `Limits.requestBody`: 413, with MLflow's error JSON.
+    static let bodyTooLarge = MLflowError(
+        .invalidParameterValue, "The request body is larger than \(Limits.requestBody) bytes", status: .contentTooLarge)
+
     /// A tracking-layer error as MLflow would report it.
     init(_ error: RunlogError) {
         switch error.code {

@@ -63,12 +63,11 @@ struct WireRun: Encodable, Sendable {
                 let last = run.metrics[key]!.last
                 return WireMetric(key: key, value: last.value, timestamp: last.timestamp, step: last.step)
             },
-            params: run.params.keys.sorted().map { KeyValue(key: $0, value: run.params[$0]!) },
-            tags: run.tags.keys.sorted().map { KeyValue(key: $0, value: run.tags[$0]!) })
+            params: KeyValue.list(run.params), tags: KeyValue.list(run.tags))
         inputs = WireRunInputs(
             dataset_inputs: DatasetInput.all(in: run).map { input in
                 WireDatasetInput(
-                    tags: input.tags.isEmpty ? nil : input.tags.keys.sorted().map { KeyValue(key: $0, value: input.tags[$0]!) },
+                    tags: input.tags.isEmpty ? nil : KeyValue.list(input.tags),
                     dataset: WireDataset(
                         name: input.name, digest: input.fields["digest"] ?? "",
                         source_type: input.fields["source_type"] ?? "", source: input.fields["source"] ?? "",
