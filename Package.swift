@@ -125,6 +125,7 @@ if !withServer {
     package.products.removeAll { $0.name == "RunlogServer" }
     package.dependencies.removeAll { String(describing: $0.kind).contains("hummingbird") }
     for target in package.targets where target.name == "RunlogCLI" {
+        target.exclude.append("Server.swift")
         target.dependencies.removeAll {
             if case .byNameItem(let name, _) = $0 { return name == "RunlogServer" }
             return false

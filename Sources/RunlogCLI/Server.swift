@@ -1,4 +1,3 @@
-#if canImport(RunlogServer)
 import ArgumentParser
 import Foundation
 import Logging
@@ -131,4 +130,3 @@ struct Server: ParsableCommand {
 func standardError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
-#endif

@@ -38,7 +38,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     static func response(_ error: MLflowError) -> Response {
-        let body = (try? WireCoding.encoder().encode(ErrorBody(error_code: error.code.rawValue, message: error.message)))
+        let body =
+            (try? WireCoding.encoder().encode(ErrorBody(error_code: error.code.rawValue, message: error.message)))
             ?? Data("{}".utf8)
         var headers: HTTPFields = [.contentType: "application/json"]
         if error.code == .unauthenticated { headers[.wwwAuthenticate] = "Bearer" }

@@ -34,7 +34,9 @@ extension Routes {
             }
             router.get(RouterPath(prefix)) { request, _ -> Response in
                 let query = Query(request)
-                return try await pool.runIfActive { try Self.json(try adapter.listArtifacts(proxyPath: query.string("path"))) }
+                return try await pool.runIfActive {
+                    try Self.json(try adapter.listArtifacts(proxyPath: query.string("path")))
+                }
             }
         }
         for prefix in Self.prefixes {
@@ -91,7 +93,11 @@ extension Routes {
             while Int64(offset) < artifact.size {
                 buffer.clear()
                 let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 << 16) { bytes in
-                    max(0, pread(descriptor, bytes.baseAddress, min(bytes.count, Int(artifact.size - Int64(offset))), offset))
+                    max(
+                        0,
+                        pread(
+                            descriptor, bytes.baseAddress, min(bytes.count, Int(artifact.size - Int64(offset))), offset)
+                    )
                 }
                 guard got > 0 else { break }
                 offset += off_t(got)
@@ -127,7 +133,8 @@ struct ArtifactLocation: Sendable {
         }
         guard decoded.count >= (allowRoot ? 3 : 4), decoded[2] == "artifacts", let run = RunID(decoded[1]) else {
             throw MLflowError.invalid(
-                "artifact paths are <experiment id>/<run id>/artifacts/<path>, not '\(decoded.joined(separator: "/").prefix(200))'")
+                "artifact paths are <experiment id>/<run id>/artifacts/<path>, not '\(decoded.joined(separator: "/").prefix(200))'"
+            )
         }
         experimentID = decoded[0]
         self.run = run
@@ -154,10 +161,12 @@ extension StoreAdapter {
     func checkWritable(_ location: ArtifactLocation) throws(MLflowError) {
         let info = try info(location.run)
         guard info.experimentID == location.experimentID else {
-            throw MLflowError(.resourceDoesNotExist, "Run '\(location.run)' is not in experiment \(location.experimentID)")
+            throw MLflowError(
+                .resourceDoesNotExist, "Run '\(location.run)' is not in experiment \(location.experimentID)")
         }
         guard info.lifecycle == .active else {
-            throw MLflowError.invalid("The run \(location.run) must be in the 'active' state. Current state is deleted.")
+            throw MLflowError.invalid(
+                "The run \(location.run) must be in the 'active' state. Current state is deleted.")
         }
     }
 
@@ -183,7 +192,9 @@ extension StoreAdapter {
         guard let proxyPath, !proxyPath.isEmpty else { return ListArtifactsResponse(files: []) }
         let location = try ArtifactLocation(proxyPath.split(separator: "/").map(String.init), allowRoot: true)
         try refreshIfForeign(location.run)
-        let entries = try run { () throws(RunlogError) in try store.listArtifacts(of: location.run, under: location.path) }
+        let entries = try run { () throws(RunlogError) in
+            try store.listArtifacts(of: location.run, under: location.path)
+        }
         return ListArtifactsResponse(
             files: entries.map { entry in
                 WireFileInfo(

@@ -63,7 +63,8 @@ struct Routes: Sendable {
                 maxResults: try q.int64("max_results"), pageToken: q.string("page_token"))
         }
         get(router, "metrics/get-history-bulk") { a, q in
-            try a.historyBulk(runs: q.strings("run_id"), key: q.string("metric_key"), maxResults: try q.int64("max_results"))
+            try a.historyBulk(
+                runs: q.strings("run_id"), key: q.string("metric_key"), maxResults: try q.int64("max_results"))
         }
         get(router, "metrics/get-history-bulk-interval") { a, q in
             try a.historyBulkInterval(
@@ -107,7 +108,8 @@ struct Routes: Sendable {
         for prefix in Self.prefixes {
             router.get(RouterPath(prefix + path)) { request, _ -> Response in
                 let query = Query(request)
-                return try await pool.runIfActive { () throws -> Response in try Self.json(try handler(adapter, query)) }
+                return try await pool.runIfActive { () throws -> Response in try Self.json(try handler(adapter, query))
+                }
             }
         }
     }

@@ -51,7 +51,8 @@ public final class TrackingServer: Sendable {
     public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         Application(
             router: router(),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "runlog"),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "runlog"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: configuration.logger)
     }

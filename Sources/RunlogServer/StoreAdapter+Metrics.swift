@@ -52,7 +52,8 @@ extension StoreAdapter {
         var range = ScanRange.all
         if let startStep, let endStep {
             guard startStep <= endStep else {
-                throw MLflowError.invalid("end_step must be greater than start_step. Found start_step=\(startStep) and end_step=\(endStep).")
+                throw MLflowError.invalid(
+                    "end_step must be greater than start_step. Found start_step=\(startStep) and end_step=\(endStep).")
             }
             range = ScanRange(steps: startStep...endStep)
         }
@@ -72,10 +73,13 @@ extension StoreAdapter {
     }
 
     private func bulkRuns(_ runs: [String]) throws(MLflowError) -> [RunID] {
-        guard !runs.isEmpty else { throw MLflowError.invalid("GetMetricHistoryBulk request must specify at least one run_id.") }
+        guard !runs.isEmpty else {
+            throw MLflowError.invalid("GetMetricHistoryBulk request must specify at least one run_id.")
+        }
         guard runs.count <= Limits.bulkRuns else {
             throw MLflowError.invalid(
-                "GetMetricHistoryBulk request cannot specify more than \(Limits.bulkRuns) run_ids. Received \(runs.count) run_ids.")
+                "GetMetricHistoryBulk request cannot specify more than \(Limits.bulkRuns) run_ids. Received \(runs.count) run_ids."
+            )
         }
         return try runs.map { (text) throws(MLflowError) in try runID(text) }
     }

@@ -109,7 +109,7 @@ final class StoreAdapter: Sendable {
         let found: Experiment?
         do throws(RunlogError) {
             found = try store.experiment(id: id)
-        } catch where error.code == .invalidArgument {
+        } catch  where error.code == .invalidArgument {
             found = nil  // not an id this store could have made
         } catch {
             throw MLflowError(error)
@@ -126,7 +126,8 @@ final class StoreAdapter: Sendable {
         guard experiment.lifecycle == .active else {
             throw MLflowError(
                 .invalidParameterValue,
-                "The experiment \(id) must be in the 'active' state. Current state is \(experiment.lifecycle.rawValue).")
+                "The experiment \(id) must be in the 'active' state. Current state is \(experiment.lifecycle.rawValue)."
+            )
         }
         return experiment
     }
@@ -315,7 +316,7 @@ final class StoreAdapter: Sendable {
     func info(_ id: RunID) throws(MLflowError) -> RunInfo {
         do throws(RunlogError) {
             return try store.run(id)
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             // Perhaps another process created it since the last refresh.
             do throws(RunlogError) {
                 try store.refresh(id)
@@ -333,7 +334,7 @@ final class StoreAdapter: Sendable {
         guard !writers.isOpen(id) else { return }
         do throws(RunlogError) {
             try store.refresh(id)
-        } catch where error.code == .notFound || error.storeError?.code == .notFound {
+        } catch  where error.code == .notFound || error.storeError?.code == .notFound {
             throw MLflowError(.resourceDoesNotExist, "Run '\(id)' not found")
         } catch {
             throw MLflowError(error)
@@ -385,7 +386,8 @@ final class StoreAdapter: Sendable {
         guard let value else { return defaultValue }
         guard value >= 1, value <= Int64(limit) else {
             throw MLflowError.invalid(
-                "Invalid value \(value) for parameter 'max_results' supplied. It must be at most \(limit) and positive.")
+                "Invalid value \(value) for parameter 'max_results' supplied. It must be at most \(limit) and positive."
+            )
         }
         return Int(value)
     }

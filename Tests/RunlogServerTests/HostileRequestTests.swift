@@ -12,10 +12,19 @@ import Testing
                 ("runs/log-metric", "{\"run_id\":\"\(run)\",\"key\":\"m\",\"value\":\"abc\",\"timestamp\":1}", "value"),
                 ("runs/log-metric", "{\"run_id\":\"\(run)\",\"key\":\"m\",\"value\":1,\"timestamp\":1.5}", "JSON"),
                 ("runs/log-metric", "{\"run_id\":\"\(run)\",\"key\":\"m\",\"value\":1}", "timestamp"),
-                ("runs/log-batch", "{\"run_id\":\"\(run)\",\"metrics\":[{\"key\":\"m\",\"value\":\"nan\",\"timestamp\":1}]}", "value"),
+                (
+                    "runs/log-batch",
+                    "{\"run_id\":\"\(run)\",\"metrics\":[{\"key\":\"m\",\"value\":\"nan\",\"timestamp\":1}]}", "value"
+                ),
                 ("runs/log-batch", "{\"run_id\":\"\(run)\",\"params\":{\"a\":\"b\"}}", "params"),
-                ("runs/log-batch", "{\"run_id\":\"\(run)\",\"metrics\":[{\"key\":\"../x\",\"value\":1,\"timestamp\":1}]}", ".."),
-                ("runs/log-parameter", "{\"run_id\":\"\(run)\",\"key\":\"p\",\"value\":\"\(String(repeating: "v", count: 6001))\"}", "6000"),
+                (
+                    "runs/log-batch",
+                    "{\"run_id\":\"\(run)\",\"metrics\":[{\"key\":\"../x\",\"value\":1,\"timestamp\":1}]}", ".."
+                ),
+                (
+                    "runs/log-parameter",
+                    "{\"run_id\":\"\(run)\",\"key\":\"p\",\"value\":\"\(String(repeating: "v", count: 6001))\"}", "6000"
+                ),
                 ("experiments/create", "{\"name\":\"\"}", "name"),
                 ("experiments/create", "{\"name\":12}", "name"),
             ]
@@ -23,7 +32,9 @@ import Testing
                 let answer = try await client.post(path, body)
                 #expect(answer.status == .badRequest, "\(path) \(body.prefix(80)): \(answer.status)")
                 #expect(answer.errorCode == "INVALID_PARAMETER_VALUE", "\(path) \(body.prefix(80)): \(answer.text)")
-                #expect((answer.json["message"] as? String)?.contains(mention) == true, "\(body.prefix(80)): \(answer.text)")
+                #expect(
+                    (answer.json["message"] as? String)?.contains(mention) == true, "\(body.prefix(80)): \(answer.text)"
+                )
             }
             // Nothing of the refused calls was written.
             let got = try await client.get("runs/get?run_id=\(run)")
@@ -35,7 +46,9 @@ import Testing
     @Test func batchLimitsAreMLflows() async throws {
         try await ServerHarness().test { client in
             let (_, run) = try await client.makeRun()
-            func metrics(_ n: Int) -> [[String: Any]] { (0..<n).map { ["key": "k\($0)", "value": 1.0, "timestamp": 1, "step": 0] } }
+            func metrics(_ n: Int) -> [[String: Any]] {
+                (0..<n).map { ["key": "k\($0)", "value": 1.0, "timestamp": 1, "step": 0] }
+            }
             func pairs(_ n: Int) -> [[String: String]] { (0..<n).map { ["key": "k\($0)", "value": "v"] } }
             #expect(try await client.post("runs/log-batch", ["run_id": run, "metrics": metrics(1000)]).status == .ok)
             let cases: [[String: Any]] = [
@@ -51,7 +64,8 @@ import Testing
                 #expect((answer.json["message"] as? String)?.contains("at most") == true)
             }
             let conflict = try await client.post(
-                "runs/log-batch", ["run_id": run, "params": [["key": "p", "value": "1"], ["key": "p", "value": "2"]]])
+                "runs/log-batch",
+                ["run_id": run, "params": [["key": "p", "value": "1"], ["key": "p", "value": "2"]]])
             #expect(conflict.errorCode == "INVALID_PARAMETER_VALUE")
             #expect(try await client.get("runs/get?run_id=\(run)").pairs("params").isEmpty)
         }
@@ -82,12 +96,15 @@ import Testing
             let missing = try await client.post("experiments/create", ["name": "x"])
             #expect(missing.status == .unauthorized)
             #expect(missing.errorCode == "UNAUTHENTICATED")
-            let wrong = try await client.post("experiments/create", "{\"name\":\"x\"}", headers: [.authorization: "Bearer s3cres"])
+            let wrong = try await client.post(
+                "experiments/create", "{\"name\":\"x\"}", headers: [.authorization: "Bearer s3cres"])
             #expect(wrong.status == .unauthorized)
-            let right = try await client.post("experiments/create", "{\"name\":\"x\"}", headers: [.authorization: "Bearer s3cret"])
+            let right = try await client.post(
+                "experiments/create", "{\"name\":\"x\"}", headers: [.authorization: "Bearer s3cret"])
             #expect(right.status == .ok)
             // The refused calls wrote nothing: "x" was created once, by the authorised call.
-            let again = try await client.post("experiments/create", "{\"name\":\"x\"}", headers: [.authorization: "Bearer s3cret"])
+            let again = try await client.post(
+                "experiments/create", "{\"name\":\"x\"}", headers: [.authorization: "Bearer s3cret"])
             #expect(again.errorCode == "RESOURCE_ALREADY_EXISTS")
             #expect(try await client.get("/health").status == .ok)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import RunlogStore
 import Testing
 
 @Suite struct MetricEndpointTests {
@@ -34,14 +35,18 @@ import Testing
         try await ServerHarness().test { client in
             let (_, run) = try await client.makeRun()
             for batch in 0..<3 {
-                let metrics = (0..<1000).map { ["key": "loss", "value": Double($0), "timestamp": 1, "step": batch * 1000 + $0] }
+                let metrics = (0..<1000).map {
+                    ["key": "loss", "value": Double($0), "timestamp": 1, "step": batch * 1000 + $0]
+                }
                 try await client.post("runs/log-batch", ["run_id": run, "metrics": metrics])
             }
             var steps: [Int] = []
             var token: String?
             var pages = 0
             repeat {
-                let query = "metrics/get-history?run_id=\(run)&metric_key=loss&max_results=1200" + (token.map { "&page_token=\($0)" } ?? "")
+                let query =
+                    "metrics/get-history?run_id=\(run)&metric_key=loss&max_results=1200"
+                    + (token.map { "&page_token=\($0)" } ?? "")
                 let page = try await client.get(query)
                 steps += (page.json["metrics"] as? [[String: Any]] ?? []).compactMap { $0["step"] as? Int }
                 token = page.json["next_page_token"] as? String
@@ -49,7 +54,9 @@ import Testing
             } while token != nil && pages < 10
             #expect(pages == 3)
             #expect(steps == Array(0..<3000))
-            #expect(try await client.get("metrics/get-history?run_id=\(run)&metric_key=loss&page_token=zz").errorCode == "INVALID_PARAMETER_VALUE")
+            #expect(
+                try await client.get("metrics/get-history?run_id=\(run)&metric_key=loss&page_token=zz").errorCode
+                    == "INVALID_PARAMETER_VALUE")
             let none = try await client.get("metrics/get-history?run_id=\(run)&metric_key=nothing")
             #expect((none.json["metrics"] as? [Any])?.isEmpty == true)
         }
@@ -69,7 +76,8 @@ import Testing
                 }
             }
             let answer = try await client.get(
-                "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?run_ids=\(a)&run_ids=\(b)&metric_key=loss&max_results=100")
+                "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?run_ids=\(a)&run_ids=\(b)&metric_key=loss&max_results=100"
+            )
             #expect(answer.status == .ok, "\(answer.text)")
             let points = answer.json["metrics"] as? [[String: Any]] ?? []
             for run in [a, b] {
@@ -80,12 +88,17 @@ import Testing
                 #expect(mine.last?["step"] as? Int == 9999)
             }
             let ranged = try await client.get(
-                "metrics/get-history-bulk-interval?run_ids=\(a)&metric_key=loss&start_step=10&end_step=20&max_results=100")
+                "metrics/get-history-bulk-interval?run_ids=\(a)&metric_key=loss&start_step=10&end_step=20&max_results=100"
+            )
             #expect((ranged.json["metrics"] as? [[String: Any]])?.compactMap { $0["step"] as? Int } == Array(10...20))
-            let bulk = try await client.get("metrics/get-history-bulk?run_id=\(a)&run_id=\(b)&metric_key=loss&max_results=15000")
+            let bulk = try await client.get(
+                "metrics/get-history-bulk?run_id=\(a)&run_id=\(b)&metric_key=loss&max_results=15000")
             #expect((bulk.json["metrics"] as? [Any])?.count == 15000)
-            let tooMany = (0..<101).map { "run_ids=\(String(repeating: "a", count: 31))\($0 % 10)" }.joined(separator: "&")
-            #expect(try await client.get("metrics/get-history-bulk-interval?\(tooMany)&metric_key=loss").errorCode == "INVALID_PARAMETER_VALUE")
+            let tooMany = (0..<101).map { "run_ids=\(String(repeating: "a", count: 31))\($0 % 10)" }.joined(
+                separator: "&")
+            #expect(
+                try await client.get("metrics/get-history-bulk-interval?\(tooMany)&metric_key=loss").errorCode
+                    == "INVALID_PARAMETER_VALUE")
         }
     }
 }
@@ -114,7 +127,9 @@ import Testing
             #expect(Array(download.body.readableBytesView) == big)
             let info = try store.run(try #require(RunID(run)))
             #expect(info.artifacts["cfg/model.bin"]?.size == 300_000)
-            #expect(info.artifacts["notes.txt"]?.sha256 == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824")
+            #expect(
+                info.artifacts["notes.txt"]?.sha256
+                    == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824")
             #expect(try await client.get("/api/2.0/mlflow-artifacts/artifacts/\(root)/missing").status == .notFound)
         }
     }
@@ -149,5 +164,3 @@ import Testing
         }
     }
 }
-
-import RunlogStore

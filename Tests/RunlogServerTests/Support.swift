@@ -68,7 +68,9 @@ struct Client: Sendable {
 
     @discardableResult
     func get(_ path: String, headers: HTTPFields = [:]) async throws -> Answer {
-        try await inner.execute(uri: path.hasPrefix("/") ? path : "/api/2.0/mlflow/" + path, method: .get, headers: headers) {
+        try await inner.execute(
+            uri: path.hasPrefix("/") ? path : "/api/2.0/mlflow/" + path, method: .get, headers: headers
+        ) {
             Answer(status: $0.status, body: $0.body)
         }
     }

@@ -175,7 +175,8 @@ enum ExperimentFilter {
                 throw RunlogError(
                     .filterType,
                     "\(tokens[i - 2].text) \(comparator) \(value.text) is not a valid comparison: "
-                        + (numeric ? "times compare with = != < <= > >= and a number"
+                        + (numeric
+                            ? "times compare with = != < <= > >= and a number"
                             : "names and tags compare with = != LIKE ILIKE and a quoted string"),
                     column: value.column)
             }
@@ -191,7 +192,9 @@ enum ExperimentFilter {
             RunlogError(.filterSyntax, "order-by clause \"\(clause)\": \(message)", column: token.column)
         }
         let field = try self.field(tokens[0], fail)
-        if case .tag = field { throw fail(tokens[0], "experiments order by name, experiment_id, creation_time or last_update_time") }
+        if case .tag = field {
+            throw fail(tokens[0], "experiments order by name, experiment_id, creation_time or last_update_time")
+        }
         var ascending = true
         var i = 1
         if case .word(let word) = tokens[i].kind, ["ASC", "DESC"].contains(word.uppercased()) {
@@ -223,7 +226,9 @@ enum ExperimentFilter {
         case "experiment_id": return .experimentID
         case "creation_time": return .creationTime
         case "last_update_time": return .lastUpdateTime
-        default: throw fail(token, "\(word) is not an experiment attribute (name, creation_time, last_update_time, tags.<key>)")
+        default:
+            throw fail(
+                token, "\(word) is not an experiment attribute (name, creation_time, last_update_time, tags.<key>)")
         }
     }
 }

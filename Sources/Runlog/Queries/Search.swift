@@ -125,7 +125,8 @@ extension SearchOrder.Value {
 /// A page token: the offset of the next page and a fingerprint of the query it belongs to,
 /// base64-encoded. A token from another query is refused rather than silently misapplied.
 enum PageToken {
-    static func fingerprint(_ filter: String, _ orderBy: [String], _ experiments: [String]?, _ view: ViewType) -> UInt64 {
+    static func fingerprint(_ filter: String, _ orderBy: [String], _ experiments: [String]?, _ view: ViewType) -> UInt64
+    {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         let text = ([filter] + orderBy + ["|"] + (experiments?.sorted() ?? ["*"]) + [view.rawValue]).joined(
             separator: "\u{1F}")

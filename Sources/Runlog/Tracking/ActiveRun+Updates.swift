@@ -58,8 +58,7 @@ extension ActiveRun {
     /// Records a dataset the run used, as MLflow's `log_input` does: `fields` are the dataset's
     /// (`digest`, `source_type`, `source`, `schema`, `profile`) and its tags (`mlflow.data.context`).
     /// Stored as input `dataset:<name>` whose value is `{"name", …fields, "tags": {…}}` as JSON.
-    public func logDataset(name: String, fields: [String: String], tags: [String: String] = [:]) throws(RunlogError)
-    {
+    public func logDataset(name: String, fields: [String: String], tags: [String: String] = [:]) throws(RunlogError) {
         try Validation.key(name, "input")
         var object: [String: AnyCodableText] = fields.mapValues(AnyCodableText.text)
         object["name"] = .text(name)

@@ -96,7 +96,8 @@ extension TrackingStore {
                 files[path] = artifact.size
             }
         }
-        let entries = files.map { (path: $0.key, isDirectory: false, size: Optional($0.value)) }
+        let entries =
+            files.map { (path: $0.key, isDirectory: false, size: Optional($0.value)) }
             + directories.map { (path: $0, isDirectory: true, size: nil) }
         return entries.sorted { $0.path < $1.path }
     }
@@ -124,11 +125,11 @@ extension ActiveRun {
             throw error
         }
         let artifact = Artifact(path: artifactPath, size: size, sha256: digest)
-        try append(.attribute(key: RunAttribute.artifact, value: artifact.recorded, timestamp: currentTimeMilliseconds()))
+        try append(
+            .attribute(key: RunAttribute.artifact, value: artifact.recorded, timestamp: currentTimeMilliseconds()))
         try flush()
         return artifact
     }
-
 
 }
 
@@ -146,7 +147,8 @@ enum ArtifactFiles {
             var info = stat()
             if lstat(current, &info) == 0 {
                 guard info.st_mode & S_IFMT == S_IFDIR else {
-                    throw RunlogError(.invalidArgument, "\(current) is not a directory (a link or a file is in the way)")
+                    throw RunlogError(
+                        .invalidArgument, "\(current) is not a directory (a link or a file is in the way)")
                 }
                 continue
             }

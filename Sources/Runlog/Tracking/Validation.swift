@@ -54,7 +54,8 @@ enum Validation {
         guard let existing else { return true }
         guard existing == value else {
             throw RunlogError(
-                .paramConflict, "param \"\(key)\" of run \(run) is already \"\(existing)\"; it cannot change to \"\(value)\"")
+                .paramConflict,
+                "param \"\(key)\" of run \(run) is already \"\(existing)\"; it cannot change to \"\(value)\"")
         }
         return false
     }

@@ -60,7 +60,8 @@ enum WireCoding {
     static func describe(_ error: DecodingError) -> String {
         func path(_ context: DecodingError.Context) -> String {
             let names = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-            return names.isEmpty ? "the body" : "'\(names.joined(separator: "."))'".replacingOccurrences(of: ".[", with: "[")
+            return names.isEmpty
+                ? "the body" : "'\(names.joined(separator: "."))'".replacingOccurrences(of: ".[", with: "[")
         }
         switch error {
         case .typeMismatch(_, let context) where context.codingPath.isEmpty:
