@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(
             name: "RunlogServerTests",
             dependencies: [
-                "RunlogServer", "Runlog", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "RunlogServer", "Runlog", "RunlogWorkloads", .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(

@@ -52,7 +52,7 @@ struct Routes: Sendable {
         post(router, "runs/log-parameter") { a, r in try a.logParam(r) }
         post(router, "runs/set-tag") { a, r in try a.setTag(r) }
         post(router, "runs/delete-tag") { a, r in try a.deleteTag(r) }
-        post(router, "runs/log-batch") { a, r in try a.logBatch(r) }
+        post(router, "runs/log-batch", reading: LogBatchRequest.init(json:)) { a, r in try a.logBatch(r) }
         post(router, "runs/log-inputs") { a, r in try a.logInputs(r) }
     }
 
@@ -75,9 +75,28 @@ struct Routes: Sendable {
 
     // MARK: Registration
 
-    /// A POST endpoint taking a JSON body.
+    /// A POST endpoint taking a JSON body, decoded with `Codable`.
     private func post<Body: Decodable & Sendable, Answer: Encodable & Sendable>(
         _ router: Router<BasicRequestContext>, _ path: String,
+        _ handler: @escaping @Sendable (StoreAdapter, Body) throws -> Answer
+    ) {
+        post(
+            router, path,
+            reading: { (bytes) throws(MLflowError) in
+                do {
+                    return try WireCoding.decoder().decode(Body.self, from: bytes)
+                } catch let error as DecodingError {
+                    throw MLflowError.invalid(WireCoding.describe(error))
+                } catch {
+                    throw MLflowError.invalid("The request body could not be read: \(error)")
+                }
+            }, handler)
+    }
+
+    /// A POST endpoint taking a JSON body that `reading` turns into its request.
+    private func post<Body: Sendable, Answer: Encodable & Sendable>(
+        _ router: Router<BasicRequestContext>, _ path: String,
+        reading: @escaping @Sendable (Data) throws(MLflowError) -> Body,
         _ handler: @escaping @Sendable (StoreAdapter, Body) throws -> Answer
     ) {
         let adapter = adapter
@@ -86,13 +105,7 @@ struct Routes: Sendable {
             router.post(RouterPath(prefix + path)) { request, _ -> Response in
                 let bytes = try await Self.body(request)
                 return try await pool.runIfActive { () throws -> Response in
-                    let body: Body
-                    do {
-                        body = try WireCoding.decoder().decode(Body.self, from: bytes)
-                    } catch let error as DecodingError {
-                        throw MLflowError.invalid(WireCoding.describe(error))
-                    }
-                    return try Self.json(try handler(adapter, body))
+                    try Self.json(try handler(adapter, try reading(bytes)))
                 }
             }
         }
@@ -129,6 +142,13 @@ struct Routes: Sendable {
     }
 
     static func json<T: Encodable>(_ value: T) throws -> Response {
+        if let writable = value as? any JSONWritable {
+            var writer = JSONWriter(capacity: 1 << 12)
+            writable.write(to: &writer)
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+        }
         let data = try WireCoding.encoder().encode(value)
         return Response(
             status: .ok, headers: [.contentType: "application/json"],

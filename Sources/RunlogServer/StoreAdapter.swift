@@ -227,22 +227,8 @@ final class StoreAdapter: Sendable {
 
     func logBatch(_ request: LogBatchRequest) throws(MLflowError) -> Empty {
         let id = try runID(request.run_id)
-        let (metrics, params, tags) = (request.metrics ?? [], request.params ?? [], request.tags ?? [])
-        if metrics.count > Limits.batchMetrics {
-            throw MLflowError.invalid(
-                "A batch logging request can contain at most \(Limits.batchMetrics) metrics. Got \(metrics.count) "
-                    + "metrics. Please split up metrics across multiple requests and try again.")
-        }
-        if params.count > Limits.batchParams {
-            throw MLflowError.invalid(
-                "A batch logging request can contain at most \(Limits.batchParams) params. Got \(params.count) "
-                    + "params. Please split up params across multiple requests and try again.")
-        }
-        if tags.count > Limits.batchTags {
-            throw MLflowError.invalid(
-                "A batch logging request can contain at most \(Limits.batchTags) tags. Got \(tags.count) tags. "
-                    + "Please split up tags across multiple requests and try again.")
-        }
+        // Reading the body refused more than `Limits.batchMetrics`, `batchParams` or `batchTags`.
+        let (metrics, params, tags) = (request.metrics, request.params, request.tags)
         let total = metrics.count + params.count + tags.count
         if total > Limits.batchEntities {
             throw MLflowError.invalid(

@@ -11,6 +11,37 @@ struct KeyValue: Codable, Sendable {
         map.keys.sorted().map { KeyValue(key: $0, value: map[$0]!) }
     }
 
+    /// A list of `{"key", "value"}` objects of a `log-batch` body, at most `limit` of them.
+    static func list(_ reader: inout JSONReader, limit: Int, _ what: String) throws(MLflowError) -> [KeyValue] {
+        var pairs: [KeyValue] = []
+        var beyond = 0
+        try reader.array { (reader, _) throws(MLflowError) in
+            guard pairs.count < limit else {
+                beyond += 1
+                return try reader.skip()
+            }
+            var key: String?
+            var value: String?
+            try reader.object { (reader, field) throws(MLflowError) in
+                guard !reader.null() else { return }
+                switch field {
+                case "key": key = try reader.string()
+                case "value": value = try reader.string()
+                default: try reader.skip()
+                }
+            }
+            guard let key else {
+                throw MLflowError.invalid("Missing value for required parameter '\(what)[\(pairs.count)].key'")
+            }
+            guard let value else {
+                throw MLflowError.invalid("Missing value for required parameter '\(what)[\(pairs.count)].value'")
+            }
+            pairs.append(KeyValue(key: key, value: value))
+        }
+        if beyond > 0 { throw LogBatchRequest.tooMany(limit + beyond, what) }
+        return pairs
+    }
+
     /// MLflow's list as a map; of repeated keys, the last wins.
     static func dictionary(_ pairs: [KeyValue]) -> [String: String] {
         var map: [String: String] = [:]
@@ -32,10 +63,24 @@ struct WireMetric: Codable, Sendable {
 /// A metric as a request carries it: everything but the key may be missing, which MLflow
 /// reports by name.
 struct IncomingMetric: Decodable, Sendable {
-    let key: String?
-    let value: Double?
-    let timestamp: Int64?
-    let step: Int64?
+    var key: String?
+    var value: Double?
+    var timestamp: Int64?
+    var step: Int64?
+
+    /// One metric object of a `log-batch` body.
+    init(_ reader: inout JSONReader) throws(MLflowError) {
+        try reader.object { (reader, field) throws(MLflowError) in
+            guard !reader.null() else { return }
+            switch field {
+            case "key": key = try reader.string()
+            case "value": value = try reader.double()
+            case "timestamp": timestamp = try reader.int64()
+            case "step": step = try reader.int64()
+            default: try reader.skip()
+            }
+        }
+    }
 }
 
 enum WireCoding {

@@ -1,3 +1,4 @@
+import Foundation
 import Runlog
 
 struct WireRunInfo: Encodable, Sendable {
@@ -121,11 +122,50 @@ struct KeyValueRequest: Decodable {
     let value: String?
 }
 
-struct LogBatchRequest: Decodable {
-    let run_id: String?
-    let metrics: [IncomingMetric]?
-    let params: [KeyValue]?
-    let tags: [KeyValue]?
+/// `log-batch`'s body. Read with `JSONReader`, not `Codable`: it is the one body that carries a
+/// thousand points, and Foundation's decoder spent most of the server's instructions on it.
+struct LogBatchRequest: Sendable {
+    var run_id: String?
+    var metrics: [IncomingMetric] = []
+    var params: [KeyValue] = []
+    var tags: [KeyValue] = []
+
+    init(json data: Data) throws(MLflowError) {
+        self = try JSONReader.read(data) { (reader) throws(MLflowError) in
+            var request = LogBatchRequest()
+            try reader.object { (reader, key) throws(MLflowError) in
+                guard !reader.null() else { return }
+                switch key {
+                case "run_id": request.run_id = try reader.string()
+                case "metrics":
+                    var beyond = 0
+                    try reader.array { (reader, _) throws(MLflowError) in
+                        // Past the limit the batch is refused: count the rest without keeping it.
+                        guard request.metrics.count < Limits.batchMetrics else {
+                            beyond += 1
+                            return try reader.skip()
+                        }
+                        request.metrics.append(try IncomingMetric(&reader))
+                    }
+                    if beyond > 0 { throw LogBatchRequest.tooMany(Limits.batchMetrics + beyond, "metrics") }
+                case "params": request.params = try KeyValue.list(&reader, limit: Limits.batchParams, "params")
+                case "tags": request.tags = try KeyValue.list(&reader, limit: Limits.batchTags, "tags")
+                default: try reader.skip()
+                }
+            }
+            return request
+        }
+    }
+
+    private init() {}
+
+    /// MLflow's message for a batch with more metrics, params or tags than it takes.
+    static func tooMany(_ count: Int, _ what: String) -> MLflowError {
+        let limit = what == "metrics" ? Limits.batchMetrics : what == "params" ? Limits.batchParams : Limits.batchTags
+        return MLflowError.invalid(
+            "A batch logging request can contain at most \(limit) \(what). Got \(count) \(what). Please split up "
+                + "\(what) across multiple requests and try again.")
+    }
 }
 
 struct LogInputsRequest: Decodable {

@@ -1,0 +1,155 @@
+import Foundation
+import RunlogWorkloads
+import Testing
+
+@testable import RunlogServer
+
+@Suite struct JSONReaderTests {
+    /// Bodies made by JSONSerialization from seeded random batches read back exactly as written.
+    @Test(arguments: [1, 2, 3, 4, 5])
+    func readsWhatAnEncoderWrites(seed: UInt64) throws {
+        var random = SeededRandom(seed: seed)
+        let keys = ["loss", "val/acc", "ünïcødé", "quote\"back\\slash", "tab\tnew\nline", "emoji 🚀", "ctl\u{1}"]
+        var metrics: [[String: Any]] = []
+        var expected: [(String, UInt64, Int64, Int64)] = []
+        for _ in 0..<(Int(random.next() % 200) + 1) {
+            let key = keys[Int(random.next() % UInt64(keys.count))]
+            let value = Double(bitPattern: random.next())
+            let finite = value.isFinite ? value : Double(random.next() % 1_000_000) / 7
+            let timestamp = Int64(bitPattern: random.next())
+            let step = Int64(bitPattern: random.next()) >> Int64(random.next() % 64)
+            metrics.append(["key": key, "value": finite, "timestamp": timestamp, "step": step, "extra": ["x": [1, 2]]])
+            expected.append((key, finite.bitPattern, timestamp, step))
+        }
+        let params = (0..<Int(random.next() % 20)).map { ["key": "p\($0)", "value": keys[$0 % keys.count]] }
+        let body: [String: Any] = [
+            "run_id": "abc", "metrics": metrics, "params": params, "tags": [], "ignored": NSNull(),
+        ]
+        let data = try JSONSerialization.data(withJSONObject: body)
+        let request = try LogBatchRequest(json: data)
+        #expect(request.run_id == "abc")
+        #expect(request.metrics.count == expected.count)
+        for (metric, want) in zip(request.metrics, expected) {
+            #expect(metric.key == want.0)
+            #expect(metric.value?.bitPattern == want.1)
+            #expect(metric.timestamp == want.2)
+            #expect(metric.step == want.3)
+        }
+        #expect(request.params.map(\.key) == params.map { $0["key"]! })
+        #expect(request.params.map(\.value) == params.map { $0["value"]! })
+    }
+
+    @Test func nonFiniteStringsEscapesAndExtremes() throws {
+        let body = #"""
+            {"run_id":"r","metrics":[
+             {"key":"a\u00e9\ud83d\ude80\/","value":"NaN","timestamp":-9223372036854775808,"step":9223372036854775807},
+             {"key":"b","value":"Infinity","timestamp":1.0,"step":2e3},
+             {"key":"c","value":"-Infinity","timestamp":0,"step":-0},
+             {"key":"d","value":5e-324,"timestamp":1,"step":null},
+             {"key":"e","value":-0.0,"timestamp":1}]}
+            """#
+        let request = try LogBatchRequest(json: Data(body.utf8))
+        let m = request.metrics
+        #expect(m[0].key == "aé🚀/")
+        #expect(m[0].value!.isNaN)
+        #expect(m[0].timestamp == Int64.min)
+        #expect(m[0].step == Int64.max)
+        #expect(m[1].value == .infinity)
+        #expect(m[1].timestamp == 1)
+        #expect(m[1].step == 2000)
+        #expect(m[2].value == -.infinity)
+        #expect(m[3].value == .leastNonzeroMagnitude)
+        #expect(m[3].step == nil)
+        #expect(m[4].value?.sign == .minus)
+    }
+
+    @Test(arguments: [
+        (#"{"metrics":[{"key":"k","value":1,"timestamp":9223372036854775808}]}"#, "'metrics[0].timestamp'"),
+        (#"{"metrics":[{"key":"k","value":1,"timestamp":1.5}]}"#, "'metrics[0].timestamp': expected an integer"),
+        (#"{"metrics":[{"key":"k","value":1e999,"timestamp":1}]}"#, "'metrics[0].value'"),
+        (#"{"metrics":[{"key":"k","value":"nan","timestamp":1}]}"#, "'metrics[0].value': expected a number"),
+        (#"{"metrics":[{"key":7}]}"#, "'metrics[0].key': expected a string"),
+        (#"{"params":{"a":"b"}}"#, "'params': expected a JSON array"),
+        (#"{"params":[{"key":"a"}]}"#, "'params[0].value'"),
+        (#"[1,2]"#, "must be a JSON object"),
+        (#"{"run_id":"x"} trailing"#, "not valid JSON"),
+        (#"{"run_id":"\ud800"}"#, "surrogate"),
+        (#"{"metrics":[{"key":"k","value":1,"timestamp":01}]}"#, "leading zero"),
+        ("{\"run_id\":\"a\u{1}b\"}", "control character"),
+        (#"{"run_id":"x",}"#, "not valid JSON"),
+    ])
+    func refusesWhatIsNotValidNamingTheField(_ body: String, _ mention: String) {
+        #expect {
+            _ = try LogBatchRequest(json: Data(body.utf8))
+        } throws: { error in
+            guard let error = error as? MLflowError else { return false }
+            return error.code == .invalidParameterValue && error.message.contains(mention)
+        }
+    }
+
+    @Test func invalidUTF8AndDeepNestingAreRefused() {
+        var bytes = Array(#"{"run_id":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)
+        #expect(throws: MLflowError.self) { _ = try LogBatchRequest(json: Data(bytes)) }
+        bytes = Array(#"{"x":"#.utf8) + Array(repeating: UInt8(ascii: "["), count: 100_000)
+        #expect(throws: MLflowError.self) { _ = try LogBatchRequest(json: Data(bytes)) }
+    }
+
+    /// Every prefix of a valid body is refused cleanly: no crash, no partial request.
+    @Test func everyTruncationIsAnError() throws {
+        let body = Data(
+            #"{"run_id":"r","metrics":[{"key":"k\u00e9","value":-1.5e-3,"timestamp":12,"step":3}],"params":[{"key":"p","value":"v"}],"tags":[]}"#
+                .utf8)
+        _ = try LogBatchRequest(json: body)
+        for cut in 0..<body.count {
+            #expect(throws: MLflowError.self) { _ = try LogBatchRequest(json: body.prefix(cut)) }
+        }
+    }
+
+    @Test func moreThanTheLimitIsCountedNotKept() {
+        let metrics = Array(repeating: #"{"key":"k","value":1,"timestamp":1}"#, count: 1500).joined(separator: ",")
+        #expect {
+            _ = try LogBatchRequest(json: Data(#"{"metrics":[\#(metrics)]}"#.utf8))
+        } throws: { error in
+            (error as? MLflowError)?.message.contains("at most 1000 metrics. Got 1500 metrics") == true
+        }
+    }
+}
+
+@Suite struct JSONWriterTests {
+    /// Metric lists written by `JSONWriter` parse (with Foundation's decoder) to exactly what
+    /// went in: every double bit for bit, non-finite ones as MLflow's strings, keys with escapes.
+    @Test(arguments: [7, 8, 9])
+    func metricListsReadBackExactly(seed: UInt64) throws {
+        var random = SeededRandom(seed: seed)
+        let keys = ["loss", "quote\"back\\slash", "ctl\u{1}\u{1f}", "tab\tnew\nline\r", "ünï 🚀", "/slash"]
+        let metrics = (0..<500).map { i -> WireMetric in
+            var value = Double(bitPattern: random.next())
+            if i % 50 == 0 { value = [.nan, .infinity, -.infinity, -0.0, 1e16, .leastNonzeroMagnitude][i / 50 % 6] }
+            return WireMetric(
+                key: keys[i % keys.count], value: value, timestamp: Int64(bitPattern: random.next()),
+                step: Int64(bitPattern: random.next()), run_id: i % 2 == 0 ? "r\(i)" : nil)
+        }
+        var writer = JSONWriter()
+        MetricsResponse(metrics: metrics, next_page_token: "tok/en").write(to: &writer)
+        struct Decoded: Decodable {
+            let metrics: [WireMetric]
+            let next_page_token: String?
+        }
+        let decoded = try WireCoding.decoder().decode(Decoded.self, from: Data(writer.bytes))
+        #expect(decoded.next_page_token == "tok/en")
+        #expect(decoded.metrics.count == metrics.count)
+        for (got, want) in zip(decoded.metrics, metrics) {
+            #expect(got.key == want.key)
+            #expect(got.value.bitPattern == want.value.bitPattern || (got.value.isNaN && want.value.isNaN))
+            #expect(got.timestamp == want.timestamp)
+            #expect(got.step == want.step)
+            #expect(got.run_id == want.run_id)
+        }
+        let empty = { () -> [UInt8] in
+            var writer = JSONWriter()
+            MetricsResponse(metrics: [], next_page_token: nil).write(to: &writer)
+            return writer.bytes
+        }()
+        #expect(String(decoding: empty, as: UTF8.self) == #"{"metrics":[]}"#)
+    }
+}
