@@ -347,9 +347,17 @@ final class StoreAdapter: Sendable {
         return id
     }
 
-    func required<T>(_ value: T?, _ name: String) throws(MLflowError) -> T {
-        if let value, !((value as? String)?.isEmpty ?? false) { return value }
-        throw MLflowError.invalid("Missing value for required parameter '\(name)'.")
+    func required<T>(_ value: T?, _ name: @autoclosure () -> String) throws(MLflowError) -> T {
+        guard let value else { throw MLflowError.invalid("Missing value for required parameter '\(name())'.") }
+        return value
+    }
+
+    /// A required string: missing and empty are the same to MLflow.
+    func required(_ value: String?, _ name: @autoclosure () -> String) throws(MLflowError) -> String {
+        guard let value, !value.isEmpty else {
+            throw MLflowError.invalid("Missing value for required parameter '\(name())'.")
+        }
+        return value
     }
 
     func run<T>(_ body: () throws(RunlogError) -> T) throws(MLflowError) -> T {

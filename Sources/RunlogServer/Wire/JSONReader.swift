@@ -15,7 +15,12 @@ struct JSONReader {
     private var position = 0
     private var depth = 0
     /// Where the reader is, for messages: `metrics[3].value`.
-    private var path: [String] = []
+    private var path: [PathComponent] = []
+
+    private enum PathComponent {
+        case key(String)
+        case index(Int)
+    }
 
     init(_ bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
@@ -56,7 +61,7 @@ struct JSONReader {
             skipWhitespace()
             guard peek() == UInt8(ascii: ":") else { throw syntax("expected ':' after \"\(key.prefix(60))\"") }
             position += 1
-            path.append(key)
+            path.append(.key(key))
             try field(&self, key)
             path.removeLast()
             skipWhitespace()
@@ -85,11 +90,9 @@ struct JSONReader {
         }
         var index = 0
         while true {
-            let parent = path.popLast() ?? ""
-            path.append("\(parent)[\(index)]")
+            path.append(.index(index))
             try element(&self, index)
             path.removeLast()
-            path.append(parent)
             index += 1
             skipWhitespace()
             switch peek() {
@@ -240,17 +243,22 @@ struct JSONReader {
     private mutating func rawString() throws(MLflowError) -> String {
         position += 1
         let start = position
-        // The common case: no escapes, taken as it is.
+        // The common case: no escapes, taken as it is; all ASCII (keys, ids) needs no validation.
+        var ascii = true
         while position < bytes.count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
-                let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+                let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<position])
                 position += 1
-                guard let text else { throw syntax("a string is not valid UTF-8") }
+                if ascii { return String(decoding: raw, as: UTF8.self) }
+                guard let text = String(validating: raw, as: UTF8.self) else {
+                    throw syntax("a string is not valid UTF-8")
+                }
                 return text
             }
             if byte == UInt8(ascii: "\\") { break }
             guard byte >= 0x20 else { throw syntax("a string holds a raw control character") }
+            ascii = ascii && byte < 0x80
             position += 1
         }
         var scalars: [UInt8] = Array(bytes[start..<position])
@@ -326,6 +334,13 @@ struct JSONReader {
 
     /// The full path of the field being read: `metrics[3].value`.
     private var qualified: String {
-        "'" + path.filter { !$0.isEmpty }.joined(separator: ".") + "'"
+        var text = ""
+        for component in path {
+            switch component {
+            case .key(let key): text += (text.isEmpty ? "" : ".") + key
+            case .index(let index): text += "[\(index)]"
+            }
+        }
+        return "'\(text)'"
     }
 }

@@ -36,7 +36,19 @@ struct JSONWriter {
     }
 
     mutating func int(_ value: Int64) {
-        bytes.append(contentsOf: String(value).utf8)
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 20 digits at most, written backwards
+        let count = withUnsafeMutableBytes(of: &digits) { buffer -> Int in
+            var i = 0
+            repeat {
+                buffer[19 - i] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                i += 1
+            } while magnitude > 0
+            return i
+        }
+        withUnsafeBytes(of: &digits) { bytes.append(contentsOf: $0[(20 - count)..<20]) }
     }
 
     mutating func double(_ value: Double) {
