@@ -153,3 +153,45 @@ import Testing
         #expect(String(decoding: empty, as: UTF8.self) == #"{"metrics":[]}"#)
     }
 }
+
+extension JSONWriterTests {
+    /// Runs written by `JSONWriter` are the same JSON as `JSONEncoder` writes for them.
+    @Test func runsAreTheSameJSONAsTheEncoderWrites() async throws {
+        let harness = try ServerHarness()
+        let store = harness.store
+        try await harness.test { client in
+            let (_, run) = try await client.makeRun("exp", name: "quote\" back\\slash ünï")
+            try await client.post(
+                "runs/log-batch",
+                [
+                    "run_id": run, "params": [["key": "lr", "value": "0.1"]],
+                    "tags": [["key": "t", "value": "a\nb\u{1}\t"]],
+                    "metrics": [["key": "loss", "value": 0.25, "timestamp": 5, "step": 3]],
+                ])
+            try await client.post(
+                "runs/log-inputs",
+                [
+                    "run_id": run,
+                    "datasets": [
+                        [
+                            "tags": [["key": "mlflow.data.context", "value": "training"]],
+                            "dataset": [
+                                "name": "toy", "digest": "d", "source_type": "local", "source": "{\"uri\": \"x\"}",
+                            ],
+                        ]
+                    ],
+                ])
+            try await client.post("runs/update", ["run_id": run, "status": "FINISHED", "end_time": 99])
+            try await client.post("runs/create", ["experiment_id": "0"])  // no end time, no inputs
+            let runs = store.runs().map(WireRun.init)
+            #expect(runs.count == 2)
+            let response = SearchRunsResponse(runs: runs, next_page_token: "t")
+            let encoded = try JSONSerialization.jsonObject(with: try WireCoding.encoder().encode(response))
+            var writer = JSONWriter()
+            response.write(to: &writer)
+            let ours = try JSONSerialization.jsonObject(with: Data(writer.bytes))
+            #expect((ours as? NSDictionary) == (encoded as? NSDictionary))
+            #expect((ours as? NSDictionary)?.count == 2)
+        }
+    }
+}

@@ -111,3 +111,115 @@ extension MetricsResponse: JSONWritable {
         writer.raw("}")
     }
 }
+
+extension JSONWriter {
+    /// `[{"key","value"},…]`.
+    mutating func pairs(_ pairs: [KeyValue]) {
+        raw("[")
+        for (i, pair) in pairs.enumerated() {
+            raw(i == 0 ? "{" : ",{")
+            field("key", first: true)
+            string(pair.key)
+            field("value")
+            string(pair.value)
+            raw("}")
+        }
+        raw("]")
+    }
+
+    mutating func optionalString(_ name: StaticString, _ value: String?) {
+        guard let value else { return }
+        field(name)
+        string(value)
+    }
+}
+
+extension WireRunInfo: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        writer.field("run_id", first: true)
+        writer.string(run_id)
+        writer.field("run_uuid")
+        writer.string(run_uuid)
+        writer.field("run_name")
+        writer.string(run_name)
+        writer.field("experiment_id")
+        writer.string(experiment_id)
+        writer.field("user_id")
+        writer.string(user_id)
+        writer.field("status")
+        writer.string(status)
+        if let start_time {
+            writer.field("start_time")
+            writer.int(start_time)
+        }
+        if let end_time {
+            writer.field("end_time")
+            writer.int(end_time)
+        }
+        writer.field("artifact_uri")
+        writer.string(artifact_uri)
+        writer.field("lifecycle_stage")
+        writer.string(lifecycle_stage)
+    }
+}
+
+extension WireRun: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        writer.raw(#"{"info":{"#)
+        info.write(to: &writer)
+        writer.raw(#"},"data":{"metrics":["#)
+        for (i, metric) in data.metrics.enumerated() {
+            writer.raw(i == 0 ? "{" : ",{")
+            metric.write(to: &writer)
+            writer.raw("}")
+        }
+        writer.raw(#"],"params":"#)
+        writer.pairs(data.params)
+        writer.raw(#","tags":"#)
+        writer.pairs(data.tags)
+        writer.raw(#"},"inputs":{"dataset_inputs":["#)
+        for (i, input) in inputs.dataset_inputs.enumerated() {
+            writer.raw(i == 0 ? "{" : ",{")
+            if let tags = input.tags {
+                writer.raw(#""tags":"#)
+                writer.pairs(tags)
+                writer.raw(",")
+            }
+            let dataset = input.dataset
+            writer.raw(#""dataset":{"#)
+            writer.field("name", first: true)
+            writer.string(dataset.name)
+            writer.field("digest")
+            writer.string(dataset.digest)
+            writer.field("source_type")
+            writer.string(dataset.source_type)
+            writer.field("source")
+            writer.string(dataset.source)
+            writer.optionalString("schema", dataset.schema)
+            writer.optionalString("profile", dataset.profile)
+            writer.raw("}}")
+        }
+        writer.raw("]}}")
+    }
+}
+
+extension RunResponse: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        writer.raw(#"{"run":"#)
+        run.write(to: &writer)
+        writer.raw("}")
+    }
+}
+
+extension SearchRunsResponse: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        writer.raw(#"{"runs":["#)
+        for (i, run) in runs.enumerated() {
+            if i > 0 { writer.raw(",") }
+            run.write(to: &writer)
+        }
+        writer.raw("]")
+        writer.optionalString("next_page_token", next_page_token)
+        writer.raw("}")
+    }
+}
