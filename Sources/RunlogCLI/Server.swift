@@ -44,9 +44,13 @@ struct Server: ParsableCommand {
     @Option(help: "Seconds after which a run writer no request uses is closed (reopened on the next write).")
     var idleTimeout = 60
 
+    @Option(help: "The most run writers kept open at once (each holds a thread and file handles).")
+    var maxOpenWriters = 256
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535, not \(port)") }
         guard idleTimeout >= 1 else { throw ValidationError("--idle-timeout must be at least 1 second") }
+        guard maxOpenWriters >= 1 else { throw ValidationError("--max-open-writers must be at least 1") }
         _ = try parsedDurability()
     }
 
@@ -94,6 +98,7 @@ struct Server: ParsableCommand {
         configuration.port = port
         configuration.token = try token()
         configuration.idleWriterTimeout = .seconds(idleTimeout)
+        configuration.maxOpenWriters = maxOpenWriters
         var logger = Logger(label: "runlog.server")
         logger.logLevel = .warning
         configuration.logger = logger

@@ -4,7 +4,8 @@ import Runlog
 import Synchronization
 
 /// The runs this server writes, each held open between requests and released when idle, so a
-/// thousand RUNNING runs do not hold a thousand writer threads and file handles.
+/// thousand RUNNING runs do not hold a thousand writer threads and file handles. At most
+/// `maxOpen` writers stay open: opening one more first closes the least recently used idle ones.
 ///
 /// Two locks: `entries` is held only to look up and count uses (every request); `lifecycle`
 /// serialises opening and closing writers, so a run is never opened while its previous writer is
@@ -20,10 +21,12 @@ final class RunWriters: Sendable {
     private let entries = Mutex<[RunID: Entry]>([:])
     private let lifecycle = Mutex<Void>(())
     private let logger: Logger
+    let maxOpen: Int
 
-    init(store: TrackingStore, logger: Logger) {
+    init(store: TrackingStore, logger: Logger, maxOpen: Int) {
         self.store = store
         self.logger = logger
+        self.maxOpen = max(1, maxOpen)
     }
 
     /// Runs `body` with the writer of `id`, opening it when it is not open.
@@ -35,7 +38,10 @@ final class RunWriters: Sendable {
 
     /// Registers a writer this server just started.
     func adopt(_ run: ActiveRun) {
-        entries.withLock { $0[run.id] = Entry(run: run, lastUse: .now) }
+        lifecycle.withLock { _ in
+            makeRoom()
+            entries.withLock { $0[run.id] = Entry(run: run, lastUse: .now) }
+        }
     }
 
     var openCount: Int { entries.withLock { $0.count } }
@@ -44,10 +50,24 @@ final class RunWriters: Sendable {
         if let run = checkOut(id) { return run }
         return try lifecycle.withLock { (_) throws(RunlogError) -> ActiveRun in
             if let run = checkOut(id) { return run }  // opened while this request waited
+            makeRoom()
             let run = try store.resumeRun(id)
             entries.withLock { $0[id] = Entry(run: run, users: 1, lastUse: .now) }
             return run
         }
+    }
+
+    /// Closes the least recently used idle writers until one more fits under `maxOpen` (writers
+    /// in use stay open, so the bound can be passed while more than `maxOpen` requests write at
+    /// once). Called with `lifecycle` held.
+    private func makeRoom() {
+        let evicted = entries.withLock { e -> [ActiveRun] in
+            let excess = e.count + 1 - maxOpen
+            guard excess > 0 else { return [] }
+            let idle = e.filter { $0.value.users == 0 }.sorted { $0.value.lastUse < $1.value.lastUse }
+            return idle.prefix(excess).compactMap { e.removeValue(forKey: $0.key)?.run }
+        }
+        for run in evicted { close(run) }
     }
 
     /// The open writer of `id`, counted as in use; nil when it is not open.

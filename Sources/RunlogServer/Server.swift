@@ -14,6 +14,9 @@ public struct ServerConfiguration: Sendable {
     public var token: String?
     /// A run writer no request used for this long is closed (reopened by the next write).
     public var idleWriterTimeout: Duration = .seconds(60)
+    /// At most this many run writers stay open (each holds a thread and file handles); opening
+    /// one more closes the least recently used idle one first.
+    public var maxOpenWriters = 256
     /// Threads that do the store's blocking work (flushes wait for fsync there).
     public var threads = 16
     public var logger = Logger(label: "runlog.server")
@@ -32,7 +35,8 @@ public final class TrackingServer: Sendable {
 
     public init(store: TrackingStore, configuration: ServerConfiguration = ServerConfiguration()) throws(RunlogError) {
         self.configuration = configuration
-        self.adapter = try StoreAdapter(store: store, logger: configuration.logger)
+        self.adapter = try StoreAdapter(
+            store: store, logger: configuration.logger, maxOpenWriters: configuration.maxOpenWriters)
         self.pool = NIOThreadPool(numberOfThreads: max(1, configuration.threads))
         pool.start()
     }

@@ -18,11 +18,13 @@ final class StoreAdapter: Sendable {
     private let lastRefresh = Mutex<ContinuousClock.Instant>(.now)
     static let defaultExperimentID = "0"
 
-    init(store: TrackingStore, logger: Logger, refreshInterval: Duration = .seconds(1)) throws(RunlogError) {
+    init(store: TrackingStore, logger: Logger, maxOpenWriters: Int, refreshInterval: Duration = .seconds(1))
+        throws(RunlogError)
+    {
         self.store = store
         self.logger = logger
         self.refreshInterval = refreshInterval
-        self.writers = RunWriters(store: store, logger: logger)
+        self.writers = RunWriters(store: store, logger: logger, maxOpen: maxOpenWriters)
         try store.experiment(named: "Default", id: StoreAdapter.defaultExperimentID)
     }
 

@@ -197,6 +197,29 @@ import Testing
         }
     }
 
+    @Test func atMostMaxOpenWritersStayOpen() async throws {
+        let harness = try ServerHarness(maxOpenWriters: 5)
+        let server = harness.server
+        try await harness.test { client in
+            var runs: [String] = []
+            for i in 0..<20 {
+                runs.append(try await client.makeRun("e\(i)").1)
+                #expect(server.openWriters <= 5)
+            }
+            for run in runs {
+                let answer = try await client.post(
+                    "runs/log-batch",
+                    ["run_id": run, "metrics": [["key": "m", "value": 2.5, "timestamp": 1, "step": 1]]])
+                #expect(answer.status == .ok)
+                #expect(server.openWriters <= 5)
+            }
+            for run in runs {
+                let history = try await client.get("metrics/get-history?run_id=\(run)&metric_key=m")
+                #expect((history.json["metrics"] as? [[String: Any]])?.count == 1)
+            }
+        }
+    }
+
     @Test func aRunAnotherWriterHoldsIsReadableButNotWritable() async throws {
         let harness = try ServerHarness()
         let other = try TrackingStore.open(at: harness.directory.store)

@@ -16,7 +16,7 @@ struct ServerHarness {
     let store: TrackingStore
     let server: TrackingServer
 
-    init(token: String? = nil) throws {
+    init(token: String? = nil, maxOpenWriters: Int = 256) throws {
         var options = StoreOptions()
         options.durability = .never
         options.logger = Logger(label: "runlog.test", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -24,6 +24,7 @@ struct ServerHarness {
         var configuration = ServerConfiguration()
         configuration.token = token
         configuration.threads = 4
+        configuration.maxOpenWriters = maxOpenWriters
         configuration.logger = Logger(label: "runlog.test", factory: { _ in SwiftLogNoOpLogHandler() })
         server = try TrackingServer(store: store, configuration: configuration)
     }
