@@ -97,13 +97,8 @@ extension WireMetric: JSONWritable {
 
 extension MetricsResponse: JSONWritable {
     func write(to writer: inout JSONWriter) {
-        writer.raw(#"{"metrics":["#)
-        for (i, metric) in metrics.enumerated() {
-            writer.raw(i == 0 ? "{" : ",{")
-            metric.write(to: &writer)
-            writer.raw("}")
-        }
-        writer.raw("]")
+        writer.raw(#"{"metrics":"#)
+        writer.metrics(metrics)
         if let next_page_token {
             writer.field("next_page_token")
             writer.string(next_page_token)
@@ -122,6 +117,17 @@ extension JSONWriter {
             string(pair.key)
             field("value")
             string(pair.value)
+            raw("}")
+        }
+        raw("]")
+    }
+
+    /// `[{"key","value","timestamp","step"[,"run_id"]},…]`.
+    mutating func metrics(_ metrics: [WireMetric]) {
+        raw("[")
+        for (i, metric) in metrics.enumerated() {
+            raw(i == 0 ? "{" : ",{")
+            metric.write(to: &self)
             raw("}")
         }
         raw("]")
@@ -167,13 +173,9 @@ extension WireRun: JSONWritable {
     func write(to writer: inout JSONWriter) {
         writer.raw(#"{"info":{"#)
         info.write(to: &writer)
-        writer.raw(#"},"data":{"metrics":["#)
-        for (i, metric) in data.metrics.enumerated() {
-            writer.raw(i == 0 ? "{" : ",{")
-            metric.write(to: &writer)
-            writer.raw("}")
-        }
-        writer.raw(#"],"params":"#)
+        writer.raw(#"},"data":{"metrics":"#)
+        writer.metrics(data.metrics)
+        writer.raw(#","params":"#)
         writer.pairs(data.params)
         writer.raw(#","tags":"#)
         writer.pairs(data.tags)
