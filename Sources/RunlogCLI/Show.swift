@@ -3,7 +3,9 @@ import Runlog
 
 struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show a run: attributes, params, tags, reproducibility inputs, and every metric with a sparkline.")
+        abstract:
+            "Show a run: attributes, params, tags, reproducibility inputs, artifacts, and every metric with a sparkline."
+    )
     @OptionGroup var store: StoreOptionsGroup
     @Argument(help: ArgumentHelp("The run: an id, a unique prefix, or EXPERIMENT/RUN_NAME.", valueName: "run"))
     var runReference: String
@@ -32,6 +34,10 @@ struct Show: ParsableCommand {
             for key in run.metrics.keys.sorted() {
                 table.rows.append(["metric", key, exactNumber(run.metrics[key]!.last.value)])
             }
+            for path in run.artifacts.keys.sorted() {
+                let artifact = run.artifacts[path]!
+                table.rows.append(["artifact", path, "size=\(artifact.size) sha256=\(artifact.sha256)"])
+            }
             table.print(.csv)
             return
         case .table:
@@ -47,6 +53,7 @@ struct Show: ParsableCommand {
         section("params", run.params)
         section("tags", run.tags)
         section("inputs", run.inputs)
+        section("artifacts", run.artifacts.mapValues { "\($0.size) bytes  sha256:\($0.sha256)" })
         guard !run.metrics.isEmpty else { return }
         print("metrics")
         let width = run.metrics.keys.map(\.count).max() ?? 0

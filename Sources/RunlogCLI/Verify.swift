@@ -7,7 +7,8 @@ struct Verify: ParsableCommand {
             "Check every checksum (segments and index snapshots) and decode every block of runs; exit 1 on corruption.",
         discussion: """
             A torn tail (a writer stopped mid-record) is mentioned but is not a failure. Experiment \
-            files that cannot be read are errors too.
+            files that cannot be read are errors too, and so is an artifact whose file is missing or \
+            differs from the size and SHA-256 its run recorded.
             """)
 
     @OptionGroup var store: StoreOptionsGroup
@@ -31,6 +32,12 @@ struct Verify: ParsableCommand {
             if let torn = report.tornTail { lines.append("  note: \(torn)") }
             for problem in report.problems { lines.append("  \(problem.isCorruption ? "error" : "note"): \(problem)") }
             clean = clean && report.isClean
+            if let artifacts = try? tracking.run(id).artifacts, !artifacts.isEmpty {
+                let problems = try tracking.verifyArtifacts(of: id)
+                lines.append("  artifacts: \(artifacts.count) checked")
+                for problem in problems { lines.append("  error: \(problem)") }
+                clean = clean && problems.isEmpty
+            }
         }
         progress.finish()
         if runs.isEmpty {

@@ -417,7 +417,7 @@ final class Workspace {
                   runs                    List runs with status, duration, params and metric
                                           summaries; delete and restore them.
                   show                    Show a run: attributes, params, tags, reproducibility
-                                          inputs, and every metric with a sparkline.
+                                          inputs, artifacts, and every metric with a sparkline.
                   scan                    Print the history of one metric of a run, or its
                                           downsampled history with --buckets.
                   search                  Search runs of every experiment with a filter

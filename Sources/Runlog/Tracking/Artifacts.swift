@@ -103,6 +103,42 @@ extension TrackingStore {
     }
 }
 
+extension TrackingStore {
+    /// Checks each artifact the run recorded against its file: present, a regular file, of the
+    /// recorded size and SHA-256. Returns one line a problem ("artifact cfg/a.json: …"), none
+    /// when all is well.
+    public func verifyArtifacts(of run: RunID) throws(RunlogError) -> [String] {
+        var problems: [String] = []
+        for (path, artifact) in try self.run(run).artifacts.sorted(by: { $0.key < $1.key }) {
+            let file = artifactDirectory(of: run) + "/" + path
+            let input = Glibc.open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard input >= 0 else {
+                problems.append("artifact \(path): cannot be opened (\(String(cString: strerror(errno))))")
+                continue
+            }
+            defer { Glibc.close(input) }
+            var info = stat()
+            guard fstat(input, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+                problems.append("artifact \(path): not a regular file")
+                continue
+            }
+            do throws(RunlogError) {
+                let (size, digest) = try ArtifactFiles.digest(input, file) {
+                    (_: UnsafeRawBufferPointer) throws(RunlogError) in
+                }
+                if size != artifact.size {
+                    problems.append("artifact \(path): \(size) bytes, \(artifact.size) recorded")
+                } else if digest != artifact.sha256 {
+                    problems.append("artifact \(path): SHA-256 \(digest), \(artifact.sha256) recorded")
+                }
+            } catch {
+                problems.append("artifact \(path): \(error)")
+            }
+        }
+        return problems
+    }
+}
+
 extension ActiveRun {
     /// Keeps the file at `file` as the run's artifact `path` (`model/weights.bin`): copies it into
     /// the store (fsynced, renamed into place), then records path, size and SHA-256 in the run's
@@ -197,7 +233,7 @@ enum ArtifactFiles {
 
     /// Reads `input` to its end a megabyte at a time, handing each chunk to `body`; returns the
     /// size and the SHA-256 of what it read.
-    private static func digest(
+    static func digest(
         _ input: Int32, _ name: String, _ body: (UnsafeRawBufferPointer) throws(RunlogError) -> Void
     ) throws(RunlogError) -> (Int64, String) {
         var hash = SHA256()

@@ -1,0 +1,49 @@
+import Foundation
+import Runlog
+import RunlogReliability
+import Testing
+
+@Suite struct ArtifactTests {
+    @Test func aStoredArtifactIsRecordedListedAndVerified() throws {
+        let directory = TemporaryDirectory()
+        let store = try makeStore(directory)
+        let run = try store.startRun(in: try store.experiment(named: "a"), captureEnvironment: false)
+        let source = directory.path + "/weights.bin"
+        let bytes = Data((0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        try bytes.write(to: URL(fileURLWithPath: source))
+        let artifact = try run.logArtifact(file: source, path: "model/weights.bin")
+        #expect(artifact.size == 100_000)
+        #expect(artifact.sha256 == (try sha256Digest(ofFile: source)).dropFirst("sha256:".count).description)
+        #expect(FileManager.default.fileExists(atPath: source), "copied, not moved")
+        try run.finish()
+        #expect(try store.run(run.id).artifacts["model/weights.bin"] == artifact)
+        #expect(try store.listArtifacts(of: run.id).map(\.path) == ["model"])
+        #expect(try store.verifyArtifacts(of: run.id).isEmpty)
+
+        let file = store.artifactDirectory(of: run.id) + "/model/weights.bin"
+        var damaged = bytes
+        damaged[500] ^= 1
+        try damaged.write(to: URL(fileURLWithPath: file))
+        #expect(
+            try store.verifyArtifacts(of: run.id) == [
+                "artifact model/weights.bin: SHA-256 \(try sha256Digest(ofFile: file).dropFirst(7)), \(artifact.sha256) recorded"
+            ])
+        try bytes.prefix(10).write(to: URL(fileURLWithPath: file))
+        #expect(try store.verifyArtifacts(of: run.id) == ["artifact model/weights.bin: 10 bytes, 100000 recorded"])
+        try FileManager.default.removeItem(atPath: file)
+        #expect(try store.verifyArtifacts(of: run.id).first?.contains("cannot be opened") == true)
+    }
+
+    @Test(arguments: ["", "/abs", "a/../b", "a//b", "./a", "a\\b", "a\u{7}b", String(repeating: "x", count: 1001)])
+    func badPathsAreRefusedAndWriteNothing(_ path: String) throws {
+        let directory = TemporaryDirectory()
+        let store = try makeStore(directory)
+        let run = try store.startRun(in: try store.experiment(named: "a"), captureEnvironment: false)
+        let source = directory.path + "/f"
+        try Data("x".utf8).write(to: URL(fileURLWithPath: source))
+        #expect(throws: RunlogError.self) { try run.logArtifact(file: source, path: path) }
+        try run.finish()
+        #expect(try store.run(run.id).artifacts.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: store.artifactDirectory(of: run.id)))
+    }
+}
