@@ -1,5 +1,8 @@
 import Foundation
 import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import RunlogStore
 import Testing
 
 @Suite struct HostileRequestTests {
@@ -109,4 +112,64 @@ import Testing
             #expect(try await client.get("/health").status == .ok)
         }
     }
+}
+
+@Suite struct SlowClientTests {
+    /// A client that sends a request's head and part of its body, then stalls, holds only its own
+    /// connection: other clients are answered meanwhile, and nothing of the stalled body is written.
+    @Test func aStalledBodyStallsNoOneElse() async throws {
+        let harness = try ServerHarness()
+        let store = harness.store
+        let app = Application(router: harness.server.router())
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let (_, run) = try await Client(inner: client).makeRun()
+            let socket = try LoopbackSocket(port: port)
+            let body = #"{"run_id":"\#(run)","metrics":[{"key":"stalled","value":1,"timestamp":1,"step":0}]}"#
+            try socket.send(
+                "POST /api/2.0/mlflow/runs/log-batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\n\r\n" + body.prefix(20))
+            let clock = ContinuousClock()
+            let started = clock.now
+            for step in 0..<20 {
+                let answer = try await Client(inner: client).post(
+                    "runs/log-batch",
+                    ["run_id": run, "metrics": [["key": "m", "value": 1.0, "timestamp": 1, "step": step]]])
+                #expect(answer.status == .ok)
+            }
+            #expect(clock.now - started < .seconds(10), "the other requests were answered while one body stalled")
+            socket.close()
+            let info = try store.run(try #require(RunID(run)))
+            #expect(info.metrics["m"]?.count == 20)
+            #expect(info.metrics["stalled"] == nil)
+        }
+        try await harness.server.shutdown()
+        harness.store.engine.close()
+    }
+}
+
+/// A plain TCP connection to 127.0.0.1, for sending bytes no HTTP client would send.
+final class LoopbackSocket {
+    private let descriptor: Int32
+
+    init(port: Int) throws {
+        descriptor = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard descriptor >= 0, connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+    }
+
+    func send(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        guard Glibc.send(descriptor, bytes, bytes.count, 0) == bytes.count else { throw POSIXError(.EPIPE) }
+    }
+
+    func close() { Glibc.close(descriptor) }
 }
