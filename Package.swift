@@ -108,7 +108,8 @@ let package = Package(
         .testTarget(
             name: "RunlogServerTests",
             dependencies: [
-                "RunlogServer", "Runlog", "RunlogWorkloads", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "RunlogServer", "Runlog", "RunlogWorkloads", "RunlogReliability",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(

@@ -168,7 +168,40 @@ final class LoopbackSocket {
 
     func send(_ text: String) throws {
         let bytes = Array(text.utf8)
-        guard Glibc.send(descriptor, bytes, bytes.count, 0) == bytes.count else { throw POSIXError(.EPIPE) }
+        // MSG_NOSIGNAL: a peer that died is an error here, not a SIGPIPE for the test process.
+        guard Glibc.send(descriptor, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else {
+            throw POSIXError(.EPIPE)
+        }
+    }
+
+    /// Reads one HTTP response; its status and body, or nil when the connection ends first.
+    func receiveResponse() -> (status: Int, body: [UInt8])? {
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        func more() -> Bool {
+            let n = Glibc.recv(descriptor, &chunk, chunk.count, 0)
+            guard n > 0 else { return false }
+            received += chunk[..<n]
+            return true
+        }
+        let separator = Array("\r\n\r\n".utf8)
+        var headEnd: Int?
+        while headEnd == nil {
+            guard more() else { return nil }
+            headEnd = received.indices.dropLast(3).first { received[$0..<$0 + 4].elementsEqual(separator) }
+        }
+        let head = String(decoding: received[..<headEnd!], as: UTF8.self).lowercased()
+        let lines = head.split(separator: "\r\n")
+        guard let statusText = lines.first?.split(separator: " ").dropFirst().first, let status = Int(statusText) else {
+            return nil
+        }
+        let length =
+            lines.first { $0.hasPrefix("content-length:") }
+            .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+        while received.count < headEnd! + 4 + length {
+            guard more() else { return nil }
+        }
+        return (status, Array(received[(headEnd! + 4)..<(headEnd! + 4 + length)]))
     }
 
     func close() { Glibc.close(descriptor) }

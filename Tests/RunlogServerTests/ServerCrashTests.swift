@@ -1,0 +1,86 @@
+import Foundation
+import Runlog
+import RunlogReliability
+import RunlogStore
+import RunlogWorkloads
+import Testing
+
+/// SIGKILL of `runlog server` while a client logs through HTTP: every batch the server answered
+/// 200 for is in the run afterwards, exactly once, and nothing is there that was never sent.
+@Suite struct ServerCrashTests {
+    /// 8 kills, each 50–300 ms into the load; a few seconds in all.
+    @Test func aKilledServerLosesNothingItAcknowledged() throws {
+        let directory = TemporaryDirectory()
+        let executable = builtProduct("runlog")
+        var random = SeededRandom(seed: 11)
+        var runID: String?
+        var acknowledged: Set<Int> = []
+        var sent = 0
+        let pointsPerBatch = 100
+        for kill in 0..<8 {
+            let server = try ChildProcess(executable, ["server", "--store", directory.store, "--port", "0"])
+            let port = try #require(Self.port(server), "the server prints its address (kill \(kill))")
+            let socket = try LoopbackSocket(port: port)
+            if runID == nil {
+                try socket.send(Self.post("runs/create", #"{"experiment_id":"0","run_name":"crash"}"#))
+                let created = try #require(socket.receiveResponse())
+                let object = try JSONSerialization.jsonObject(with: Data(created.body)) as? [String: Any]
+                runID = ((object?["run"] as? [String: Any])?["info"] as? [String: Any])?["run_id"] as? String
+            }
+            let run = try #require(runID)
+            // The kill comes 50–300 ms into the load, from another thread, whatever is in flight.
+            let delay = 50_000 + UInt32(random.next() % 250_000)
+            let pid = server.pid
+            let killer = Thread {
+                usleep(delay)
+                _ = Glibc.kill(pid, SIGKILL)
+            }
+            killer.start()
+            while true {
+                let batch = sent
+                let metrics = (0..<pointsPerBatch).map {
+                    #"{"key":"m","value":\#(batch),"timestamp":1,"step":\#(batch * pointsPerBatch + $0)}"#
+                }
+                guard
+                    (try? socket.send(
+                        Self.post(
+                            "runs/log-batch", #"{"run_id":"\#(run)","metrics":[\#(metrics.joined(separator: ","))]}"#)))
+                        != nil
+                else { break }
+                sent += 1
+                guard let answer = socket.receiveResponse() else { break }
+                #expect(answer.status == 200)
+                acknowledged.insert(batch)
+            }
+            socket.close()
+            server.wait()
+        }
+        #expect(acknowledged.count > 20, "the load reached the server (\(acknowledged.count) batches)")
+        let store = try TrackingStore.open(at: directory.store)
+        defer { store.engine.close() }
+        let id = try #require(runID.flatMap(RunID.init))
+        let points = try store.history(of: id, "m")
+        var seen: [Int64: Int] = [:]
+        for point in points { seen[point.step, default: 0] += 1 }
+        #expect(seen.values.allSatisfy { $0 == 1 }, "no point twice")
+        #expect(seen.keys.allSatisfy { $0 >= 0 && $0 < Int64(sent * pointsPerBatch) }, "nothing never sent")
+        for batch in acknowledged {
+            for step in (batch * pointsPerBatch)..<((batch + 1) * pointsPerBatch) {
+                guard seen[Int64(step)] == 1 else {
+                    Issue.record("acknowledged batch \(batch) lost step \(step)")
+                    return
+                }
+            }
+        }
+    }
+
+    static func port(_ server: ChildProcess) -> Int? {
+        guard let line = server.readLine(), let colon = line.range(of: "127.0.0.1:") else { return nil }
+        return Int(line[colon.upperBound...].prefix { $0.isNumber })
+    }
+
+    static func post(_ path: String, _ body: String) -> String {
+        "POST /api/2.0/mlflow/\(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+    }
+}
