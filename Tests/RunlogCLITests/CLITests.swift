@@ -52,10 +52,80 @@ final class Workspace {
     @Test func importingTwiceAddsNothing() throws {
         let workspace = try Workspace(importing: false)
         let first = try runlog(["import", "mlflow", Workspace.fixture], in: workspace.path)
-        #expect(first.out == "imported 3 runs (11 points) from 2 experiments; 0 runs already present\n")
+        #expect(first.out == "imported 3 runs (11 points, 2 artifacts) from 2 experiments; 0 runs already present\n")
         #expect(first.status == 0)
         let second = try runlog(["import", "mlflow", Workspace.fixture], in: workspace.path)
-        #expect(second.out == "imported 0 runs (0 points) from 2 experiments; 3 runs already present\n")
+        #expect(second.out == "imported 0 runs (0 points, 0 artifacts) from 2 experiments; 3 runs already present\n")
+    }
+
+    @Test func importKeepsExperimentIDsAndArtifacts() throws {
+        let workspace = try Workspace()
+        let experiments = try runlog(["experiments", "--all", "--format", "csv"], in: workspace.path).out
+        #expect(experiments.contains("\n1,fixture,2,"))
+        #expect(experiments.contains("\n2,old,1,"))
+        let show = try runlog(["show", "fixture/adam-run", "--format", "csv"], in: workspace.path).out
+        #expect(
+            show.contains(
+                "artifact,model/config.json,size=14 sha256=09d343c37de0bba143b7ff45f82c0ab9308531dcc78b56b8eb40c5938c4be418"
+            ))
+        #expect(
+            show.contains(
+                "artifact,notes.txt,size=14 sha256=21735e0e5837e553132d102a7a10fccec80ce385141243c55a5052bacb7d3722\n"))
+        let copy = workspace.path + "/runlog-store/artifacts/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1/notes.txt"
+        #expect(try String(contentsOfFile: copy, encoding: .utf8) == "adam, lr 0.01\n")
+        #expect(try runlog(["verify"], in: workspace.path).status == 0)
+    }
+
+    /// A hostile or unusual mlruns: links out of the tree are not followed, a bad line costs its
+    /// run only, an id the store already uses is reported, and mlflow-artifacts: URIs resolve
+    /// under --artifacts-root.
+    @Test func importRefusesLinksAndReportsWhatItSkips() throws {
+        let workspace = try Workspace(importing: false)
+        let mlruns = workspace.path + "/mlruns"
+        let files = FileManager.default
+        try files.copyItem(atPath: Workspace.fixture, toPath: mlruns)
+        let adam = mlruns + "/1/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1"
+        try files.createSymbolicLink(atPath: adam + "/artifacts/secret", withDestinationPath: "/etc/hostname")
+        try "1700000000000 0.5 notastep\n".write(
+            toFile: mlruns + "/1/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2/metrics/loss", atomically: true, encoding: .utf8)
+        // The sgd run's artifacts live where an MLflow server with --artifacts-destination puts them.
+        let served = workspace.path + "/mlartifacts"
+        try files.createDirectory(
+            atPath: served + "/2/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb1/artifacts", withIntermediateDirectories: true)
+        try "weights".write(
+            toFile: served + "/2/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb1/artifacts/w.bin", atomically: true, encoding: .utf8)
+        let trashed = mlruns + "/.trash/2/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb1/meta.yaml"
+        var meta = try String(contentsOfFile: trashed, encoding: .utf8)
+        meta = meta.split(separator: "\n").filter { !$0.hasPrefix("artifact_uri") }.joined(separator: "\n")
+        try (meta + "\nartifact_uri: mlflow-artifacts:/2/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb1/artifacts\n").write(
+            toFile: trashed, atomically: true, encoding: .utf8)
+        // Experiment id 2 is taken here, by another name, before the import.
+        let earlier = workspace.path + "/earlier"
+        try files.createDirectory(atPath: earlier + "/2", withIntermediateDirectories: true)
+        try "experiment_id: '2'\nlifecycle_stage: active\nname: taken\n".write(
+            toFile: earlier + "/2/meta.yaml", atomically: true, encoding: .utf8)
+        #expect(try runlog(["import", "mlflow", earlier], in: workspace.path).status == 0)
+
+        let result = try runlog(
+            ["import", "mlflow", mlruns, "--artifacts-root", served], in: workspace.path)
+        #expect(result.status == 1)
+        #expect(
+            result.out
+                == "imported 2 runs (8 points, 3 artifacts) from 2 experiments; 0 runs already present; 1 runs could not be read\n"
+        )
+        #expect(result.err.contains("/artifacts/secret: a symbolic link, not imported"))
+        #expect(
+            result.err.contains(
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2: metrics/loss line 1: step \"notastep\" is not a 64-bit integer"))
+        #expect(
+            !files.fileExists(
+                atPath: workspace.path + "/runlog-store/artifacts/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1/secret"))
+        let show = try runlog(["show", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb1", "--format", "csv"], in: workspace.path)
+        #expect(show.out.contains("artifact,w.bin,size=7 sha256="))
+        #expect(result.err.contains("experiment \"old\" (MLflow id \"2\") is experiment "))
+        let listed = try runlog(["experiments", "--all", "--format", "csv"], in: workspace.path).out
+        #expect(listed.contains("\n1,fixture,1,"))
+        #expect(listed.contains("\n2,taken,0,"))
     }
 
     @Test func runsTablesAndCSV() throws {

@@ -148,19 +148,8 @@ extension ActiveRun {
     public func logArtifact(file: String, path artifactPath: String, moving: Bool = false) throws(RunlogError)
         -> Artifact
     {
-        try ArtifactPath.check(artifactPath)
-        let destination = ArtifactFiles.directory(of: id, in: catalog.engine.path) + "/" + artifactPath
-        let parent = String(destination[..<destination.lastIndex(of: "/")!])
-        try ArtifactFiles.makeDirectories(parent, below: catalog.engine.path)
-        let temporary = parent + "/.tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        let (size, digest) = try ArtifactFiles.copy(file, to: temporary, moving: moving)
-        do {
-            try ArtifactFiles.install(temporary, at: destination, syncing: parent)
-        } catch {
-            unlink(temporary)
-            throw error
-        }
-        let artifact = Artifact(path: artifactPath, size: size, sha256: digest)
+        let artifact = try ArtifactFiles.keep(
+            file, as: artifactPath, of: id, in: catalog.engine.path, moving: moving, followingLinks: true)
         try append(
             .attribute(key: RunAttribute.artifact, value: artifact.recorded, timestamp: currentTimeMilliseconds()))
         try flush()
@@ -174,6 +163,28 @@ extension ActiveRun {
 enum ArtifactFiles {
     /// `<store>/artifacts/<run id>`.
     static func directory(of run: RunID, in store: String) -> String { store + "/artifacts/" + run.description }
+
+    /// Copies (or moves) `source` into the store as artifact `artifactPath` of `run`: written to
+    /// a temporary file, fsynced, renamed into place. Recording it in the run's log is the
+    /// caller's part. Without `followingLinks`, a source that is a symbolic link is refused.
+    static func keep(
+        _ source: String, as artifactPath: String, of run: RunID, in store: String, moving: Bool,
+        followingLinks: Bool
+    ) throws(RunlogError) -> Artifact {
+        try ArtifactPath.check(artifactPath)
+        let destination = directory(of: run, in: store) + "/" + artifactPath
+        let parent = String(destination[..<destination.lastIndex(of: "/")!])
+        try makeDirectories(parent, below: store)
+        let temporary = parent + "/.tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        let (size, digest) = try copy(source, to: temporary, moving: moving, followingLinks: followingLinks)
+        do {
+            try install(temporary, at: destination, syncing: parent)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        return Artifact(path: artifactPath, size: size, sha256: digest)
+    }
 
     static func makeDirectories(_ directory: String, below root: String) throws(RunlogError) {
         precondition(directory.hasPrefix(root + "/"), "artifact directory \(directory) is outside \(root)")
@@ -196,9 +207,14 @@ enum ArtifactFiles {
 
     /// Copies (or, `moving`, renames where it can) `source` to `destination`, fsynced; returns
     /// its size and SHA-256.
-    static func copy(_ source: String, to destination: String, moving: Bool) throws(RunlogError) -> (Int64, String) {
-        let input = open(source, O_RDONLY | O_CLOEXEC)
-        guard input >= 0 else { throw failure("opening \(source)") }
+    static func copy(_ source: String, to destination: String, moving: Bool, followingLinks: Bool)
+        throws(RunlogError) -> (Int64, String)
+    {
+        let input = open(source, O_RDONLY | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW))
+        guard input >= 0 else {
+            if errno == ELOOP { throw RunlogError(.invalidArgument, "\(source) is a symbolic link") }
+            throw failure("opening \(source)")
+        }
         defer { close(input) }
         var info = stat()
         guard fstat(input, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
