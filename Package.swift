@@ -51,11 +51,16 @@ let package = Package(
         ),
         // Seeded workload generators shared by the demo, tests and benchmarks.
         .target(name: "RunlogWorkloads"),
-        // `runlog server`: MLflow's REST API over a store (routes, wire types, the store adapter).
+        // The tracking web UI: pages, SVG charts, stylesheet and script, rendered from a store
+        // (no HTTP here: the server routes requests to it).
+        .target(name: "RunlogUI", dependencies: ["Runlog"], exclude: ["UI.md"]),
+        // `runlog server`: MLflow's REST API over a store (routes, wire types, the store adapter),
+        // and the web UI's routes.
         .target(
             name: "RunlogServer",
             dependencies: [
                 "Runlog",
+                "RunlogUI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -112,6 +117,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
+        .testTarget(name: "RunlogUITests", dependencies: ["RunlogUI", "Runlog", "RunlogWorkloads"]),
         .testTarget(
             name: "RunlogReliabilityTests",
             dependencies: ["RunlogReliability", "RunlogStore", "Runlog"]
@@ -121,7 +127,7 @@ let package = Package(
 )
 
 if !withServer {
-    let serverTargets: Set<String> = ["RunlogServer", "RunlogServerTests"]
+    let serverTargets: Set<String> = ["RunlogServer", "RunlogServerTests", "RunlogUI", "RunlogUITests"]
     package.targets.removeAll { serverTargets.contains($0.name) }
     package.products.removeAll { $0.name == "RunlogServer" }
     package.dependencies.removeAll { String(describing: $0.kind).contains("hummingbird") }

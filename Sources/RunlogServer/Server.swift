@@ -49,6 +49,7 @@ public final class TrackingServer: Sendable {
         router.get("/health") { _, _ in "OK" }
         router.get("/version") { _, _ in TrackingServer.mlflowVersion }
         Routes(adapter: adapter, pool: pool).register(on: router)
+        UIRoutes(adapter: adapter, pool: pool).register(on: router)
         return router
     }
 

@@ -35,6 +35,7 @@ enum EnvironmentInputs {
         #endif
     }()
 
+    /// `argument` as a POSIX shell reads it back: bare when it is plain, else in single quotes.
     static func shellQuoted(_ argument: String) -> String {
         let safe = argument.unicodeScalars.allSatisfy {
             $0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_./=:,+@%".unicodeScalars.contains($0)
@@ -133,4 +134,14 @@ public func sha256Digest(ofFile path: String) throws(RunlogError) -> String {
         throw RunlogError(.storage, "reading \(path) to compute its digest", underlying: error)
     }
     return "sha256:" + hasher.finalize().map { String(format: "%02x", $0) }.joined()
+}
+
+extension RunInfo {
+    /// The shell command that runs this run's program again where it ran (`cd DIR && COMMAND`),
+    /// from its recorded command line; nil when none was recorded.
+    public var rerunCommand: String? {
+        guard let command = inputs["command_line"] else { return nil }
+        guard let directory = inputs["working_directory"] else { return command }
+        return "cd " + EnvironmentInputs.shellQuoted(directory) + " && " + command
+    }
 }
