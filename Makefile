@@ -1,6 +1,6 @@
 # The two commands a fresh machine needs: `make demo` and `make test`.
 # The reliability work (RELIABILITY.md) has its own: campaign, campaign-quick, tsan, asan, fuzz, coverage.
-.PHONY: demo test deps build release campaign campaign-quick tsan asan fuzz coverage reliability differential server
+.PHONY: demo test deps build release campaign campaign-quick tsan asan fuzz coverage reliability differential browser screenshots server
 
 deps:
 	@scripts/ensure-deps
@@ -76,6 +76,23 @@ $(VENV)/.installed: Tests/differential/requirements.txt
 
 differential: build $(VENV)/.installed
 	$(VENV)/bin/python Tests/differential/differential.py --runlog .build/debug/runlog --python $(VENV)/bin/python
+
+# The web UI in headless Chromium (Debian's chromium and chromium-driver, installed by
+# scripts/ensure-browser), driven by Selenium (pinned in Tests/browser/requirements.txt):
+# every screen, filter, sort, compare, zoom, hover, live refresh, markup in names. Screenshots
+# of each screen go to .build/screenshots; `make screenshots` writes the README's, smaller.
+$(VENV)/.browser: Tests/browser/requirements.txt
+	test -x $(VENV)/bin/pip || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r Tests/browser/requirements.txt
+	touch $@
+
+browser: build $(VENV)/.browser
+	scripts/ensure-browser
+	$(VENV)/bin/python Tests/browser/browser.py --runlog .build/debug/runlog --screenshots .build/screenshots
+
+screenshots: build $(VENV)/.browser
+	scripts/ensure-browser
+	$(VENV)/bin/python Tests/browser/browser.py --runlog .build/debug/runlog --screenshots docs/screenshots --small
 
 # `runlog server` on ./runlog-store at http://127.0.0.1:5000 (release build).
 server: deps

@@ -22,6 +22,7 @@ extension Assets {
         a:hover { text-decoration: underline; }
         h1 { font-size: var(--t-h1); margin: 0; }
         h2 { font-size: var(--t-h2); margin: 0 0 var(--s2); }
+        main > section, main > div.charts { margin-top: var(--s5); }
         h3 { font-size: var(--t-h3); margin: var(--s4) 0 var(--s2); color: var(--ink-2); }
         code, .mono { font-family: var(--mono); font-size: 13px; }
         .quiet { color: var(--ink-3); }
@@ -110,13 +111,13 @@ extension Assets {
         .digest { color: var(--ink-3); }
 
         /* charts */
-        .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: var(--s4); }
+        .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: var(--s4); }
         .charts.wide { grid-template-columns: 1fr; }
         figure.chart-box { margin: 0; background: var(--paper); border: 1px solid var(--line); border-radius: var(--radius);
           padding: var(--s2); position: relative; }
         figure.chart-box figcaption { display: flex; justify-content: space-between; font-size: var(--t-small); padding: 0 var(--s1); }
         figure.chart-box .key { font-weight: 600; color: var(--ink); }
-        svg.chart { display: block; max-width: 100%; height: auto; user-select: none; }
+        svg.chart { display: block; width: 100%; height: auto; user-select: none; }
         svg.chart .grid line { stroke: var(--line-2); }
         svg.chart .grid text { fill: var(--ink-3); font-size: 11px; }
         svg.chart .axis, svg.chart .axis-title { fill: var(--ink-2); font-size: 11px; }
@@ -124,7 +125,7 @@ extension Assets {
         svg.chart .line { fill: none; stroke-width: 1.6; stroke-linejoin: round; }
         svg.parallel .line { stroke-width: 2; opacity: .8; }
         svg.chart .line.raw { opacity: .25; }
-        svg.chart .band { opacity: .16; stroke: none; }
+        svg.chart .band { fill-opacity: .16; stroke-opacity: .5; stroke-width: .8; }
         svg.chart .marker.inf { fill: var(--bad); }
         svg.chart .marker.nan { fill: var(--warn); font-size: 12px; font-weight: 700; }
         svg.chart .empty { fill: var(--ink-3); }

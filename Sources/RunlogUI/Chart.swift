@@ -194,7 +194,7 @@ enum Chart {
         }
         closeBand()
         let color = series.color
-        if !band.isEmpty { svg.raw("<path class=\"band\" fill=\"\(color)\" d=\"\(band.text)\"/>") }
+        if !band.isEmpty { svg.raw("<path class=\"band\" fill=\"\(color)\" stroke=\"\(color)\" d=\"\(band.text)\"/>") }
         if o.smoothing > 0 {
             svg.raw("<path class=\"line raw\" stroke=\"\(color)\" d=\"\(line.text)\"/>")
             svg.raw("<path class=\"line\" stroke=\"\(color)\" d=\"\(smooth.text)\"/>")

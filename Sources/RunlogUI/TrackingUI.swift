@@ -109,7 +109,7 @@ public struct TrackingUI: Sendable {
 
     /// The paths the UI answers (the server routes these here; the rest is the REST API).
     public static let routes = [
-        "/", "/experiments/**", "/runs/**", "/compare", "/chart", "/static/**",
+        "/", "/experiments/**", "/runs/**", "/compare", "/chart", "/static/**", "/favicon.ico",
     ]
 
     public func respond(_ request: UIRequest) -> UIResponse {
@@ -129,6 +129,7 @@ public struct TrackingUI: Sendable {
         do {
             switch (request.method, segments.first, segments.count) {
             case ("GET", nil, _): return try experimentsPage(request)
+            case ("GET", "favicon.ico", 1): return Assets.file("favicon.svg")!
             case ("GET", "static", 2): return Assets.file(segments[1]) ?? notFound("no file /static/\(segments[1])")
             case ("GET", "experiments", 2): return try experimentPage(segments[1], request)
             case ("POST", "experiments", 3) where segments[2] == "delete-runs" || segments[2] == "restore-runs":
@@ -201,6 +202,7 @@ struct Page {
                 head.void("meta", ["charset": "utf-8"])
                 head.void("meta", ["name": "viewport", "content": "width=device-width, initial-scale=1"])
                 head.element("title", text: title + " · Runlog")
+                head.void("link", ["rel": "icon", "href": "/static/favicon.svg", "type": "image/svg+xml"])
                 head.void("link", ["rel": "stylesheet", "href": "/static/ui.css?v=\(Assets.version)"])
                 head.element("script", ["src": "/static/ui.js?v=\(Assets.version)", "defer": ""])
             }
