@@ -21,7 +21,8 @@ struct UIRoutes: Sendable {
             actions: UIActions(
                 deleteRun: { id in _ = try adapter.deleteRun(RunIDRequest(run_id: id.description, run_uuid: nil)) },
                 restoreRun: { id in _ = try adapter.restoreRun(RunIDRequest(run_id: id.description, run_uuid: nil)) },
-                refresh: { adapter.refreshAllIfStale() }))
+                refresh: { adapter.refreshInBackground() },
+                refreshRun: { id in try? adapter.refreshIfForeign(id) }))
     }
 
     func register(on router: Router<BasicRequestContext>) {

@@ -16,6 +16,7 @@ final class StoreAdapter: Sendable {
     let logger: Logger
     private let refreshInterval: Duration
     private let lastRefresh = Mutex<ContinuousClock.Instant>(.now)
+    private let refreshing = Mutex(false)
     static let defaultExperimentID = "0"
 
     init(store: TrackingStore, logger: Logger, maxOpenWriters: Int, refreshInterval: Duration = .seconds(1))
@@ -326,6 +327,22 @@ final class StoreAdapter: Sendable {
             throw MLflowError(.resourceDoesNotExist, "Run '\(id)' not found")
         } catch {
             throw MLflowError(error)
+        }
+    }
+
+    /// `refreshAllIfStale` off the caller's thread, one at a time: a page answers from what is
+    /// read already, and shows other processes' new runs on the next view.
+    func refreshInBackground() {
+        guard
+            refreshing.withLock({ busy in
+                if busy { return false }
+                busy = true
+                return true
+            })
+        else { return }
+        DispatchQueue.global(qos: .utility).async { [self] in
+            refreshAllIfStale()
+            refreshing.withLock { $0 = false }
         }
     }
 

@@ -45,9 +45,12 @@ struct ChartOptions: Equatable {
     static let margin = (left: 60, right: 14, top: 12, bottom: 30)
     var plotWidth: Int { Swift.max(40, width - Self.margin.left - Self.margin.right) }
     var plotHeight: Int { Swift.max(40, height - Self.margin.top - Self.margin.bottom) }
-    /// One bucket per two pixels of plot: finer than that no screen shows, and the band still
-    /// keeps every extreme.
-    var buckets: Int { Swift.max(8, plotWidth / 2) }
+    /// Pixels of plot per bucket: 2, finer than any screen shows; 4 when more than 10 runs share
+    /// the chart (the band still keeps every extreme, at half the bytes).
+    var pixelsPerBucket = 2
+    var buckets: Int { Swift.max(8, plotWidth / pixelsPerBucket) }
+
+    mutating func share(with runs: Int) { pixelsPerBucket = runs > 10 ? 4 : 2 }
 }
 
 /// Renders charts as SVG from buckets. The markup carries what the page script needs for hover

@@ -125,7 +125,9 @@ extension TrackingUI {
             throw UIError(400, "chart wants 1…\(Self.maxCompared) runs, not \(ids.count)")
         }
         guard let key = request.first("metric") else { throw UIError(400, "chart wants a metric") }
-        let options = try View.chartOptions(request, width: 560, height: 220)
+        var options = try View.chartOptions(request, width: 560, height: 220)
+        options.share(with: ids.count)
+        for id in ids { actions.refreshRun(id) }
         let runs = try ids.map { (id) throws(RunlogError) in try store.run(id) }
         let series = try runs.enumerated().compactMap { index, run -> ChartSeries? in
             guard run.metrics[key] != nil else { return nil }

@@ -15,9 +15,11 @@ extension TrackingUI {
         guard ids.count <= Self.maxCompared else {
             throw UIError(400, "compare takes at most \(Self.maxCompared) runs, not \(ids.count)")
         }
+        for id in ids { actions.refreshRun(id) }
         let runs = try ids.map { (id) throws(RunlogError) in try store.run(id) }
         let colors = runs.indices.map(Chart.color)
-        let options = try View.chartOptions(request, width: 1100, height: 280)
+        var options = try View.chartOptions(request, width: 1100, height: 280)
+        options.share(with: ids.count)
         let allMetrics = Set(runs.flatMap(\.metrics.keys))
         let common = allMetrics.filter { key in runs.allSatisfy { $0.metrics[key] != nil } }
         let chosen = request.all("metrics").filter(allMetrics.contains)

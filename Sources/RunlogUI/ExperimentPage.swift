@@ -106,18 +106,11 @@ extension TrackingUI {
         let sort = request.first("sort") ?? "start"
 
         // Every key any run of the experiment has: the columns one can choose.
-        let everyRun = store.runs(experimentIDs: [id], includeDeleted: view != .activeOnly)
         var paramKeys: Set<String> = [], metricKeys: Set<String> = []
-        for run in everyRun {
+        for run in store.runs(experimentIDs: [id], includeDeleted: view != .activeOnly) {
             paramKeys.formUnion(run.params.keys)
             metricKeys.formUnion(run.metrics.keys)
         }
-        let chosen = request.all("cols").compactMap { RunColumn(spec: $0, params: paramKeys, metrics: metricKeys) }
-        let columns =
-            chosen.isEmpty
-            ? paramKeys.sorted().prefix(12).map { RunColumn(.param($0)) }
-                + metricKeys.sorted().prefix(12).map { RunColumn(.metric($0, .last)) }
-            : chosen
         let sortClause: String? =
             switch sort {
             case "start": "attributes.start_time"
@@ -126,7 +119,6 @@ extension TrackingUI {
             default: RunColumn(spec: sort, params: paramKeys, metrics: metricKeys)?.orderBy
             }
         guard let sortClause else { throw UIError(400, "cannot sort by \(sort): no run of this experiment has it") }
-
         var filterError: RunlogError?
         var runs: [RunInfo] = []
         do {
@@ -140,6 +132,12 @@ extension TrackingUI {
             }
             filterError = error
         }
+        let chosen = request.all("cols").compactMap { RunColumn(spec: $0, params: paramKeys, metrics: metricKeys) }
+        let columns =
+            chosen.isEmpty
+            ? paramKeys.sorted().prefix(12).map { RunColumn(.param($0)) }
+                + metricKeys.sorted().prefix(12).map { RunColumn(.metric($0, .last)) }
+            : chosen
         let pages = Swift.max(1, (runs.count + size - 1) / size)
         let shown = runs.dropFirst((Swift.min(pageNumber, pages) - 1) * size).prefix(size)
         let now = Format.now()

@@ -5,7 +5,7 @@ extension TrackingUI {
     /// `/runs/ID`: attributes, params, tags, reproducibility inputs, artifacts, and one chart per
     /// metric grouped by key prefix (`train/`, `val/`, `system/`). Chart options as on every page.
     func runPage(_ id: RunID, _ request: UIRequest) throws -> UIResponse {
-        actions.refresh()
+        actions.refreshRun(id)
         let run = try store.run(id)
         let experiment = try? store.experiment(id: run.experimentID)
         let options = try View.chartOptions(request, width: 560, height: 220)

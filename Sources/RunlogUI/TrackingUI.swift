@@ -81,16 +81,19 @@ public struct UIResponse: Sendable {
 public struct UIActions: Sendable {
     public var deleteRun: @Sendable (RunID) throws -> Void
     public var restoreRun: @Sendable (RunID) throws -> Void
-    /// Reads what other processes wrote, when the last reading is stale.
+    /// Asks for what other processes wrote to be read (it may be done in the background).
     public var refresh: @Sendable () -> Void
+    /// Reads one run again now (one a page shows), unless this process writes it.
+    public var refreshRun: @Sendable (RunID) -> Void
 
     public init(
         deleteRun: @escaping @Sendable (RunID) throws -> Void, restoreRun: @escaping @Sendable (RunID) throws -> Void,
-        refresh: @escaping @Sendable () -> Void
+        refresh: @escaping @Sendable () -> Void, refreshRun: @escaping @Sendable (RunID) -> Void = { _ in }
     ) {
         self.deleteRun = deleteRun
         self.restoreRun = restoreRun
         self.refresh = refresh
+        self.refreshRun = refreshRun
     }
 }
 
@@ -148,6 +151,27 @@ public struct TrackingUI: Sendable {
         } catch {
             return errorPage(500, "\(error)")
         }
+    }
+
+    /// The sign-in page of a server that wants a token: one password field, posted to `/login`.
+    public static func loginPage(error: String?) -> UIResponse {
+        var page = Page(title: "Sign in")
+        page.body { html in
+            html.element("h1", text: "This server wants its token")
+            html.element(
+                "p", ["class": "quiet"],
+                text: "The token runlog server was started with (--token-file or RUNLOG_SERVER_TOKEN).")
+            html.element("form", ["method": "post", "action": "/login", "class": "filter"]) { form in
+                form.element("label", ["for": "token"], text: "Token")
+                form.void(
+                    "input", ["type": "password", "id": "token", "name": "token", "autocomplete": "current-password"])
+                form.element("button", ["type": "submit", "class": "primary"], text: "Sign in")
+            }
+            if let error { html.element("p", ["class": "error", "role": "alert"], text: error) }
+        }
+        var response = UIResponse.html(page.render())
+        response.headers.append(("Content-Security-Policy", UIResponse.contentSecurityPolicy))
+        return response
     }
 
     func runID(_ text: String) throws -> RunID {

@@ -28,8 +28,18 @@ final class Catalog: Sendable {
     /// The run's info with its lifecycle: deleted when it has a tombstone or its experiment is deleted.
     private func info(_ id: RunID, _ reader: RunReader, deletedExperiments: Set<String>) -> RunInfo {
         var info = RunInfo(id: id, index: reader.index)
-        info.lifecycle = engine.isDeleted(id) || deletedExperiments.contains(info.experimentID) ? .deleted : .active
+        info.lifecycle = lifecycle(id, experiment: info.experimentID, deletedExperiments)
         return info
+    }
+
+    private func lifecycle(_ id: RunID, experiment: String, _ deletedExperiments: Set<String>) -> Lifecycle {
+        engine.isDeleted(id) || deletedExperiments.contains(experiment) ? .deleted : .active
+    }
+
+    /// What a run's summary depends on, counted: a log only grows (compaction rewrites blocks,
+    /// never what they hold), so an equal signature means an equal `RunInfo`.
+    static func signature(_ index: RunIndex) -> (records: Int, series: Int, points: Int) {
+        (index.records.count, index.series.count, index.series.values.reduce(0) { $0 + ($1.summary?.count ?? 0) })
     }
 
     /// Marks an experiment deleted or restored, and its runs with it.
@@ -55,9 +65,18 @@ final class Catalog: Sendable {
             for id in stride(from: worker, to: ids.count, by: workers).map({ ids[$0] }) {
                 do throws(StoreError) {
                     if let entry = known[id] {
+                        let before = Self.signature(entry.reader.index)
                         try entry.reader.refresh()
-                        updated[id] = Entry(
-                            reader: entry.reader, info: info(id, entry.reader, deletedExperiments: deletedExperiments))
+                        if Self.signature(entry.reader.index) == before {
+                            // Nothing appended: the summary stands; only the lifecycle may change.
+                            var info = entry.info
+                            info.lifecycle = lifecycle(id, experiment: info.experimentID, deletedExperiments)
+                            updated[id] = Entry(reader: entry.reader, info: info)
+                        } else {
+                            updated[id] = Entry(
+                                reader: entry.reader,
+                                info: info(id, entry.reader, deletedExperiments: deletedExperiments))
+                        }
                     } else {
                         let reader = try engine.openReader(id)
                         updated[id] = Entry(

@@ -142,9 +142,9 @@ public final class TrackingStore: Sendable {
     /// Every run of the store (of the given experiments, when named), newest first.
     public func runs(experimentIDs: [String]? = nil, includeDeleted: Bool = false) -> [RunInfo] {
         let wanted = experimentIDs.map(Set.init)
-        return catalog.infos
+        let runs = catalog.infos
             .filter { (wanted?.contains($0.experimentID) ?? true) && (includeDeleted || $0.lifecycle == .active) }
-            .sorted(by: RunOrder.newestFirst)
+        return RunOrder.newestFirst(runs)
     }
 
     /// About how many bytes the indexes of all runs hold in memory.
@@ -162,5 +162,12 @@ enum RunOrder {
     static func newestFirst(_ a: RunInfo, _ b: RunInfo) -> Bool {
         let (ta, tb) = (a.startTime ?? Int64.min, b.startTime ?? Int64.min)
         return ta != tb ? ta > tb : a.id < b.id
+    }
+
+    /// `runs` in that order. Sorts small keys and moves each (large) `RunInfo` once: sorting the
+    /// values themselves moved them log n times, the most of listing 10,000 runs.
+    static func newestFirst(_ runs: [RunInfo]) -> [RunInfo] {
+        let keys = runs.indices.map { (time: runs[$0].startTime ?? Int64.min, id: runs[$0].id, index: $0) }
+        return keys.sorted { $0.time != $1.time ? $0.time > $1.time : $0.id < $1.id }.map { runs[$0.index] }
     }
 }
