@@ -360,16 +360,16 @@ enum Ticks {
         if value == 0 { return "0" }
         let size = abs(value)
         if size >= 1e4 && size < 1e15 { return compact(value) }
-        if size < 1e-3 || size >= 1e15 { return String(format: "%.2g", value) }
-        return String(format: "%.4g", value)
+        if size < 1e-3 || size >= 1e15 { return Format.printf("%.2g", value) }
+        return Format.printf("%.4g", value)
     }
 
     static func compact(_ value: Double) -> String {
         let size = abs(value)
         for (limit, suffix) in [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")] where size >= limit {
-            return String(format: "%.3g", value / limit) + suffix
+            return Format.printf("%.3g", value / limit) + suffix
         }
-        return String(format: "%.4g", value)
+        return Format.printf("%.4g", value)
     }
 
     static func xLabel(_ value: Int64, _ axis: XAxis, span: Int64) -> String {

@@ -5,15 +5,26 @@ import Runlog
 enum Format {
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
-    /// 2026-12-02 04:25:06 UTC.
+    /// 2026-12-02 04:25:06 UTC (C's gmtime: a table of a few thousand times is rendered per page).
     static func exactTime(_ milliseconds: Int64) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents(
-            [.year, .month, .day, .hour, .minute, .second],
-            from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
-        return String(
-            format: "%04d-%02d-%02d %02d:%02d:%02d UTC", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+        var seconds = time_t(milliseconds / 1000 - (milliseconds % 1000 < 0 ? 1 : 0))
+        var parts = tm()
+        guard gmtime_r(&seconds, &parts) != nil else { return String(milliseconds) }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) UTC"
+    }
+
+    static func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : String(value) }
+
+    /// `value` through C's printf with `format` (one double): Foundation's `String(format:)` costs
+    /// ten times as much, and a runs table formats thousands of numbers.
+    static func printf(_ format: String, _ value: Double) -> String {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer in
+            let count = Int(withVaList([value]) { vsnprintf(buffer.baseAddress, 64, format, $0) })
+            return String(
+                decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: Swift.max(0, Swift.min(count, 63))),
+                as: UTF8.self)
+        }
     }
 
     /// "just now", "5 min ago", "3 h ago", "2 d ago", then the date.
@@ -38,7 +49,7 @@ enum Format {
         if value.isNaN { return "NaN" }
         if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return String(format: "%.6g", value)
+        return Format.printf("%.6g", value)
     }
 
     static func bytes(_ count: Int64) -> String {

@@ -1,4 +1,5 @@
 import Runlog
+import Synchronization
 
 /// A column of the runs table beyond the fixed ones: a param, or a metric's last value, min or max.
 struct RunColumn: Equatable {
@@ -106,11 +107,9 @@ extension TrackingUI {
         let sort = request.first("sort") ?? "start"
 
         // Every key any run of the experiment has: the columns one can choose.
-        var paramKeys: Set<String> = [], metricKeys: Set<String> = []
-        for run in store.runs(experimentIDs: [id], includeDeleted: view != .activeOnly) {
-            paramKeys.formUnion(run.params.keys)
-            metricKeys.formUnion(run.metrics.keys)
-        }
+        let (paramKeys, metricKeys) = keyCache.keys(
+            of: store.runs(experimentIDs: [id], includeDeleted: view != .activeOnly),
+            experiment: id + "/" + view.rawValue)
         let sortClause: String? =
             switch sort {
             case "start": "attributes.start_time"
@@ -361,5 +360,38 @@ extension TrackingUI {
         }
         for id in ids { try delete ? actions.deleteRun(id) : actions.restoreRun(id) }
         return .redirect("/experiments/" + URLText.encode(experiment) + (delete ? "" : "?view=all"))
+    }
+}
+
+/// The param and metric keys of an experiment's runs, kept while the runs stay the same: hashing
+/// every key of 10,000 runs is most of the work of a runs table.
+final class KeyCache: Sendable {
+    private struct Entry {
+        /// Changes when a run is added, removed or deleted, gains a key, or is written to:
+        /// runs only grow, so an equal stamp means equal keys.
+        let stamp: [Int64]
+        let params: Set<String>
+        let metrics: Set<String>
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+
+    func keys(of runs: [RunInfo], experiment: String) -> (Set<String>, Set<String>) {
+        var stamp: [Int64] = [Int64(runs.count), 0, 0, 0]
+        for run in runs {
+            stamp[1] += Int64(run.params.count)
+            stamp[2] += Int64(run.metrics.count)
+            stamp[3] = Swift.max(stamp[3], run.lastWriteTime ?? 0)
+        }
+        if let entry = entries.withLock({ $0[experiment] }), entry.stamp == stamp {
+            return (entry.params, entry.metrics)
+        }
+        var params: Set<String> = [], metrics: Set<String> = []
+        for run in runs {
+            params.formUnion(run.params.keys)
+            metrics.formUnion(run.metrics.keys)
+        }
+        entries.withLock { $0[experiment] = Entry(stamp: stamp, params: params, metrics: metrics) }
+        return (params, metrics)
     }
 }

@@ -104,6 +104,7 @@ public struct UIActions: Sendable {
 public struct TrackingUI: Sendable {
     let store: TrackingStore
     let actions: UIActions
+    let keyCache = KeyCache()
 
     public init(store: TrackingStore, actions: UIActions) {
         self.store = store
