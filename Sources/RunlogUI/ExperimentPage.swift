@@ -71,6 +71,32 @@ struct RunColumn: Equatable {
 
     init(_ kind: Kind) { self.kind = kind }
 
+    /// A spec read by its form alone: `metrics.K.min` is K's minimum (a sort is resolved before
+    /// the keys are known; `isAmong` checks it against them).
+    init?(spec: String) {
+        if spec.hasPrefix("params."), spec.count > 7 {
+            kind = .param(String(spec.dropFirst(7)))
+        } else if spec.hasPrefix("metrics."), spec.count > 8 {
+            let rest = String(spec.dropFirst(8))
+            if let dot = rest.lastIndex(of: "."), dot != rest.startIndex,
+                let aggregate = Aggregate(rawValue: String(rest[rest.index(after: dot)...])), aggregate != .last
+            {
+                kind = .metric(String(rest[..<dot]), aggregate)
+            } else {
+                kind = .metric(rest, .last)
+            }
+        } else {
+            return nil
+        }
+    }
+
+    func isAmong(params: Set<String>, metrics: Set<String>) -> Bool {
+        switch kind {
+        case .param(let key): params.contains(key)
+        case .metric(let key, _): metrics.contains(key)
+        }
+    }
+
     func value(_ run: RunInfo) -> String? {
         switch kind {
         case .param(let key): return run.params[key]
@@ -106,18 +132,12 @@ extension TrackingUI {
         let ascending = request.first("dir") == "asc"
         let sort = request.first("sort") ?? "start"
 
-        // Every key any run of the experiment has: the columns one can choose.
-        let (paramKeys, metricKeys) = keyCache.keys(
-            of: store.runs(experimentIDs: [id], includeDeleted: view != .activeOnly),
-            experiment: id + "/" + view.rawValue)
-        let sortClause: String? =
-            switch sort {
-            case "start": "attributes.start_time"
-            case "name": "attributes.run_name"
-            case "status": "attributes.status"
-            default: RunColumn(spec: sort, params: paramKeys, metrics: metricKeys)?.orderBy
-            }
-        guard let sortClause else { throw UIError(400, "cannot sort by \(sort): no run of this experiment has it") }
+        let builtin = ["start": "attributes.start_time", "name": "attributes.run_name", "status": "attributes.status"]
+        let sortColumn = builtin[sort] == nil ? RunColumn(spec: sort) : nil
+        guard let sortClause = builtin[sort] ?? sortColumn?.orderBy else {
+            throw UIError(
+                400, "cannot sort by \(sort): give a column such as params.lr, metrics.loss or metrics.loss.min")
+        }
         var filterError: RunlogError?
         var runs: [RunInfo] = []
         do {
@@ -130,6 +150,22 @@ extension TrackingUI {
                 throw error
             }
             filterError = error
+        }
+        // Every key any run of the experiment has: the columns one can choose. Without a filter
+        // the search's answer is every run already.
+        let (paramKeys, metricKeys) = keyCache.keys(
+            of: filter.isEmpty && filterError == nil
+                ? runs : store.runs(experimentIDs: [id], includeDeleted: view != .activeOnly),
+            experiment: id + "/" + view.rawValue)
+        if let sortColumn, !sortColumn.isAmong(params: paramKeys, metrics: metricKeys) {
+            // A metric whose own key ends in ".min" or ".max": sort again by the key itself.
+            guard let keyed = RunColumn(spec: sort, params: paramKeys, metrics: metricKeys), filterError == nil else {
+                throw UIError(400, "cannot sort by \(sort): no run of this experiment has it")
+            }
+            runs = try store.search(
+                filter, experimentIDs: [id], orderBy: [keyed.orderBy + (ascending ? " ASC" : " DESC")],
+                maxResults: TrackingStore.maxSearchResults, viewType: view
+            ).runs
         }
         let chosen = request.all("cols").compactMap { RunColumn(spec: $0, params: paramKeys, metrics: metricKeys) }
         let columns =

@@ -82,6 +82,8 @@ import Testing
         let second = fixture.page(path, ["size": ["2"], "page": ["2"]])
         #expect(second.contains("3 runs, showing 3–3"))
         #expect(second.contains("page 2 of 2"))
+        #expect(fixture.get(path, ["sort": ["metrics.nope"]]).status == 400)
+        #expect(fixture.get(path, ["sort": ["bogus"]]).status == 400)
         // A key logged after the table was drawn is a column the next time (the key cache sees it).
         #expect(!table.contains(">momentum<"))
         let live = try fixture.store.resumeRun(ids[2])
