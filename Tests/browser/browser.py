@@ -296,11 +296,24 @@ def walk(server, driver, screenshots, small):
     check.wait(lambda d: d.find_element(By.CSS_SELECTOR, "figure.chart-box figcaption .quiet").text == "60 points",
                "the live chart to gain 50 points", seconds=20)
     assert driver.execute_script("return window.__notReloaded === true;"), "the page reloaded"
+    check.ok("a RUNNING run's chart gains 50 points without a reload")
+
+    # ... and its row in the runs table follows it: the latest loss, then FINISHED.
+    driver.get(f"{base}/experiments/{experiment}?cols=metrics.train/loss")
+    row = f"#runs tbody tr[data-run='{live}']"
+    check.wait(lambda d: d.find_elements(By.CSS_SELECTOR, row), "the live run's row")
+    assert driver.find_element(By.CSS_SELECTOR, row + " td.num:last-child").text == "0.0166667"
+    driver.execute_script("window.__notReloaded = true;")
+    server.api("runs/log-batch", {"run_id": live, "metrics": [
+        {"key": "train/loss", "value": 0.001, "timestamp": now + 100, "step": 100}]})
+    check.wait(lambda d: d.find_element(By.CSS_SELECTOR, row + " td.num:last-child").text == "0.001",
+               "the row's train/loss to show the new value", seconds=20)
     server.api("runs/update", {"run_id": live, "status": "FINISHED"})
-    check.wait(lambda d: "FINISHED" in d.find_element(By.CSS_SELECTOR, ".heading .badge").text,
-               "the status badge to turn FINISHED", seconds=20)
-    check.ok("a RUNNING run's chart gains points and its badge turns FINISHED without a reload")
-    check.console_clean("the live run page")
+    check.wait(lambda d: "FINISHED" in d.find_element(By.CSS_SELECTOR, row + " .badge").text,
+               "the row's badge to turn FINISHED", seconds=20)
+    assert driver.execute_script("return window.__notReloaded === true;"), "the page reloaded"
+    check.ok("its row in the runs table shows the new loss, then FINISHED, without a reload")
+    check.console_clean("the live pages")
     return check.steps
 
 
