@@ -9,14 +9,17 @@ import Synchronization
 /// `runlog server` (and `runlog ui`, as MLflow users type `mlflow ui`).
 struct Server: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve MLflow's tracking REST API over the store, so the stock mlflow client logs into it.",
+        abstract:
+            "Serve MLflow's tracking REST API and the web UI over the store, so the stock mlflow client logs into it.",
         discussion: """
             Point any MLflow client at it: MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py. \
             Serves /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/ (experiments, runs, metrics, log-batch, \
-            inputs), MLflow's artifact proxy (/api/2.0/mlflow-artifacts/), GET /health and GET /version. \
-            Creates the store when missing. Listens on loopback unless --host says otherwise; with a \
-            token (--token-file, or $RUNLOG_SERVER_TOKEN) every request must carry \
-            "Authorization: Bearer <token>", which the client sends when MLFLOW_TRACKING_TOKEN is set. \
+            inputs), MLflow's artifact proxy (/api/2.0/mlflow-artifacts/), GET /health and GET /version, \
+            and the web UI at / (experiments, runs table, run page, compare page). Creates the store \
+            when missing. Listens on loopback unless --host says otherwise; with a token \
+            (--token-file, or $RUNLOG_SERVER_TOKEN) every API request must carry \
+            "Authorization: Bearer <token>", which the client sends when MLFLOW_TRACKING_TOKEN is set, \
+            and a browser signs in once at /login. \
             A 200 from a logging call means its data is in the run's log; --durability says when it \
             is fsynced. SIGINT or SIGTERM finishes the requests in flight, closes every run writer \
             and exits 0.

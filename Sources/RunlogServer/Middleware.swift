@@ -49,7 +49,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 /// Requires `Authorization: Bearer <token>` (what the stock client sends with
-/// `MLFLOW_TRACKING_TOKEN`) on everything but `/health` and `/version`, compared in constant time.
+/// `MLFLOW_TRACKING_TOKEN`) on everything but `/health`, `/version`, the UI's static files and
+/// `/login`, compared in constant time.
 struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: [UInt8]
     static var cookie: String { "runlog_token" }
@@ -71,7 +72,7 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
         {
             return try await next(request, context)
         }
-        if let cookie = Self.cookieValue(request), Self.equal(Array(cookie.utf8), token) {
+        if let cookie = Self.cookieValue(request), let bytes = Self.unhex(cookie), Self.equal(bytes, token) {
             return try await next(request, context)
         }
         let isAPI = path.hasPrefix("/api/") || path.hasPrefix("/ajax-api/")
@@ -95,8 +96,33 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
             status: .seeOther,
             headers: [
                 .location: "/",
-                .setCookie: "\(Self.cookie)=\(typed); Path=/; HttpOnly; SameSite=Strict",
+                // Hex: a token may hold any byte, a cookie value may not.
+                .setCookie: "\(Self.cookie)=\(Self.hex(Array(typed.utf8))); Path=/; HttpOnly; SameSite=Strict",
             ])
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
+    }
+
+    static func unhex(_ text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0, digits.count <= 8192 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        func nibble(_ digit: UInt8) -> UInt8? {
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+            default: nil
+            }
+        }
+        for i in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = nibble(digits[i]), let low = nibble(digits[i + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return bytes
     }
 
     static func cookieValue(_ request: Request) -> String? {

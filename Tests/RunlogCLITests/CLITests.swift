@@ -509,8 +509,8 @@ final class Workspace {
                                           step-sorted blocks.
                   gc                      Permanently remove deleted runs and experiments, as
                                           `mlflow gc` does.
-                  server, ui              Serve MLflow's tracking REST API over the store, so
-                                          the stock mlflow client logs into it.
+                  server, ui              Serve MLflow's tracking REST API and the web UI over
+                                          the store, so the stock mlflow client logs into it.
 
                   See 'runlog help <subcommand>' for detailed help.
 

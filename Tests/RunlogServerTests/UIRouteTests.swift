@@ -81,7 +81,8 @@ import Testing
             #expect(right.0 == .seeOther)
             let cookie = try #require(right.1)
             #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"))
-            let signedIn = try await client.get("/", headers: [.cookie: "runlog_token=s3cret"])
+            #expect(cookie.hasPrefix("runlog_token=733363726574;"))  // "s3cret" in hex
+            let signedIn = try await client.get("/", headers: [.cookie: "theme=dark; runlog_token=733363726574"])
             #expect(signedIn.status == .ok && signedIn.text.contains("Experiments"))
             let badCookie = try await client.inner.execute(
                 uri: "/", method: .get, headers: [.cookie: "runlog_token=nope"]

@@ -139,6 +139,27 @@ import Testing
         #expect(fixture.get("/runs/nothex").status == 404)
     }
 
+    @Test func runPageShowsHowToRerunAndPreviewsImages() throws {
+        let fixture = try UIStore()
+        let run = try fixture.store.startRun(in: try fixture.store.experiment(named: "e"), name: "captured")
+        let image = fixture.path + "-plot.png"
+        // A PNG's signature and a tiny header: enough to be served and shown as an image.
+        try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0]).write(to: URL(fileURLWithPath: image))
+        defer { unlink(image) }
+        try run.logArtifact(file: image, path: "plots/loss.png")
+        try run.finish()
+        let page = fixture.page("/runs/\(run.id)")
+        let info = try fixture.store.run(run.id)
+        let command = try #require(info.rerunCommand)
+        #expect(command.hasPrefix("cd "))
+        #expect(page.contains("<p class=\"rerun\">Rerun: <code>\(HTML.escape(command))</code></p>"))
+        #expect(page.contains(">command line</th>") && page.contains(">working directory</th>"))
+        #expect(page.contains("<img src=\"/runs/\(run.id)/artifacts/plots/loss.png\" alt=\"plots/loss.png\""))
+        let served = fixture.get("/runs/\(run.id)/artifacts/plots/loss.png")
+        #expect(served.contentType == "image/png")
+        #expect(!served.headers.contains { $0.0 == "Content-Disposition" })
+    }
+
     @Test func comparePageOverlaysRunsAndMarksDifferences() throws {
         let (fixture, ids) = try fixture()
         let query = ["runs": ids.prefix(2).map(\.description)]
