@@ -20,7 +20,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         // The server's HTTP stack; swift-configuration support is not needed.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
@@ -31,6 +30,12 @@ let package = Package(
             name: "CLZ4",
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
+        ),
+        // SHA-256 from the system's libcrypto (Debian: libssl-dev), through pkg-config.
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
         ),
         // CRC-32C with the CPU's instruction (SSE4.2, ARMv8 CRC); the engine falls back to tables.
         .target(name: "CRunlogCRC"),
@@ -47,7 +52,7 @@ let package = Package(
         // The public API a training binary imports.
         .target(
             name: "Runlog",
-            dependencies: ["RunlogStore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["RunlogStore", "CCrypto"]
         ),
         // Seeded workload generators shared by the demo, tests and benchmarks.
         .target(name: "RunlogWorkloads"),

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import RunlogStore
 
@@ -261,11 +260,11 @@ enum ArtifactFiles {
             guard got >= 0 else { throw failure("reading \(name)") }
             if got == 0 { break }
             let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<got])
-            hash.update(bufferPointer: chunk)
+            hash.update(chunk)
             try body(chunk)
             size += Int64(got)
         }
-        return (size, hex(hash.finalize()))
+        return (size, hash.hex())
     }
 
     static func install(_ source: String, at destination: String, syncing directory: String) throws(RunlogError) {
@@ -293,9 +292,5 @@ enum ArtifactFiles {
 
     private static func failure(_ doing: String) -> RunlogError {
         RunlogError(.storage, "\(doing): \(String(cString: strerror(errno)))")
-    }
-
-    static func hex(_ digest: SHA256.Digest) -> String {
-        digest.map { String(format: "%02x", $0) }.joined()
     }
 }

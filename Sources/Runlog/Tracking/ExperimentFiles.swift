@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import RunlogStore
 
@@ -26,7 +25,7 @@ struct ExperimentFiles: Sendable {
     private func directory(_ id: String) -> String { root + "/" + id }
     private func file(_ id: String) -> String { directory(id) + "/experiment.json" }
     private func nameFile(_ name: String) -> String {
-        namesDirectory + "/" + SHA256.hash(data: Array(name.utf8)).map { String(format: "%02x", $0) }.joined()
+        namesDirectory + "/" + SHA256.hex(of: Array(name.utf8))
     }
 
     func createOrGet(_ name: String) throws(RunlogError) -> Experiment {

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// What reproduces a run, captured when it starts: how the program was invoked, where, from which
@@ -129,11 +128,13 @@ public func sha256Digest(ofFile path: String) throws(RunlogError) -> String {
     defer { try? handle.close() }  // read-only
     var hasher = SHA256()
     do {
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            chunk.withUnsafeBytes { hasher.update($0) }
+        }
     } catch {
         throw RunlogError(.storage, "reading \(path) to compute its digest", underlying: error)
     }
-    return "sha256:" + hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    return "sha256:" + hasher.hex()
 }
 
 extension RunInfo {
