@@ -148,7 +148,9 @@ public struct TrackingUI: Sendable {
         } catch let error as UIError {
             return errorPage(error.status, error.message)
         } catch let error as RunlogError {
-            return errorPage(error.code == .notFound ? 404 : 400, error.message)
+            // The store's own failure (a damaged file, an I/O error) is the server's, not the request's.
+            let status = error.code == .notFound ? 404 : (error.code == .storage ? 500 : 400)
+            return errorPage(status, error.message)
         } catch {
             return errorPage(500, "\(error)")
         }
