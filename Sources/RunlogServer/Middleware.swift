@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Runlog
 import RunlogUI
 
 /// Turns every failure into MLflow's error JSON: `MLflowError`s as they are, an unknown route as
@@ -72,7 +73,9 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
         {
             return try await next(request, context)
         }
-        if let cookie = Self.cookieValue(request), let bytes = Self.unhex(cookie), Self.equal(bytes, token) {
+        if let cookie = Self.cookieValue(request), cookie.utf8.count <= 8192,
+            let bytes = Hex.decode(cookie, allowingUppercase: false), Self.equal(bytes, token)
+        {
             return try await next(request, context)
         }
         let isAPI = path.hasPrefix("/api/") || path.hasPrefix("/ajax-api/")
@@ -97,32 +100,8 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
             headers: [
                 .location: "/",
                 // Hex: a token may hold any byte, a cookie value may not.
-                .setCookie: "\(Self.cookie)=\(Self.hex(Array(typed.utf8))); Path=/; HttpOnly; SameSite=Strict",
+                .setCookie: "\(Self.cookie)=\(Hex.encode(typed.utf8)); Path=/; HttpOnly; SameSite=Strict",
             ])
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
-    }
-
-    static func unhex(_ text: String) -> [UInt8]? {
-        let digits = Array(text.utf8)
-        guard digits.count % 2 == 0, digits.count <= 8192 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
-        func nibble(_ digit: UInt8) -> UInt8? {
-            switch digit {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-            default: nil
-            }
-        }
-        for i in stride(from: 0, to: digits.count, by: 2) {
-            guard let high = nibble(digits[i]), let low = nibble(digits[i + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-        }
-        return bytes
     }
 
     static func cookieValue(_ request: Request) -> String? {

@@ -1,4 +1,5 @@
 import CCrypto
+import RunlogStore
 
 /// SHA-256 through the system's libcrypto (EVP): for artifact digests, input files and the
 /// experiment name claims. Incremental, or one shot with `hash`.
@@ -27,8 +28,7 @@ struct SHA256: ~Copyable {
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         precondition(EVP_DigestFinal_ex(context, &digest, &length) == 1 && length == 32, "SHA-256 final failed")
-        let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: digest.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
+        return Hex.encode(digest)
     }
 
     /// The SHA-256 of `bytes`, as lowercase hex.
