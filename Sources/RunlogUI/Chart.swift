@@ -120,21 +120,18 @@ enum Chart {
         for tick in layout.yTicks {
             let y = format(layout.y(tick))
             svg.raw("<line x1=\"\(left)\" x2=\"\(right)\" y1=\"\(y)\" y2=\"\(y)\"/>")
-            svg.raw(
-                "<text class=\"ylabel\" x=\"\(left - 6)\" y=\"\(y)\" text-anchor=\"end\" dominant-baseline=\"middle\">")
-            svg.text(Ticks.label(tick))
-            svg.raw("</text>")
+            svg.svgText(Ticks.label(tick), class: "ylabel", x: left - 6, y: y, anchor: "end", middle: true)
         }
         for tick in layout.xTicks {
             let x = format(layout.x(tick))
             svg.raw("<line x1=\"\(x)\" x2=\"\(x)\" y1=\"\(top)\" y2=\"\(bottom)\"/>")
-            svg.raw("<text class=\"xlabel\" x=\"\(x)\" y=\"\(bottom + 16)\" text-anchor=\"middle\">")
-            svg.text(Ticks.xLabel(tick, o.axis, span: layout.xSpan.high - layout.xSpan.low))
-            svg.raw("</text>")
+            svg.svgText(
+                Ticks.xLabel(tick, o.axis, span: layout.xSpan.high - layout.xSpan.low), class: "xlabel", x: x,
+                y: bottom + 16, anchor: "middle")
         }
-        svg.raw("<text class=\"axis\" x=\"\(right)\" y=\"\(bottom + 28)\" text-anchor=\"end\">")
-        svg.text(o.axis.label + (o.logarithmic ? " · log y" : ""))
-        svg.raw("</text></g>")
+        svg.svgText(
+            o.axis.label + (o.logarithmic ? " · log y" : ""), class: "axis", x: right, y: bottom + 28, anchor: "end")
+        svg.raw("</g>")
     }
 
     private static func draw(_ series: ChartSeries, _ svg: inout HTML, _ layout: Layout) {

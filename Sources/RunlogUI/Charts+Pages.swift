@@ -90,23 +90,16 @@ extension TrackingUI {
                     select.element("option", ["value": "mean", "selected": options.mean ? "" : nil], text: "mean")
                 }
             }
-            form.element("label") { label in
-                label.text("from ")
-                label.void(
-                    "input",
-                    [
-                        "type": "number", "name": "from", "value": request.first("from"), "class": "range",
-                        "aria-label": "range start",
-                    ])
-            }
-            form.element("label") { label in
-                label.text("to ")
-                label.void(
-                    "input",
-                    [
-                        "type": "number", "name": "to", "value": request.first("to"), "class": "range",
-                        "aria-label": "range end",
-                    ])
+            for (name, what) in [("from", "range start"), ("to", "range end")] {
+                form.element("label") { label in
+                    label.text(name + " ")
+                    label.void(
+                        "input",
+                        [
+                            "type": "number", "name": name, "value": request.first(name), "class": "range",
+                            "aria-label": what,
+                        ])
+                }
             }
             form.element("button", ["type": "submit"], text: "Apply")
             if options.range != nil {

@@ -33,6 +33,18 @@ struct HTML {
 
     mutating func text(_ content: String) { HTML.escape(content, into: &output) }
 
+    /// An SVG `<text>` label of class `name` at (x, y), `content` escaped; `middle` centres it on y.
+    mutating func svgText(
+        _ content: String, class name: StaticString, x: some CustomStringConvertible, y: some CustomStringConvertible,
+        anchor: StaticString? = nil, middle: Bool = false
+    ) {
+        output += "<text class=\"\(name)\" x=\"\(x)\" y=\"\(y)\""
+        if let anchor { output += " text-anchor=\"\(anchor)\"" }
+        output += middle ? " dominant-baseline=\"middle\">" : ">"
+        text(content)
+        output += "</text>"
+    }
+
     /// Markup this module made; never data.
     mutating func raw(_ markup: String) { output += markup }
 

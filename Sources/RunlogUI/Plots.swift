@@ -81,15 +81,11 @@ enum Plots {
         for (a, axis) in axes.enumerated() {
             let ax = Chart.format(x(a))
             svg.raw("<g class=\"grid\"><line x1=\"\(ax)\" x2=\"\(ax)\" y1=\"\(top)\" y2=\"\(bottom)\"/>")
-            svg.raw("<text class=\"axis-title\" x=\"\(ax)\" y=\"\(top - 10)\" text-anchor=\"middle\">")
-            svg.text(axis.title)
-            svg.raw("</text>")
+            svg.svgText(axis.title, class: "axis-title", x: ax, y: top - 10, anchor: "middle")
             for (fraction, label) in axis.tickLabels() {
-                svg.raw(
-                    "<text class=\"ylabel\" x=\"\(Chart.format(x(a) + 5))\" y=\"\(Chart.format(y(fraction)))\" dominant-baseline=\"middle\">"
-                )
-                svg.text(String(label.prefix(18)))
-                svg.raw("</text>")
+                svg.svgText(
+                    String(label.prefix(18)), class: "ylabel", x: Chart.format(x(a) + 5), y: Chart.format(y(fraction)),
+                    middle: true)
             }
             svg.raw("</g>")
         }
@@ -111,24 +107,18 @@ enum Plots {
             "<g class=\"grid\"><rect class=\"plot\" x=\"\(left)\" y=\"\(top)\" width=\"\(right - left)\" height=\"\(bottom - top)\" fill=\"none\"/>"
         )
         for (fraction, label) in x.tickLabels() {
-            svg.raw(
-                "<text class=\"xlabel\" x=\"\(Chart.format(px(fraction)))\" y=\"\(bottom + 16)\" text-anchor=\"middle\">"
-            )
-            svg.text(String(label.prefix(14)))
-            svg.raw("</text>")
+            svg.svgText(
+                String(label.prefix(14)), class: "xlabel", x: Chart.format(px(fraction)), y: bottom + 16,
+                anchor: "middle")
         }
         for (fraction, label) in y.tickLabels() {
-            svg.raw(
-                "<text class=\"ylabel\" x=\"\(left - 6)\" y=\"\(Chart.format(py(fraction)))\" text-anchor=\"end\" dominant-baseline=\"middle\">"
-            )
-            svg.text(String(label.prefix(10)))
-            svg.raw("</text>")
+            svg.svgText(
+                String(label.prefix(10)), class: "ylabel", x: left - 6, y: Chart.format(py(fraction)), anchor: "end",
+                middle: true)
         }
-        svg.raw("<text class=\"axis\" x=\"\(right)\" y=\"\(bottom + 32)\" text-anchor=\"end\">")
-        svg.text(x.title + " →")
-        svg.raw("</text><text class=\"axis\" x=\"\(left)\" y=\"\(top - 2)\" text-anchor=\"start\">")
-        svg.text("↑ " + y.title)
-        svg.raw("</text></g>")
+        svg.svgText(x.title + " →", class: "axis", x: right, y: bottom + 32, anchor: "end")
+        svg.svgText("↑ " + y.title, class: "axis", x: left, y: top - 2, anchor: "start")
+        svg.raw("</g>")
         for (index, run) in runs.enumerated() {
             guard let fx = x.fraction(index), let fy = y.fraction(index) else { continue }
             svg.raw(
