@@ -19,7 +19,8 @@ import urllib.error
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException, TimeoutException
+from selenium.common.exceptions import (NoAlertPresentException, NoSuchElementException,
+                                        StaleElementReferenceException, TimeoutException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -127,8 +128,12 @@ class Check:
         self.steps = 0
 
     def wait(self, condition, what, seconds=15):
+        # Live pages replace their charts and rows in place, so an element found by one poll
+        # can be gone when its text is read: that poll fails and the next one looks again.
         try:
-            return WebDriverWait(self.driver, seconds, poll_frequency=0.1).until(lambda d: condition(d))
+            return WebDriverWait(self.driver, seconds, poll_frequency=0.1,
+                                 ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+                                 ).until(lambda d: condition(d))
         except TimeoutException:
             raise AssertionError(f"timed out waiting for {what} (at {self.driver.current_url})")
 
