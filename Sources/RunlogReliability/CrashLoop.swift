@@ -69,8 +69,15 @@ package struct CrashLoop {
             var arguments = [storePath, run.description, "ledger", String(flushEvery), ackPath]
             if churn { arguments.append(String(2_000 + random.below(20_000))) }
             let life = UInt32(1 + random.below(maxLifeMilliseconds))
+            // Half the kills count their life from the start, so they land in opening and
+            // recovery too; the other half from the writer's first acknowledged flush, so that
+            // however slow the build (a sanitizer's is 50-80 ms to its first flush) kills land
+            // while acknowledged points exist to check.
+            let fromFirstAck = random.below(2) == 1
+            let before = AckFile.read(ackPath)?.counts.reduce(0, +) ?? 0
             do {
                 let child = try ChildProcess(writerExecutable, arguments)
+                if fromFirstAck { Self.awaitAcknowledgement(beyond: before, at: ackPath) }
                 usleep(life * 1000)
                 child.kill()
                 let status = child.wait()
@@ -91,9 +98,8 @@ package struct CrashLoop {
             }
             let failures = check(
                 storePath: storePath, run: run, acknowledged: ack?.counts ?? [0, 0, 0], report: &report)
-            report.failures += failures.map {
-                "iteration \(iteration) (seed \(seed), run \(run), kill after \(life) ms): \($0)"
-            }
+            let when = "kill \(life) ms after \(fromFirstAck ? "its first flush" : "its start")"
+            report.failures += failures.map { "iteration \(iteration) (seed \(seed), run \(run), \(when)): \($0)" }
             report.iterations += 1
             if iteration % 10 == 9 {
                 progress("crash loop\(churn ? " with compaction" : ""): \(iteration + 1)/\(iterations)")
@@ -102,6 +108,16 @@ package struct CrashLoop {
         }
         report.seconds = monotonicSeconds() - started
         return report
+    }
+
+    /// Waits until the ack file at `path` acknowledges more than `count` points in all, or ten
+    /// seconds have passed (a writer that never flushes is then killed and reported as usual).
+    private static func awaitAcknowledgement(beyond count: Int, at path: String) {
+        let deadline = monotonicSeconds() + 10
+        while monotonicSeconds() < deadline {
+            if let ack = AckFile.read(path), ack.counts.reduce(0, +) > count { return }
+            usleep(1_000)
+        }
     }
 
     private func check(storePath: String, run: RunID, acknowledged: [Int], report: inout Report) -> [String] {
