@@ -174,7 +174,8 @@ enum JSONText {
             case "\\": out += "\\\\"
             case "<": out += "\\u003c"  // never closes a script or markup it is put in
             default:
-                if scalar.value < 0x20 || HTML.isBidiControl(scalar) || scalar.value == 0x2028 || scalar.value == 0x2029
+                if scalar.value < 0x20 || TextSafety.isBidiControl(scalar) || scalar.value == 0x2028
+                    || scalar.value == 0x2029
                 {
                     out += String(format: "\\u%04x", scalar.value)
                 } else {

@@ -1,3 +1,5 @@
+import Runlog
+
 /// HTML written straight into a string, escaping by default: `text` and every attribute value are
 /// escaped, so a run named `<script>` is shown as text. Only `raw` writes markup, and it is given
 /// only markup this module made (SVG from `Chart`, fragments of other `HTML` values).
@@ -86,9 +88,8 @@ struct HTML {
             case ">": output += "&gt;"
             case "\"": output += "&quot;"
             case "'": output += "&#39;"
-            case "\t", "\n": output.unicodeScalars.append(scalar)
             default:
-                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || isBidiControl(scalar) {
+                if TextSafety.isControl(scalar) || TextSafety.isBidiControl(scalar) {
                     output += "\u{FFFD}"
                 } else {
                     output.unicodeScalars.append(scalar)
@@ -101,11 +102,6 @@ struct HTML {
         var output = ""
         escape(text, into: &output)
         return output
-    }
-
-    /// U+202A…U+202E and U+2066…U+2069: the embeddings, overrides and isolates that reorder text.
-    static func isBidiControl(_ scalar: Unicode.Scalar) -> Bool {
-        (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
     }
 }
 
