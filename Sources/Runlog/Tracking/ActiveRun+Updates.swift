@@ -159,3 +159,32 @@ extension ActiveRun {
         }
     }
 }
+
+extension TrackingStore {
+    /// The run `runlog run` started for this process, when it was started that way: the store
+    /// at `$RUNLOG_STORE` and its run `$RUNLOG_RUN_ID`, taken up for writing (`resumeRun`). nil
+    /// when either variable is unset. A program that logs into it should `close()` it when done
+    /// and leave the final status to `runlog run`, which records it from the exit status.
+    /// While another writer briefly holds the run (`runlog run` writing a system-metrics sample),
+    /// it tries again for up to `patience`.
+    public static func attachedRun(
+        environment: [String: String] = ProcessInfo.processInfo.environment, options: StoreOptions = StoreOptions(),
+        patience: Duration = .seconds(15)
+    ) throws(RunlogError) -> (store: TrackingStore, run: ActiveRun)? {
+        guard let path = environment["RUNLOG_STORE"], !path.isEmpty, let text = environment["RUNLOG_RUN_ID"],
+            !text.isEmpty
+        else { return nil }
+        guard let id = RunID(text) else {
+            throw RunlogError(.invalidArgument, "RUNLOG_RUN_ID is not a run id: \(text)")
+        }
+        let store = try TrackingStore.open(at: path, options: options)
+        let deadline = ContinuousClock.now + patience
+        while true {
+            do {
+                return (store, try store.resumeRun(id))
+            } catch let error where error.storeError?.code == .locked && ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+    }
+}

@@ -76,31 +76,11 @@ enum EnvironmentInputs {
             current = parent
         }
         let root = current.path
-        if let commit = runGit(["rev-parse", "HEAD"], in: root)?.trimmingCharacters(in: .whitespacesAndNewlines),
-            commit.count == 40
-        {
-            let status = runGit(["status", "--porcelain", "--untracked-files=no"], in: root)
-            return (root, commit, status.map { !$0.isEmpty })
+        if let commit = Git.run(["rev-parse", "HEAD"], in: root)?.text, commit.count == 40 {
+            let status = Git.run(["status", "--porcelain", "--untracked-files=no"], in: root)
+            return (root, commit, status.map { !$0.text.isEmpty })
         }
         return (root, commitFromFiles(root), nil)
-    }
-
-    private static func runGit(_ arguments: [String], in directory: String) -> String? {
-        let candidates = ["/usr/bin/git", "/usr/local/bin/git", "/bin/git"]
-        guard let git = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            return nil
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: git)
-        process.arguments = ["-C", directory] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        return String(decoding: data, as: UTF8.self)
     }
 
     /// HEAD's commit from `.git/HEAD`, a loose ref or `packed-refs`.
@@ -135,6 +115,45 @@ public func sha256Digest(ofFile path: String) throws(RunlogError) -> String {
         throw RunlogError(.storage, "reading \(path) to compute its digest", underlying: error)
     }
     return "sha256:" + hasher.hex()
+}
+
+/// The SHA-256 of a file, or of a directory: the digest of its manifest, one line
+/// `<file's sha256 hex>  <relative path>\n` per regular file (as `sha256sum` prints them), and
+/// `symlink:<target>  <relative path>\n` per symbolic link (not followed), in byte order of
+/// the relative paths, every level down. Files are read in 1 MiB pieces, so a dataset of any
+/// size is hashed in bounded memory.
+public func sha256Digest(ofPath path: String) throws(RunlogError) -> String {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        throw RunlogError(.notFound, "no file or directory at \(path) to compute its digest")
+    }
+    guard isDirectory.boolValue else {
+        guard (try? URL(fileURLWithPath: path).resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true
+        else { throw RunlogError(.invalidArgument, "\(path) is not a regular file or directory; it has no digest") }
+        return try sha256Digest(ofFile: path)
+    }
+    guard let enumerator = FileManager.default.enumerator(atPath: path) else {
+        throw RunlogError(.storage, "cannot list \(path) to compute its digest")
+    }
+    var entries: [String] = []
+    while let relative = enumerator.nextObject() as? String { entries.append(relative) }
+    var manifest = SHA256()
+    for relative in entries.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
+        let full = path + "/" + relative
+        let line: String
+        switch (try? FileManager.default.attributesOfItem(atPath: full))?[.type] as? FileAttributeType {
+        case .typeDirectory?: continue
+        case .typeSymbolicLink?:
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: full)) ?? ""
+            line = "symlink:\(target)  \(relative)\n"
+        case .typeRegular?:
+            line = String(try sha256Digest(ofFile: full).dropFirst("sha256:".count)) + "  \(relative)\n"
+        default:
+            throw RunlogError(.invalidArgument, "\(full) is not a regular file, directory or symlink; it has no digest")
+        }
+        manifest.update(Array(line.utf8))
+    }
+    return "sha256:" + manifest.hex()
 }
 
 extension RunInfo {
