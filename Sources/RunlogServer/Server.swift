@@ -4,6 +4,8 @@ import Logging
 import NIOCore
 import NIOPosix
 import Runlog
+import ServiceLifecycle
+import Synchronization
 
 /// How a `TrackingServer` listens and behaves.
 public struct ServerConfiguration: Sendable {
@@ -32,6 +34,7 @@ public final class TrackingServer: Sendable {
     public let configuration: ServerConfiguration
     let adapter: StoreAdapter
     let pool: NIOThreadPool
+    private let services = Mutex<ServiceGroup?>(nil)
 
     public init(store: TrackingStore, configuration: ServerConfiguration = ServerConfiguration()) throws(RunlogError) {
         self.configuration = configuration
@@ -65,9 +68,27 @@ public final class TrackingServer: Sendable {
     /// Serves until SIGINT or SIGTERM; then stops accepting, finishes the requests in flight,
     /// flushes and closes every writer, and returns.
     public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let app = application(onRunning: onRunning)
+        try await serve(handlingSignals: true, onRunning: onRunning)
+    }
+
+    /// Serves until `stop()`, handling no signal: for a process that handles its own (`runlog
+    /// run`, which passes them to its child). Then closes every writer.
+    public func serveUntilStopped(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await serve(handlingSignals: false, onRunning: onRunning)
+    }
+
+    /// Stops serving as SIGTERM would: no new connections, the requests in flight finish.
+    public func stop() async {
+        await services.withLock { $0 }?.triggerGracefulShutdown()
+    }
+
+    private func serve(handlingSignals: Bool, onRunning: @escaping @Sendable (Int) async -> Void) async throws {
+        let lifecycle = ServiceGroup(
+            services: [application(onRunning: onRunning)],
+            gracefulShutdownSignals: handlingSignals ? [.sigterm, .sigint] : [], logger: configuration.logger)
+        services.withLock { $0 = lifecycle }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService() }
+            group.addTask { try await lifecycle.run() }
             group.addTask { [adapter, pool, configuration] in
                 let period = min(configuration.idleWriterTimeout, .seconds(5))
                 while !Task.isCancelled {
@@ -85,6 +106,12 @@ public final class TrackingServer: Sendable {
     public func shutdown() async throws {
         adapter.writers.closeAll()
         try await pool.shutdownGracefully()
+    }
+
+    /// Runs `body` with the writer this server keeps for `run` (opening it when none is open), so
+    /// that the process serving the API can write into a run its clients write too.
+    public func write(_ run: RunID, _ body: (ActiveRun) throws(RunlogError) -> Void) throws(RunlogError) {
+        try adapter.writers.with(run, body)
     }
 
     /// Writers open now (runs written through this server and not yet closed as idle).
