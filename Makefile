@@ -76,6 +76,7 @@ $(VENV)/.installed: Tests/differential/requirements.txt
 
 differential: build $(VENV)/.installed
 	$(VENV)/bin/python Tests/differential/differential.py --runlog .build/debug/runlog --python $(VENV)/bin/python
+	$(VENV)/bin/python Tests/differential/reproduce.py --runlog .build/debug/runlog --python $(VENV)/bin/python
 
 # The web UI in headless Chromium (Debian's chromium and chromium-driver, installed by
 # scripts/ensure-browser), driven by Selenium (pinned in Tests/browser/requirements.txt):

@@ -1,8 +1,8 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// RUNLOG_WITHOUT_SERVER=1 leaves the server (and Hummingbird, swift-nio, BoringSSL for its test
-// client) out of the build: the sanitizer passes, which do not test it, set it.
+// RUNLOG_WITHOUT_SERVER=1 leaves the server (and Hummingbird, swift-nio, and the `run` and `rerun`
+// commands, which serve a run to their child) out of the build: the sanitizer passes, which do not test it, set it.
 let withServer = Context.environment["RUNLOG_WITHOUT_SERVER"] == nil
 
 let package = Package(
@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         // The server's HTTP stack; swift-configuration support is not needed.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        // Hummingbird's own lifecycle: named so `runlog run` can stop its in-process server gracefully.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
     ],
     targets: [
         // liblz4 from the system (Debian: liblz4-dev), found through pkg-config.
@@ -68,6 +70,7 @@ let package = Package(
                 "RunlogUI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -135,9 +138,13 @@ if !withServer {
     let serverTargets: Set<String> = ["RunlogServer", "RunlogServerTests", "RunlogUI", "RunlogUITests"]
     package.targets.removeAll { serverTargets.contains($0.name) }
     package.products.removeAll { $0.name == "RunlogServer" }
-    package.dependencies.removeAll { String(describing: $0.kind).contains("hummingbird") }
+    package.dependencies.removeAll {
+        let kind = String(describing: $0.kind)
+        return kind.contains("hummingbird") || kind.contains("swift-service-lifecycle")
+    }
     for target in package.targets where target.name == "RunlogCLI" {
-        target.exclude.append("Server.swift")
+        // `runlog run` and `rerun` serve the run to their child: they go with the server.
+        target.exclude += ["Server.swift", "Launcher.swift", "Run.swift", "Rerun.swift"]
         target.dependencies.removeAll {
             if case .byNameItem(let name, _) = $0 { return name == "RunlogServer" }
             return false

@@ -5,7 +5,14 @@ import Runlog
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare runs: params with differences marked, metric summaries, histories aligned by step.",
-        discussion: "--chart draws the runs' histories of each --metric overlaid in the terminal.")
+        discussion: """
+            --chart draws the runs' histories of each --metric overlaid in the terminal. \
+            --reproduced compares a run with its rerun and prints REPRODUCED (exit 0) or DIFFERS (exit \
+            1): the same params, the same digests of the inputs (datasets, git commit and diff, pip \
+            freeze), and every metric at the same steps with values within --rtol / --atol \
+            (|rerun - original| <= atol + rtol * |original|; by default the same bits), naming the \
+            first differing step of each metric that differs. system/ metrics and times are left out.
+            """)
     @OptionGroup var store: StoreOptionsGroup
     @OptionGroup var output: FormatOption
     @Argument(help: ArgumentHelp("Two or more runs: ids, unique prefixes, or EXPERIMENT/RUN_NAME.", valueName: "run"))
@@ -13,15 +20,56 @@ struct Compare: ParsableCommand {
     @Option(name: .customLong("metric"), help: "A metric whose histories to align (repeatable).") var metrics:
         [String] = []
     @Flag(help: "Draw the aligned histories as a chart.") var chart = false
+    @Flag(help: "Say whether the second run reproduced the first (exit 1 when it did not).") var reproduced = false
+    @Option(help: "With --reproduced: the relative tolerance of a metric's values.") var rtol: Double = 0
+    @Option(help: "With --reproduced: the absolute tolerance of a metric's values.") var atol: Double = 0
 
     func validate() throws {
         guard runReferences.count >= 2 else { throw ValidationError("compare needs at least two runs") }
         if chart && metrics.isEmpty { throw ValidationError("--chart needs at least one --metric") }
+        if reproduced && runReferences.count != 2 {
+            throw ValidationError("--reproduced compares two runs: the original and its rerun")
+        }
+        for (name, value) in [("--rtol", rtol), ("--atol", atol)] where !(value >= 0 && value.isFinite) {
+            throw ValidationError("\(name) must be a finite number of at least 0, not \(value)")
+        }
+        if !reproduced && (rtol != 0 || atol != 0) { throw ValidationError("--rtol and --atol go with --reproduced") }
+    }
+
+    private func verdict(_ store: TrackingStore, _ ids: [RunID]) throws {
+        let result = try store.reproduction(
+            of: ids[0], by: ids[1], tolerance: Tolerance(relative: rtol, absolute: atol))
+        if output.format != .table {
+            var table = DataTable(columns: ["kind", "key", "detail", "step", "original", "rerun"])
+            for difference in result.differences {
+                table.rows.append([
+                    difference.kind.rawValue, difference.key, difference.detail, difference.step.map(String.init) ?? "",
+                    difference.original.map(exactNumber) ?? "", difference.rerun.map(exactNumber) ?? "",
+                ])
+                table.objects.append(
+                    .object([
+                        ("kind", .string(difference.kind.rawValue)), ("key", .string(difference.key)),
+                        ("detail", .string(difference.detail)), ("step", difference.step.map(JSON.integer) ?? .null),
+                        ("original", difference.original.map(JSON.value) ?? .null),
+                        ("rerun", difference.rerun.map(JSON.value) ?? .null),
+                    ]))
+            }
+            table.print(output.format)
+        } else {
+            let tolerance = rtol == 0 && atol == 0 ? "bit-exact" : "rtol \(rtol), atol \(atol)"
+            print(
+                "\(result.reproduced ? "REPRODUCED" : "DIFFERS"): run \(ids[1]) against \(ids[0]): "
+                    + "\(result.metricsCompared) metrics, \(result.pointsCompared) points compared (\(tolerance)); "
+                    + "\(result.differences.count) differences")
+            for difference in result.differences { print("  " + TextSafety.forTerminal(difference.description)) }
+        }
+        if !result.reproduced { throw ExitCode(1) }
     }
 
     func run() throws {
         let store = try self.store.open()
         let ids = try runReferences.map { try resolveRun($0, in: store) }
+        if reproduced { return try verdict(store, ids) }
         let comparison = try store.compare(ids, histories: metrics)
         let names = comparison.runs.map { $0.name.isEmpty ? String($0.id.description.prefix(8)) : $0.name }
         if output.format != .table {

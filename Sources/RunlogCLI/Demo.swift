@@ -16,12 +16,77 @@ struct Demo: ParsableCommand {
     @OptionGroup var store: StoreOptionsGroup
     @Option(help: "Training steps per run.") var steps: Int = 3000
     @Option(help: "Seed of the data and of the batches.") var seed: UInt64 = 42
+    @Flag(
+        help: """
+            Train one setting (--learning-rate, --l2, --batch-size) instead of four: into the run \
+            `runlog run` started for this process (RUNLOG_STORE, RUNLOG_RUN_ID), else into a new run \
+            of experiment "demo". The example of a Swift program under `runlog run`.
+            """)
+    var one = false
+    @Option(help: "With --one: the learning rate.") var learningRate: Double = 0.05
+    @Option(help: "With --one: the L2 penalty.") var l2: Double = 0
+    @Option(help: "With --one: the batch size.") var batchSize: Int = 32
 
     func validate() throws {
         guard steps >= 100 else { throw ValidationError("--steps must be at least 100") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard learningRate > 0, learningRate.isFinite, l2 >= 0, l2.isFinite else {
+            throw ValidationError("--learning-rate must be above 0 and --l2 at least 0")
+        }
+    }
+
+    func params(_ setting: (lr: Double, l2: Double, batch: Int)) -> [String: String] {
+        [
+            "learning_rate": "\(setting.lr)", "l2": "\(setting.l2)", "batch_size": "\(setting.batch)",
+            "model": "logistic_regression", "seed": "\(seed)",
+        ]
+    }
+
+    /// Trains one setting into `run`: train/ metrics every step, val/ ones every 100.
+    func train(
+        _ run: ActiveRun, setting: (lr: Double, l2: Double, batch: Int), data: Dataset, seed: UInt64,
+        advance: () -> Void
+    ) throws {
+        var model = LogisticRegression(features: Dataset.features)
+        var random = SeededRandom(seed: seed)
+        let trainLoss = try run.metric("train/loss")
+        let trainAccuracy = try run.metric("train/accuracy")
+        for step in 0..<steps {
+            let batch = (0..<setting.batch).map { _ in Int(random.next() % UInt64(data.train.count)) }
+            let (loss, accuracy) = model.step(
+                batch.map { data.train[$0] }, learningRate: setting.lr, l2: setting.l2)
+            try run.log(trainLoss, loss, step: Int64(step))
+            try run.log(trainAccuracy, accuracy, step: Int64(step))
+            if step % 100 == 0 || step == steps - 1 {
+                let (valLoss, valAccuracy) = model.evaluate(data.validation)
+                try run.log(["val/loss": valLoss, "val/accuracy": valAccuracy], step: Int64(step))
+            }
+            advance()
+        }
+    }
+
+    /// `--one`: one setting, into the attached run when there is one.
+    func trainOne() throws {
+        let setting = (lr: learningRate, l2: l2, batch: batchSize)
+        let data = Dataset(seed: seed)
+        if let (store, run) = try TrackingStore.attachedRun() {
+            try run.logParams(params(setting))
+            try train(run, setting: setting, data: data, seed: seed) {}
+            try run.close()  // the status is `runlog run`'s to record, from the exit status
+            print("trained \(steps) steps into run \(run.id) of \(store.path)")
+        } else {
+            let store = try self.store.open(create: true)
+            let run = try store.startRun(
+                in: try store.experiment(named: "demo"),
+                name: "lr=\(setting.lr) l2=\(setting.l2) batch=\(setting.batch)", params: params(setting))
+            try train(run, setting: setting, data: data, seed: seed) {}
+            try run.finish()
+            print("trained \(steps) steps into run \(run.id) of \(store.path)")
+        }
     }
 
     func run() throws {
+        if one { return try trainOne() }
         let store = try self.store.open(create: true)
         let experiment = try store.experiment(named: "demo")
         let data = Dataset(seed: seed)
@@ -33,24 +98,8 @@ struct Demo: ParsableCommand {
         for (index, setting) in settings.enumerated() {
             let run = try store.startRun(
                 in: experiment, name: "lr=\(setting.lr) l2=\(setting.l2) batch=\(setting.batch)",
-                params: [
-                    "learning_rate": "\(setting.lr)", "l2": "\(setting.l2)", "batch_size": "\(setting.batch)",
-                    "model": "logistic_regression", "seed": "\(seed)",
-                ])
-            var model = LogisticRegression(features: Dataset.features)
-            var random = SeededRandom(seed: seed &+ UInt64(index))
-            let trainLoss = try run.metric("train/loss")
-            let trainAccuracy = try run.metric("train/accuracy")
-            for step in 0..<steps {
-                let batch = (0..<setting.batch).map { _ in Int(random.next() % UInt64(data.train.count)) }
-                let (loss, accuracy) = model.step(
-                    batch.map { data.train[$0] }, learningRate: setting.lr, l2: setting.l2)
-                try run.log(trainLoss, loss, step: Int64(step))
-                try run.log(trainAccuracy, accuracy, step: Int64(step))
-                if step % 100 == 0 || step == steps - 1 {
-                    let (valLoss, valAccuracy) = model.evaluate(data.validation)
-                    try run.log(["val/loss": valLoss, "val/accuracy": valAccuracy], step: Int64(step))
-                }
+                params: params(setting))
+            try train(run, setting: setting, data: data, seed: seed &+ UInt64(index)) {
                 progress.advance(label: "run \(index + 1)/\(settings.count)")
             }
             try run.finish()

@@ -21,7 +21,7 @@ private let commands: [any ParsableCommand.Type] = {
         Verify.self, Compact.self, GC.self,
     ]
     #if canImport(RunlogServer)
-        commands.append(Server.self)
+        commands += [Server.self, RunProgram.self, Rerun.self]
     #endif
     return commands
 }()

@@ -50,6 +50,12 @@ struct Show: ParsableCommand {
         print("  started     \(formatTime(run.startTime))")
         print("  ended       \(formatTime(run.endTime))  (\(formatDuration(run.startTime, run.endTime)))")
         print("  last write  \(formatTime(run.lastWriteTime))")
+        if let original = run.tags[RunRecipe.rerunTag] {
+            print(
+                "  rerun of    \(TextSafety.forTerminal(original))  (runlog compare \(TextSafety.forTerminal(original)) \(run.id) --reproduced)"
+            )
+        }
+        if RunRecipe.canRerun(run) { print("  rerun       runlog rerun \(run.id)") }
         section("params", run.params)
         section("tags", run.tags)
         section("inputs", run.inputs)

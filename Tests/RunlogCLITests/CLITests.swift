@@ -511,6 +511,10 @@ final class Workspace {
                                           `mlflow gc` does.
                   server, ui              Serve MLflow's tracking REST API and the web UI over
                                           the store, so the stock mlflow client logs into it.
+                  run                     Run a program as a run: record what reproduces it,
+                                          let it log into the run, keep its output.
+                  rerun                   Run a recorded run's program again, after checking
+                                          that what it depends on has not changed.
 
                   See 'runlog help <subcommand>' for detailed help.
 
