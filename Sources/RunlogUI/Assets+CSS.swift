@@ -104,6 +104,9 @@ extension Assets {
         .card { background: var(--paper); border: 1px solid var(--line); border-radius: var(--radius); padding: var(--s4); min-width: 0; }
         .card.wide { grid-column: 1 / -1; }
         .rerun { margin: var(--s3) 0 0; }
+        .verdict { margin: var(--s3) 0 0; padding: var(--s2) var(--s3); background: var(--paper-2); border-radius: var(--radius); }
+        .verdict p { margin: var(--s1) 0; }
+        .verdict ul { margin: var(--s1) 0; padding-left: var(--s4); font-family: var(--mono); font-size: 12px; }
         figure.preview { margin: var(--s3) 0 0; }
         figure.preview pre { max-height: 240px; overflow: auto; background: var(--paper-2); padding: var(--s2); margin: 0; }
         figure.preview img { max-width: 100%; max-height: 360px; }

@@ -118,9 +118,12 @@ extension TrackingUI {
         if let command = run.rerunCommand {
             html.element("p", ["class": "rerun"]) { p in
                 p.text("Rerun: ")
+                p.element("code", text: "runlog rerun \(run.id)")
+                p.text(" or by hand: ")
                 p.element("code", text: command)
             }
         }
+        reruns(&html, run)
         if !datasets.isEmpty {
             html.element("h3", text: "Dataset inputs")
             html.element("table", ["class": "grid compact"]) { table in
@@ -145,6 +148,63 @@ extension TrackingUI {
                             row.element("td", text: tags["mlflow.data.context"] ?? "")
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// The run this one reran, with the verdict of `runlog compare --reproduced` once it has
+    /// ended; and the runs that reran this one.
+    private func reruns(_ html: inout HTML, _ run: RunInfo) {
+        if let text = run.tags[RunRecipe.rerunTag], let original = RunID(text) {
+            html.element("div", ["class": "verdict"]) { box in
+                box.element("p") { p in
+                    p.text("Rerun of ")
+                    p.element(
+                        "a", ["href": "/runs/\(original)"],
+                        text: (try? store.run(original).name) ?? original.description)
+                    p.text(" · ")
+                    p.element("a", ["href": "/compare?runs=\(original),\(run.id)"], text: "compare")
+                }
+                guard run.status.isTerminal else {
+                    box.element("p", ["class": "quiet"], text: "Whether it reproduced is known when it ends.")
+                    return
+                }
+                guard let result = try? store.reproduction(of: original, by: run.id) else {
+                    box.element("p", ["class": "quiet"], text: "The original run cannot be read.")
+                    return
+                }
+                box.element("p") { p in
+                    p.element(
+                        "span", ["class": "badge \(result.reproduced ? "finished" : "failed")"],
+                        text: result.reproduced ? "REPRODUCED" : "DIFFERS")
+                    p.text(
+                        " \(result.metricsCompared) metrics, \(result.pointsCompared) points compared bit for bit; "
+                            + "\(result.differences.count) differences (system/ metrics left out)")
+                }
+                if !result.differences.isEmpty {
+                    box.element("ul") { list in
+                        for difference in result.differences.prefix(20) {
+                            list.element("li", text: difference.description)
+                        }
+                        if result.differences.count > 20 {
+                            list.element("li", ["class": "quiet"], text: "… and \(result.differences.count - 20) more")
+                        }
+                    }
+                }
+            }
+        }
+        let reruns = store.runs(experimentIDs: nil).filter { $0.tags[RunRecipe.rerunTag] == run.id.description }
+        if !reruns.isEmpty {
+            html.element("p") { p in
+                p.text("Reruns: ")
+                for (index, rerun) in reruns.sorted(by: {
+                    ($0.startTime ?? 0, $0.id.description) < ($1.startTime ?? 0, $1.id.description)
+                }).enumerated() {
+                    if index > 0 { p.text(", ") }
+                    p.element(
+                        "a", ["href": "/runs/\(rerun.id)"], text: rerun.name.isEmpty ? rerun.id.description : rerun.name
+                    )
                 }
             }
         }

@@ -152,12 +152,39 @@ import Testing
         let info = try fixture.store.run(run.id)
         let command = try #require(info.rerunCommand)
         #expect(command.hasPrefix("cd "))
-        #expect(page.contains("<p class=\"rerun\">Rerun: <code>\(HTML.escape(command))</code></p>"))
+        #expect(
+            page.contains(
+                "<p class=\"rerun\">Rerun: <code>runlog rerun \(run.id)</code> or by hand: <code>\(HTML.escape(command))</code></p>"
+            ))
         #expect(page.contains(">command line</th>") && page.contains(">working directory</th>"))
         #expect(page.contains("<img src=\"/runs/\(run.id)/artifacts/plots/loss.png\" alt=\"plots/loss.png\""))
         let served = fixture.get("/runs/\(run.id)/artifacts/plots/loss.png")
         #expect(served.contentType == "image/png")
         #expect(!served.headers.contains { $0.0 == "Content-Disposition" })
+    }
+
+    @Test func aRerunsPageShowsWhetherItReproducedAndTheOriginalListsIt() throws {
+        let fixture = try UIStore()
+        let experiment = try fixture.store.experiment(named: "e")
+        func record(_ values: [Double], tags: [String: String] = [:]) throws -> RunID {
+            let run = try fixture.store.startRun(in: experiment, name: "r", params: ["lr": "0.1"], tags: tags)
+            for (step, value) in values.enumerated() { try run.log("loss", value, step: Int64(step)) }
+            try run.finish()
+            return run.id
+        }
+        let original = try record([1, 0.5])
+        let same = try record([1, 0.5], tags: [RunRecipe.rerunTag: original.description])
+        let other = try record([1, 0.4], tags: [RunRecipe.rerunTag: original.description])
+        let reproduced = fixture.page("/runs/\(same)")
+        #expect(reproduced.contains("Rerun of <a href=\"/runs/\(original)\">r</a>"))
+        #expect(reproduced.contains("<span class=\"badge finished\">REPRODUCED</span>"))
+        #expect(reproduced.contains("href=\"/compare?runs=\(original),\(same)\""))
+        let differs = fixture.page("/runs/\(other)")
+        #expect(differs.contains("<span class=\"badge failed\">DIFFERS</span>"))
+        #expect(differs.contains("<li>metric loss: first differs at step 1: 0.5 vs 0.4</li>"))
+        let page = fixture.page("/runs/\(original)")
+        #expect(page.contains("Reruns: <a href=\"/runs/"))
+        #expect(page.contains("<a href=\"/runs/\(same)\">r</a>") && page.contains("<a href=\"/runs/\(other)\">r</a>"))
     }
 
     @Test func comparePageOverlaysRunsAndMarksDifferences() throws {
