@@ -1,8 +1,9 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// RUNLOG_WITHOUT_SERVER=1 leaves the server (and Hummingbird, swift-nio, and the `run` and `rerun`
-// commands, which serve a run to their child) out of the build: the sanitizer passes, which do not test it, set it.
+// RUNLOG_WITHOUT_SERVER=1 leaves the server (and Hummingbird, swift-nio, BoringSSL for its test
+// client, and the `run` and `rerun` commands, which serve a run to their child) out of the build:
+// the sanitizer passes, which do not test it, set it.
 let withServer = Context.environment["RUNLOG_WITHOUT_SERVER"] == nil
 
 let package = Package(

@@ -96,6 +96,27 @@ import Testing
         #expect(dry.status == 0 && !dry.err.contains("runlog run: run"))
     }
 
+    @Test func aSwiftProgramThatStartsItsOwnRunsLogsItsFirstIntoTheLaunchedOne() throws {
+        let repository = try Repository()
+        // The four-setting demo calls startRun four times: the first takes up the run.
+        let first = try runlog(
+            [
+                "run", "--experiment", "repro", "--system-metrics", "0", "--", builtProduct("runlog"), "demo",
+                "--steps", "100",
+            ],
+            in: repository.path)
+        #expect(first.status == 0, "\(first.err)")
+        let original = try repository.runID(first.err)
+        let shown = try runlog(["show", original], in: repository.path).out
+        #expect(shown.hasPrefix("run \(original)  lr=0.5 l2=0.0 batch=32\n"))
+        #expect(shown.contains("learning_rate  0.5") && shown.contains("train/loss") && shown.contains("command_line"))
+        let rerun = try runlog(["rerun", original], in: repository.path)
+        #expect(rerun.status == 0, "\(rerun.err)")
+        let verdict = try runlog(
+            ["compare", original, try repository.runID(rerun.err), "--reproduced"], in: repository.path)
+        #expect(verdict.out.hasPrefix("REPRODUCED"), "\(verdict.out)")
+    }
+
     @Test func anotherSeedDiffersAtItsFirstStep() throws {
         let repository = try Repository()
         // Two demo runs with different seeds: the verdict names the first differing step.

@@ -1,5 +1,6 @@
 import Foundation
 import RunlogStore
+import Synchronization
 
 extension TrackingStore {
     /// Takes up writing a run that no process holds — one this process released with `close()`,
@@ -178,13 +179,49 @@ extension TrackingStore {
             throw RunlogError(.invalidArgument, "RUNLOG_RUN_ID is not a run id: \(text)")
         }
         let store = try TrackingStore.open(at: path, options: options)
+        launchedRunTaken.store(true, ordering: .relaxed)
+        return (store, try store.resumeLaunchedRun(id, patience: patience))
+    }
+
+    /// The run `runlog run` started for this process, for `startRun`: once per process, when the
+    /// environment names a run of this store.
+    func takeUpLaunchedRun(name: String?, params: [String: String], tags: [String: String]) throws(RunlogError)
+        -> ActiveRun?
+    {
+        let environment = ProcessInfo.processInfo.environment
+        guard let storePath = environment["RUNLOG_STORE"], let text = environment["RUNLOG_RUN_ID"],
+            let id = RunID(text), Self.sameDirectory(storePath, path),
+            !launchedRunTaken.exchange(true, ordering: .relaxed)
+        else { return nil }
+        let run = try resumeLaunchedRun(id, patience: .seconds(15))
+        if let name { try run.rename(name) }
+        try run.logParams(params)
+        for key in tags.keys.sorted() { try run.setTag(key, tags[key]!) }
+        return run
+    }
+
+    static func sameDirectory(_ a: String, _ b: String) -> Bool {
+        guard let x = realpath(a, nil), let y = realpath(b, nil) else { return false }
+        defer {
+            free(x)
+            free(y)
+        }
+        return strcmp(x, y) == 0
+    }
+
+    /// `resumeRun`, trying again for up to `patience` while another writer briefly holds the run.
+    func resumeLaunchedRun(_ id: RunID, patience: Duration) throws(RunlogError) -> ActiveRun {
         let deadline = ContinuousClock.now + patience
         while true {
             do {
-                return (store, try store.resumeRun(id))
-            } catch let error where error.storeError?.code == .locked && ContinuousClock.now < deadline {
+                return try resumeRun(id)
+            } catch {
+                guard error.storeError?.code == .locked, ContinuousClock.now < deadline else { throw error }
                 Thread.sleep(forTimeInterval: 0.05)
             }
         }
     }
 }
+
+/// Whether this process has taken up the run `runlog run` started for it.
+private let launchedRunTaken = Atomic<Bool>(false)

@@ -72,6 +72,11 @@ public final class TrackingStore: Sendable {
     /// that reproduce it (command line, working directory, executable, git commit and dirty flag,
     /// host, OS, Swift version).
     /// `startTime` (ms) defaults to now; `userID` is recorded as the run's `user_id` attribute.
+    ///
+    /// Under `runlog run` (`RUNLOG_STORE` names this store, `RUNLOG_RUN_ID` a run), the first run
+    /// this process starts with `captureEnvironment` is the one `runlog run` started — taken up,
+    /// with these params and tags (and this name, when given) added; it stays in `runlog run`'s
+    /// experiment, which recorded how it was started. Later runs are new ones.
     public func startRun(
         in experiment: Experiment, name: String? = nil, params: [String: String] = [:], tags: [String: String] = [:],
         startTime: Int64? = nil, userID: String? = nil, captureEnvironment: Bool = true
@@ -83,6 +88,9 @@ public final class TrackingStore: Sendable {
         guard experiment.lifecycle == .active else {
             throw RunlogError(
                 .invalidArgument, "experiment \"\(experiment.name)\" is deleted; restore it to start runs")
+        }
+        if captureEnvironment, let launched = try takeUpLaunchedRun(name: name, params: params, tags: tags) {
+            return launched
         }
         let now = startTime ?? currentTimeMilliseconds()
         var records: [RunRecord] = [
