@@ -91,6 +91,7 @@ struct Launcher {
         child.standardOutput = output.stdout.pipe
         child.standardError = output.stderr.pipe
         SignalForwarding.install()
+        let exited = child.exitSignal()
         do {
             try child.run()
         } catch {
@@ -106,7 +107,7 @@ struct Launcher {
                 run: run, processID: child.processIdentifier, seconds: recipe.systemMetricsSeconds, store: store,
                 server: server?.server)
             : nil
-        child.waitUntilExit()
+        exited.wait()
         SignalForwarding.child.store(0, ordering: .releasing)
         let signalled = SignalForwarding.received.load(ordering: .acquiring)
         output.finishCopying()
@@ -331,6 +332,7 @@ final class MetricsSampling: Sendable {
     private let stopped = Atomic(false)
     private let done = DispatchSemaphore(value: 0)
     private let pending = Mutex<[Sample]>([])
+    private let wake = DispatchSemaphore(value: 0)
     private let run: RunID
     private let store: TrackingStore
     private let server: TrackingServer?
@@ -344,8 +346,9 @@ final class MetricsSampling: Sendable {
             var step: Int64 = 0
             var next = monotonicSeconds() + seconds
             while !stopped.load(ordering: .acquiring) {
-                if monotonicSeconds() < next {
-                    usleep(50_000)
+                let wait = next - monotonicSeconds()
+                if wait > 0 {
+                    _ = wake.wait(timeout: .now() + wait)  // `stop()` wakes it at once
                     continue
                 }
                 next += seconds
@@ -393,6 +396,7 @@ final class MetricsSampling: Sendable {
     /// Stops sampling and returns the samples not written yet, the last one among them.
     func stop() -> [Sample] {
         stopped.store(true, ordering: .releasing)
+        wake.signal()
         done.wait()
         return pending.withLock { $0 }
     }

@@ -198,9 +198,10 @@ struct Worktree {
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
+        let exited = process.exitSignal()
         do { try process.run() } catch { throw CLIError("cannot run git: \(error.localizedDescription)") }
         let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        exited.wait()
         guard process.terminationStatus == 0 else {
             throw CLIError(
                 "git \(arguments.dropFirst(2).joined(separator: " ")) failed: "

@@ -251,6 +251,7 @@ final class NVML: @unchecked Sendable {
 public final class SystemMetricsLogger: Sendable {
     private let stopped = Atomic(false)
     private let done = DispatchSemaphore(value: 0)
+    private let wake = DispatchSemaphore(value: 0)
 
     public init(run: ActiveRun, every interval: Duration = .seconds(10), processID: Int32 = getpid()) {
         let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) * 1e-18
@@ -262,7 +263,7 @@ public final class SystemMetricsLogger: Sendable {
             while !stopped.load(ordering: .acquiring) {
                 let wait = next - monotonicSeconds()
                 if wait > 0 {
-                    Thread.sleep(forTimeInterval: min(wait, 0.1))
+                    _ = wake.wait(timeout: .now() + wait)  // `stop()` wakes it at once
                     continue
                 }
                 next += seconds
@@ -274,9 +275,12 @@ public final class SystemMetricsLogger: Sendable {
         }
     }
 
-    /// Stops sampling (within 0.1 s) and returns once the thread has ended.
+    /// Stops sampling and returns once the thread has ended.
     public func stop() {
-        if !stopped.exchange(true, ordering: .acquiringAndReleasing) { done.wait() }
+        if !stopped.exchange(true, ordering: .acquiringAndReleasing) {
+            wake.signal()
+            done.wait()
+        }
     }
 }
 
