@@ -27,6 +27,9 @@ struct Launcher {
     /// The environment the child gets (allow-listed names are set or unset by a rerun).
     var environment: [String: String]
     var trackingURI: String?
+    /// What `runlog rerun` captured and hashed already to check the state (nil, empty: do it here).
+    var capture: RunCapture? = nil
+    var digests: [String: String] = [:]
 
     static let maxPendingSamples = 100_000
 
@@ -43,13 +46,15 @@ struct Launcher {
         var datasets: [(name: String, path: String, digest: String)] = []
         for name in recipe.inputs.keys.sorted() {
             let path = recipe.inputs[name]!
-            datasets.append((name, path, try sha256Digest(ofPath: path)))
+            datasets.append((name, path, try digests[path] ?? sha256Digest(ofPath: path)))
         }
         let experiment = try store.experiment(named: recipe.experiment)
-        var capture = RunCapture.capture(
-            command: recipe.command, directory: recipe.directory, environment: environment,
-            extraNames: recipe.environment)
-        capture.inputs[RunRecipe.inputName] = String(decoding: try canonicalEncoder.encode(recipe), as: UTF8.self)
+        var capture =
+            self.capture
+            ?? RunCapture.capture(
+                command: recipe.command, directory: recipe.directory, environment: environment,
+                extraNames: recipe.environment)
+        capture.inputs[RunRecipe.inputName] = recipe.recorded
         let active = try store.startRun(
             in: experiment, name: name, params: recipe.params, tags: recipe.tags.merging(extraTags) { $1 },
             captureEnvironment: false)
@@ -118,9 +123,10 @@ struct Launcher {
         let status: RunStatus =
             killedBy != nil || (signalled != 0 && child.terminationStatus != 0)
             ? .killed : child.terminationStatus == 0 ? .finished : .failed
-        let final = try resumeWithPatience(run)
-        for (step, time, values) in pending {
-            for (key, value) in values { try final.log(key, value, step: step, timestamp: time) }
+        // Taken up once the child, or what it left running, lets go of it.
+        let final = try store.resumeRun(run, patience: .seconds(30))
+        for sample in pending {
+            for (key, value) in sample.values { try final.log(key, value, step: sample.step, timestamp: sample.time) }
         }
         try final.logArtifact(file: output.stdout.path, path: "runlog/stdout.txt")
         try final.logArtifact(file: output.stderr.path, path: "runlog/stderr.txt")
@@ -131,19 +137,6 @@ struct Launcher {
         standardError(
             "runlog run: run \(run) \(status) (\(how)) after \(String(format: "%.1f", monotonicSeconds() - started)) s")
         return (run, exitStatus)
-    }
-
-    /// The run, taken up once the child (or what it left running) lets go of it; waits up to 30 s.
-    private func resumeWithPatience(_ run: RunID) throws -> ActiveRun {
-        let deadline = monotonicSeconds() + 30
-        while true {
-            do {
-                return try store.resumeRun(run)
-            } catch {
-                guard error.storeError?.code == .locked, monotonicSeconds() < deadline else { throw error }
-                usleep(50_000)
-            }
-        }
     }
 
     private func startServer() throws -> BackgroundServer {
@@ -160,20 +153,8 @@ struct Launcher {
     }
 }
 
-private let canonicalEncoder: JSONEncoder = {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return encoder
-}()
-
 func absolutePath(_ path: String) -> String {
     path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-}
-
-func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
 }
 
 /// A `TrackingServer` on a free loopback port, on a task of its own, that handles no signal.
@@ -324,46 +305,28 @@ private func writeAll(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) {
     }
 }
 
-/// System metrics of the child's process tree and the machine, every `seconds`, written into the
-/// run through the server's writer (or a writer of its own when there is no server); samples
-/// that cannot be written now — a Swift child holds the run — are kept for later.
+/// System metrics of the child's process tree and the machine, written into the run through the
+/// server's writer (or a writer of its own when there is no server); samples that cannot be
+/// written now — a Swift child holds the run — are kept for later.
 final class MetricsSampling: Sendable {
-    typealias Sample = (step: Int64, time: Int64, values: [String: Double])
-    private let stopped = Atomic(false)
-    private let done = DispatchSemaphore(value: 0)
-    private let pending = Mutex<[Sample]>([])
-    private let wake = DispatchSemaphore(value: 0)
+    private let pending = Mutex<[SystemSample]>([])
     private let run: RunID
     private let store: TrackingStore
     private let server: TrackingServer?
+    private let sampling = Mutex<PeriodicSampling?>(nil)
 
     init(run: RunID, processID: Int32, seconds: Double, store: TrackingStore, server: TrackingServer?) {
         self.run = run
         self.store = store
         self.server = server
-        Thread.detachNewThread { [self] in
-            var sampler = SystemSampler(processID: processID)
-            var step: Int64 = 0
-            var next = monotonicSeconds() + seconds
-            while !stopped.load(ordering: .acquiring) {
-                let wait = next - monotonicSeconds()
-                if wait > 0 {
-                    _ = wake.wait(timeout: .now() + wait)  // `stop()` wakes it at once
-                    continue
-                }
-                next += seconds
-                queue((step, currentTimeMilliseconds(), sampler.sample()))
-                step += 1
-                writePending()
-            }
-            // The last sample, as the program ends (so a program shorter than the interval has
-            // one too): `launch` writes it with whatever else is pending.
-            queue((step, currentTimeMilliseconds(), sampler.sample()))
-            done.signal()
+        let sampling = PeriodicSampling(every: seconds, processID: processID, lastSample: true) { [self] sample in
+            queue(sample)
+            writePending()
         }
+        self.sampling.withLock { $0 = sampling }
     }
 
-    private func queue(_ sample: Sample) {
+    private func queue(_ sample: SystemSample) {
         pending.withLock { queued in
             queued.append(sample)
             if queued.count > Launcher.maxPendingSamples { queued.removeFirst() }
@@ -374,8 +337,10 @@ final class MetricsSampling: Sendable {
     private func writePending() {
         let batch = pending.withLock { $0 }
         let write = { (active: ActiveRun) throws(RunlogError) in
-            for (step, time, values) in batch {
-                for (key, value) in values { try active.log(key, value, step: step, timestamp: time) }
+            for sample in batch {
+                for (key, value) in sample.values {
+                    try active.log(key, value, step: sample.step, timestamp: sample.time)
+                }
             }
             try active.flush()
         }
@@ -393,11 +358,10 @@ final class MetricsSampling: Sendable {
         }
     }
 
-    /// Stops sampling and returns the samples not written yet, the last one among them.
-    func stop() -> [Sample] {
-        stopped.store(true, ordering: .releasing)
-        wake.signal()
-        done.wait()
+    /// Stops sampling and returns the samples not written yet, the last one — taken as the
+    /// program ends, so a program shorter than the interval has one too — among them.
+    func stop() -> [SystemSample] {
+        if let last = sampling.withLock({ $0 })?.stop() { queue(last) }
         return pending.withLock { $0 }
     }
 }

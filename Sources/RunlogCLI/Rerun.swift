@@ -47,7 +47,11 @@ struct Rerun: ParsableCommand {
         }
         defer { checkout?.remove() }
         let environment = Self.environment(for: original, recipe: recipe)
-        let checks = Self.checks(original, recipe: recipe, environment: environment)
+        // Today's state, taken once: compared here, and recorded by the launch.
+        let state = RunCapture.capture(
+            command: recipe.command, directory: recipe.directory, environment: environment,
+            extraNames: recipe.environment)
+        let (checks, digests) = Self.checks(original, environment: environment, state: state)
 
         print("rerun of \(original.id) (\(TextSafety.forTerminal(original.name)))")
         print("  command    \(TextSafety.forTerminal(RunCapture.shellLine(recipe.command)))")
@@ -80,7 +84,8 @@ struct Rerun: ParsableCommand {
         if dryRun { return }
         let launcher = Launcher(
             store: store, recipe: recipe, name: original.name.isEmpty ? nil : original.name + " (rerun)",
-            extraTags: [RunRecipe.rerunTag: original.id.description], environment: environment, trackingURI: nil)
+            extraTags: [RunRecipe.rerunTag: original.id.description], environment: environment, trackingURI: nil,
+            capture: state, digests: digests)
         let outcome = try launcher.launch()
         standardError("runlog rerun: compare with `runlog compare \(original.id) \(outcome.run) --reproduced`")
         store.engine.close()
@@ -109,22 +114,22 @@ struct Rerun: ParsableCommand {
         var same: Bool { recorded == now }
     }
 
-    static func checks(_ run: RunInfo, recipe: RunRecipe, environment: [String: String]) -> [Check] {
+    /// The checks of `run`'s recorded state against today's `state`, and the digests of its
+    /// inputs as they are now (path → digest), which the launch then records without hashing again.
+    static func checks(_ run: RunInfo, environment: [String: String], state: RunCapture) -> (
+        [Check], digests: [String: String]
+    ) {
         var checks: [Check] = []
+        var digests: [String: String] = [:]
         let inputs = run.inputs
         let compared = [
             ("git_commit", "git commit", "no repository"), ("git_diff", "git diff", "clean"),
             ("python_version", "python", "none"), ("pip_freeze", "pip freeze", "none"),
         ]
-        if compared.contains(where: { inputs[$0.0] != nil }) {
-            let state = RunCapture.capture(
-                command: recipe.command, directory: recipe.directory, environment: environment,
-                extraNames: recipe.environment)
-            for (key, what, absent) in compared {
-                // The diff is compared whenever the run was in a repository: clean is a state too.
-                guard inputs[key] != nil || (key == "git_diff" && inputs["git_commit"] != nil) else { continue }
-                checks.append(Check(what: what, recorded: inputs[key] ?? absent, now: state.inputs[key] ?? absent))
-            }
+        for (key, what, absent) in compared {
+            // The diff is compared whenever the run was in a repository: clean is a state too.
+            guard inputs[key] != nil || (key == "git_diff" && inputs["git_commit"] != nil) else { continue }
+            checks.append(Check(what: what, recorded: inputs[key] ?? absent, now: state.inputs[key] ?? absent))
         }
         if let swift = inputs["swift_version"] {
             checks.append(Check(what: "swift", recorded: swift, now: RunCapture.swiftVersion))
@@ -133,7 +138,9 @@ struct Rerun: ParsableCommand {
             guard let digest = dataset.fields["digest"] else { continue }
             let now: String
             if let source = dataset.fields["source"] {
-                now = (try? sha256Digest(ofPath: source)) ?? "missing: \(source)"
+                let digest = try? sha256Digest(ofPath: source)
+                digests[source] = digest
+                now = digest ?? "missing: \(source)"
             } else {
                 now = "no recorded path"
             }
@@ -145,12 +152,13 @@ struct Rerun: ParsableCommand {
                     what: "env \(name)", recorded: "set (value withheld)",
                     now: environment[name] == nil ? "unset" : "set (value withheld)"))
         }
-        return checks.map { check in
+        let shown = checks.map { check in
             var shown = check
             shown.recorded = TextSafety.forTerminal(check.recorded)
             shown.now = TextSafety.forTerminal(check.now)
             return shown
         }
+        return (shown, digests)
     }
 }
 

@@ -180,7 +180,7 @@ extension TrackingStore {
         }
         let store = try TrackingStore.open(at: path, options: options)
         launchedRunTaken.store(true, ordering: .relaxed)
-        return (store, try store.resumeLaunchedRun(id, patience: patience))
+        return (store, try store.resumeRun(id, patience: patience))
     }
 
     /// The run `runlog run` started for this process, for `startRun`: once per process, when the
@@ -193,7 +193,7 @@ extension TrackingStore {
             let id = RunID(text), Self.sameDirectory(storePath, path),
             !launchedRunTaken.exchange(true, ordering: .relaxed)
         else { return nil }
-        let run = try resumeLaunchedRun(id, patience: .seconds(15))
+        let run = try resumeRun(id, patience: .seconds(15))
         if let name { try run.rename(name) }
         try run.logParams(params)
         for key in tags.keys.sorted() { try run.setTag(key, tags[key]!) }
@@ -209,8 +209,9 @@ extension TrackingStore {
         return strcmp(x, y) == 0
     }
 
-    /// `resumeRun`, trying again for up to `patience` while another writer briefly holds the run.
-    func resumeLaunchedRun(_ id: RunID, patience: Duration) throws(RunlogError) -> ActiveRun {
+    /// `resumeRun`, trying again for up to `patience` while another writer holds the run (one
+    /// about to let go of it: a child that is exiting, a sample being written).
+    public func resumeRun(_ id: RunID, patience: Duration) throws(RunlogError) -> ActiveRun {
         let deadline = ContinuousClock.now + patience
         while true {
             do {

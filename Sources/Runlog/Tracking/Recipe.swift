@@ -32,6 +32,8 @@ public struct RunRecipe: Sendable, Hashable, Codable {
     }
 
     public static let inputName = "runlog_run"
+    /// The recipe as its input records it: canonical JSON.
+    public var recorded: String { Validation.canonicalJSON(self) }
     /// The tag `runlog rerun` puts on a rerun: the id of the run it reran.
     public static let rerunTag = "runlog.rerun_of"
 

@@ -245,17 +245,28 @@ final class NVML: @unchecked Sendable {
     }
 }
 
-/// Logs a sampler's readings into a run every `interval` on a thread of its own, steps 0, 1, 2…,
-/// until `stop()` — for a Swift training binary that starts its own run (`runlog run` samples
-/// its child itself).
-public final class SystemMetricsLogger: Sendable {
+/// One reading of a `SystemSampler`: its step (0, 1, 2…), when it was taken, and its values.
+public struct SystemSample: Sendable {
+    public var step: Int64
+    public var time: Int64
+    public var values: [String: Double]
+}
+
+/// A `SystemSampler` on a thread of its own, handing each reading to `handle` every `seconds`
+/// until `stop()`: what `SystemMetricsLogger` and `runlog run` sample with.
+public final class PeriodicSampling: Sendable {
     private let stopped = Atomic(false)
     private let done = DispatchSemaphore(value: 0)
     private let wake = DispatchSemaphore(value: 0)
+    private let last = Mutex<SystemSample?>(nil)
 
-    public init(run: ActiveRun, every interval: Duration = .seconds(10), processID: Int32 = getpid()) {
-        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) * 1e-18
-        // The thread holds the logger until `stop()` ends it.
+    /// With `lastSample`, `stop()` takes one more reading as it stops (so that what ends before
+    /// the first interval has one too) and returns it instead of handing it on.
+    public init(
+        every seconds: Double, processID: Int32, lastSample: Bool = false,
+        _ handle: @escaping @Sendable (SystemSample) -> Void
+    ) {
+        // The thread holds this object until `stop()` ends it.
         Thread.detachNewThread { [self] in
             var sampler = SystemSampler(processID: processID)
             var step: Int64 = 0
@@ -267,25 +278,41 @@ public final class SystemMetricsLogger: Sendable {
                     continue
                 }
                 next += seconds
-                let time = currentTimeMilliseconds()
-                for (key, value) in sampler.sample() { try? run.log(key, value, step: step, timestamp: time) }
+                handle(SystemSample(step: step, time: currentTimeMilliseconds(), values: sampler.sample()))
                 step += 1
+            }
+            if lastSample {
+                let sample = SystemSample(step: step, time: currentTimeMilliseconds(), values: sampler.sample())
+                last.withLock { $0 = sample }
             }
             done.signal()
         }
     }
 
-    /// Stops sampling and returns once the thread has ended.
-    public func stop() {
+    /// Stops sampling and returns once the thread has ended, with the last reading when asked.
+    @discardableResult
+    public func stop() -> SystemSample? {
         if !stopped.exchange(true, ordering: .acquiringAndReleasing) {
             wake.signal()
             done.wait()
         }
+        return last.withLock { $0 }
     }
 }
 
-func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
+/// Logs a sampler's readings into a run every `interval` on a thread of its own, steps 0, 1, 2…,
+/// until `stop()` — for a Swift training binary that starts its own run (`runlog run` samples
+/// its child itself).
+public final class SystemMetricsLogger: Sendable {
+    private let sampling: PeriodicSampling
+
+    public init(run: ActiveRun, every interval: Duration = .seconds(10), processID: Int32 = getpid()) {
+        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) * 1e-18
+        sampling = PeriodicSampling(every: seconds, processID: processID) { sample in
+            for (key, value) in sample.values { try? run.log(key, value, step: sample.step, timestamp: sample.time) }
+        }
+    }
+
+    /// Stops sampling and returns once the thread has ended.
+    public func stop() { sampling.stop() }
 }

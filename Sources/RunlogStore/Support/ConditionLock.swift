@@ -72,3 +72,7 @@ func monotonicNanoseconds() -> Int64 {
     clock_gettime(CLOCK_MONOTONIC, &now)
     return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
 }
+
+/// Monotonic time in seconds, for the package's pacing and timing (the sampler, `runlog run`,
+/// the crash loop).
+package func monotonicSeconds() -> Double { Double(monotonicNanoseconds()) * 1e-9 }
