@@ -50,7 +50,11 @@ struct RunProgram: ParsableCommand {
         help: ArgumentHelp("Record one more environment variable (repeatable).", valueName: "NAME"))
     var environmentNames: [String] = []
 
-    @Option(help: "Seconds between system-metrics samples (0: none).")
+    @Option(
+        help: """
+            Seconds between system-metrics samples (0: none). GPUs are sampled through NVML \
+            (libnvidia-ml.so.1, or the file RUNLOG_NVML_LIBRARY names) when it loads.
+            """)
     var systemMetrics: Double = 10
 
     @Option(help: "An MLflow tracking URI for the program instead of the loopback server this command starts.")

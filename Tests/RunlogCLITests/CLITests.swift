@@ -2,17 +2,18 @@ import Foundation
 import RunlogReliability
 import Testing
 
-/// Runs `runlog` with `arguments` (and `input` on stdin) in `directory`; returns stdout, stderr
-/// and the exit status.
-func runlog(_ arguments: [String], in directory: String, input: String? = nil) throws -> (
-    out: String, err: String, status: Int32
-) {
+/// Runs `runlog` with `arguments` (and `input` on stdin, `environment` added to this process's)
+/// in `directory`; returns stdout, stderr and the exit status.
+func runlog(
+    _ arguments: [String], in directory: String, input: String? = nil, environment added: [String: String] = [:]
+) throws -> (out: String, err: String, status: Int32) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: builtProduct("runlog"))
     process.arguments = arguments
     process.currentDirectoryURL = URL(fileURLWithPath: directory)
     var environment = ProcessInfo.processInfo.environment
     environment.removeValue(forKey: "RUNLOG_STORE")
+    environment.merge(added) { $1 }
     process.environment = environment
     let out = Pipe()
     let err = Pipe()

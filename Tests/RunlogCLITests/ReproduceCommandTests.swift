@@ -182,6 +182,32 @@ import Testing
         #expect(bare.status == 1 && bare.err.contains("cannot be rerun: it has no recorded command line"))
     }
 
+    @Test func gpuMetricsLandInTheRunWhenNVMLLoads() throws {
+        let repository = try Repository()
+        let file = "\(#filePath)"
+        let script = String(file[..<file.range(of: "/Tests/")!.lowerBound]) + "/Tests/support/build-fake-nvml"
+        let library = repository.path + "/libfake-nvml.so"
+        let build = Process()
+        build.executableURL = URL(fileURLWithPath: script)
+        build.arguments = [library]
+        try build.run()
+        build.waitUntilExit()
+        try #require(build.terminationStatus == 0)
+        let result = try runlog(
+            ["run", "--system-metrics", "0.1", "--", "sleep", "0.35"], in: repository.path,
+            environment: ["RUNLOG_NVML_LIBRARY": library])
+        #expect(result.status == 0, "\(result.err)")
+        let id = try repository.runID(result.err)
+        let scanned = try runlog(
+            ["scan", id, "system/gpu_0_utilization_percentage", "--format", "csv"], in: repository.path)
+        let values = scanned.out.split(separator: "\n").dropFirst().map { $0.split(separator: ",")[2] }
+        // Samples at about 0.1, 0.2, 0.3 s and the last one at the child's exit.
+        #expect(values.count >= 2 && values.allSatisfy { $0 == "37.0" || $0 == "37" }, "\(scanned.out)")
+        let shown = try runlog(["show", id], in: repository.path).out
+        #expect(shown.contains("system/gpu_2_memory_usage_megabytes"))
+        #expect(!shown.contains("system/gpu_1_"))
+    }
+
     @Test func sigintStopsTheChildAndTheRunIsKilled() throws {
         let repository = try Repository()
         let process = Process()

@@ -196,6 +196,29 @@ import Testing
         #expect(values["system/disk_usage_percentage"] == nil)
     }
 
+    @Test func gpusAreReadThroughNVMLUnderTheirDeviceNumbers() throws {
+        let directory = TemporaryDirectory()
+        let library = try FakeNVML.build(in: directory.path)
+        var sampler = SystemSampler(processID: getpid(), gpuLibrary: library)
+        let values = sampler.sample()
+        // Device 0: 37 %, 2 of 8 GiB; device 1 fails and has no keys; device 2: 90 %, 12 of 16 GiB.
+        #expect(values["system/gpu_0_utilization_percentage"] == 37)
+        #expect(values["system/gpu_0_memory_usage_megabytes"] == 2048)
+        #expect(values["system/gpu_0_memory_usage_percentage"] == 25)
+        #expect(values["system/gpu_2_utilization_percentage"] == 90)
+        #expect(values["system/gpu_2_memory_usage_megabytes"] == 12_288)
+        #expect(values["system/gpu_2_memory_usage_percentage"] == 75)
+        #expect(!values.keys.contains { $0.hasPrefix("system/gpu_1_") })
+        #expect(values.keys.filter { $0.hasPrefix("system/gpu_") }.count == 6)
+    }
+
+    @Test func anNVMLThatDoesNotStartGivesNoGPUKeys() throws {
+        let directory = TemporaryDirectory()
+        let library = try FakeNVML.build(in: directory.path, initFails: true)
+        var sampler = SystemSampler(processID: getpid(), gpuLibrary: library)
+        #expect(!sampler.sample().keys.contains { $0.contains("gpu") })
+    }
+
     @Test func withoutNVMLThereAreNoGPUKeysAndNoError() {
         var sampler = SystemSampler(processID: getpid(), gpuLibrary: "libnvidia-ml-not-installed.so.1")
         let values = sampler.sample()
@@ -216,5 +239,21 @@ import Testing
         let memory = try #require(try store.run(run.id).metrics["system/system_memory_usage_megabytes"])
         #expect((2...6).contains(memory.count))
         #expect(memory.first.step == 0 && memory.last.step == Int64(memory.count - 1))
+    }
+}
+
+/// `Tests/support/fake-nvml.c` built into a shared library: NVML's five calls with known answers.
+enum FakeNVML {
+    static func build(in directory: String, initFails: Bool = false) throws -> String {
+        let file = "\(#filePath)"
+        let script = String(file[..<file.range(of: "/Tests/")!.lowerBound]) + "/Tests/support/build-fake-nvml"
+        let library = directory + "/libfake-nvml.so"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: script)
+        process.arguments = [library] + (initFails ? ["-DINIT_FAILS"] : [])
+        try process.run()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "build-fake-nvml failed")
+        return library
     }
 }

@@ -9,8 +9,8 @@ import Synchronization
 /// Samples the machine and a process tree, under the names MLflow's system-metrics logger uses
 /// (`system/cpu_utilization_percentage`, `system/system_memory_usage_megabytes`, …), so the UI
 /// groups them as `system/`. Linux only: reads `/proc` (or a copy of it, for tests). GPUs come
-/// from NVIDIA's NVML library when it loads (`libnvidia-ml.so.1`); without it there are no GPU
-/// keys and no error.
+/// from NVIDIA's NVML library when it loads (`libnvidia-ml.so.1`, or the file the environment
+/// variable `RUNLOG_NVML_LIBRARY` names); without it there are no GPU keys and no error.
 ///
 /// Each sample reports, for the time since the previous one: CPU utilisation of the machine,
 /// disk read and write throughput; and at the moment: memory used, the process tree's resident
@@ -36,7 +36,7 @@ public struct SystemSampler: ~Copyable {
     /// usage is reported (nil leaves disk usage out); `gpuLibrary` nil leaves GPUs out.
     public init(
         processID: Int32, procRoot: String = "/proc", diskPath: String? = "/",
-        gpuLibrary: String? = "libnvidia-ml.so.1"
+        gpuLibrary: String? = SystemSampler.defaultGPULibrary
     ) {
         self.processID = processID
         self.procRoot = procRoot
@@ -45,6 +45,13 @@ public struct SystemSampler: ~Copyable {
         self.previous = Self.counters(procRoot)
         let network = Self.network(procRoot)
         self.startNetwork = network
+    }
+
+    /// NVML as the dynamic loader finds it, or the path in `RUNLOG_NVML_LIBRARY` (for a driver
+    /// installed outside the loader's path).
+    public static var defaultGPULibrary: String {
+        if let path = ProcessInfo.processInfo.environment["RUNLOG_NVML_LIBRARY"], !path.isEmpty { return path }
+        return "libnvidia-ml.so.1"
     }
 
     /// One sample, as metric key → value.
@@ -86,7 +93,8 @@ public struct SystemSampler: ~Copyable {
             }
         }
         if let gpus {
-            for (index, gpu) in gpus.sample().enumerated() {
+            for gpu in gpus.sample() {
+                let index = gpu.index
                 values["system/gpu_\(index)_utilization_percentage"] = gpu.utilization
                 values["system/gpu_\(index)_memory_usage_megabytes"] = gpu.usedBytes / megabyte
                 values["system/gpu_\(index)_memory_usage_percentage"] = 100 * gpu.usedBytes / max(gpu.totalBytes, 1)
@@ -231,7 +239,8 @@ final class NVML: @unchecked Sendable {
         return NVML(count: count, handle: handle, utilisation: utilisation, memory: memory)
     }
 
-    func sample() -> [(utilization: Double, usedBytes: Double, totalBytes: Double)] {
+    /// Each device that answers, under its NVML index (a device that fails keeps its number free).
+    func sample() -> [(index: UInt32, utilization: Double, usedBytes: Double, totalBytes: Double)] {
         var devices: UInt32 = 0
         guard count(&devices) == 0 else { return [] }
         return (0..<min(devices, 64)).compactMap { index in
@@ -240,7 +249,7 @@ final class NVML: @unchecked Sendable {
             var rates = [UInt32](repeating: 0, count: 2)  // nvmlUtilization_t: gpu, memory
             var bytes = [UInt64](repeating: 0, count: 3)  // nvmlMemory_t: total, free, used
             guard utilisation(device, &rates) == 0, memory(device, &bytes) == 0 else { return nil }
-            return (Double(rates[0]), Double(bytes[2]), Double(bytes[0]))
+            return (index, Double(rates[0]), Double(bytes[2]), Double(bytes[0]))
         }
     }
 }
