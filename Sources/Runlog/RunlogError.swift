@@ -7,7 +7,7 @@ import RunlogStore
 public struct RunlogError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
-            case invalidArgument, paramConflict, notFound, alreadyExists, filterSyntax, filterType, storage
+            case invalidArgument, paramConflict, notFound, alreadyExists, filterSyntax, filterType, storage, damaged
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -26,6 +26,9 @@ public struct RunlogError: Error, Sendable, CustomStringConvertible {
         public static let filterType = Code(.filterType)
         /// The storage engine failed; `underlying` is the `StoreError`.
         public static let storage = Code(.storage)
+        /// A run's log is damaged, so the answer would be incomplete; `underlying` is the
+        /// `RunDamage`. Pass `allowDamaged: true` to read what is left.
+        public static let damaged = Code(.damaged)
 
         public var description: String { base.rawValue }
     }
@@ -45,6 +48,9 @@ public struct RunlogError: Error, Sendable, CustomStringConvertible {
     /// The engine's error, when the failure came from storage.
     public var storeError: StoreError? { underlying as? StoreError }
 
+    /// What is damaged, when the query refused a damaged run.
+    public var damage: RunDamage? { underlying as? RunDamage }
+
     public var description: String {
         var text = message
         if let underlying { text += ": \(underlying)" }
@@ -63,4 +69,19 @@ func storage<T>(_ doing: @autoclosure () -> String, _ body: () throws(StoreError
     } catch {
         throw RunlogError.storage(doing(), error)
     }
+}
+
+/// A run whose log was damaged where it was read: records or segments skipped or cut off, so
+/// its histories may have holes and its summaries may miss points. Each problem names the file
+/// and offset.
+public struct RunDamage: Error, Sendable, CustomStringConvertible {
+    public let run: RunID
+    public let problems: [StoreProblem]
+
+    public init(run: RunID, problems: [StoreProblem]) {
+        self.run = run
+        self.problems = problems
+    }
+
+    public var description: String { problems.map(\.description).joined(separator: "; ") }
 }

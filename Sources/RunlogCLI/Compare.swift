@@ -15,6 +15,7 @@ struct Compare: ParsableCommand {
             """)
     @OptionGroup var store: StoreOptionsGroup
     @OptionGroup var output: FormatOption
+    @OptionGroup var damage: DamageOption
     @Argument(help: ArgumentHelp("Two or more runs: ids, unique prefixes, or EXPERIMENT/RUN_NAME.", valueName: "run"))
     var runReferences: [String]
     @Option(name: .customLong("metric"), help: "A metric whose histories to align (repeatable).") var metrics:
@@ -70,7 +71,13 @@ struct Compare: ParsableCommand {
         let store = try self.store.open()
         let ids = try runReferences.map { try resolveRun($0, in: store) }
         if reproduced { return try verdict(store, ids) }
-        let comparison = try store.compare(ids, histories: metrics)
+        let comparison = try store.compare(ids, histories: metrics, allowDamaged: true)
+        let damaged = damage.warn(comparison.runs, store: store)
+        try show(comparison)
+        try damage.finish(damaged)
+    }
+
+    private func show(_ comparison: Comparison) throws {
         let names = comparison.runs.map { $0.name.isEmpty ? String($0.id.description.prefix(8)) : $0.name }
         if output.format != .table {
             // Data for programs: the aligned histories (or, without --metric, the params).
@@ -129,7 +136,7 @@ struct Compare: ParsableCommand {
                 for (row, position) in history.positions.enumerated() {
                     table.rows.append(["\(position)"] + history.values.map { $0[row].map { formatNumber($0) } ?? "-" })
                 }
-                print(history.key)
+                print(TextSafety.forTerminal(history.key))
                 table.print(.table)
             }
         }

@@ -20,6 +20,7 @@ struct Export: ParsableCommand {
     @Option(name: .customLong("metric"), help: "Only this metric (repeatable).") var metrics: [String] = []
     @Option(help: "Export every run of this experiment (with --out).") var experiment: String?
     @Option(help: "The directory an experiment is exported to.") var out: String?
+    @OptionGroup var damage: DamageOption
 
     func validate() throws {
         if experiment != nil && out == nil { throw ValidationError("--experiment needs --out DIR") }
@@ -35,6 +36,7 @@ struct Export: ParsableCommand {
             let id = try experimentID(experiment, store)
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             let runs = store.runs(experimentIDs: [id])
+            let damaged = damage.warn(runs, store: store, listing: true)
             let lines = runs.map { runJSON($0).text }.joined(separator: "\n") + (runs.isEmpty ? "" : "\n")
             try Data(lines.utf8).write(to: URL(fileURLWithPath: out + "/runs.jsonl"))
             let progress = ProgressBar(total: runs.count)
@@ -55,12 +57,13 @@ struct Export: ParsableCommand {
                 }
             }
             print("exported \(runs.count) runs of \(experiment) to \(out)")
-            return
+            return try damage.finish(damaged)
         }
+        let chosen = try runs.map { try store.run(try resolveRun($0, in: store)) }
+        let damaged = damage.warn(chosen, store: store)
         // Rows are written straight to the descriptor; the header must take the same path.
         if format == .csv { FileHandle.standardOutput.write(Data("run_id,key,step,timestamp,value\n".utf8)) }
-        for reference in runs {
-            let run = try store.run(try resolveRun(reference, in: store))
+        for run in chosen {
             try points(of: run, store) { key, chunk in
                 var text = ""
                 for p in chunk {
@@ -80,13 +83,14 @@ struct Export: ParsableCommand {
                 FileHandle.standardOutput.write(Data(text.utf8))
             }
         }
+        try damage.finish(damaged)
     }
 
     private func points(
         of run: RunInfo, _ store: TrackingStore, _ body: (String, UnsafeBufferPointer<MetricPoint>) throws -> Void
     ) throws {
         for key in run.metrics.keys.sorted() where metrics.isEmpty || metrics.contains(key) {
-            try store.history(of: run.id, key) { try body(key, $0) }
+            try store.history(of: run.id, key, allowDamaged: true) { try body(key, $0) }
         }
     }
 

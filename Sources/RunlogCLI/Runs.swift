@@ -69,6 +69,7 @@ struct RunQueryOptions: ParsableArguments {
     @Option(help: "At most this many runs.") var limit: Int = 1000
     @Option(help: "Columns of the table: comma-separated params and metrics (default: all).") var columns: String?
     @Flag(help: "Include deleted runs.") var all = false
+    @OptionGroup var damage: DamageOption
 
     func validate() throws {
         guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
@@ -85,7 +86,9 @@ struct RunQueryOptions: ParsableArguments {
         } catch {
             throw filterUsageError(error, filter)
         }
+        let damaged = damage.warn(page.runs, store: store, listing: true)
         printRuns(page.runs, format: format, columns: columns)
+        try damage.finish(damaged)
     }
 }
 

@@ -7,6 +7,7 @@ struct Scan: ParsableCommand {
         discussion: "CSV and JSON Lines stream: the history is never held in memory whole.")
     @OptionGroup var store: StoreOptionsGroup
     @OptionGroup var output: FormatOption
+    @OptionGroup var damage: DamageOption
     @Argument(help: ArgumentHelp("The run: an id, a unique prefix, or EXPERIMENT/RUN_NAME.", valueName: "run"))
     var runReference: String
     @Argument(help: "The metric key.") var key: String
@@ -27,9 +28,15 @@ struct Scan: ParsableCommand {
         var range = ScanRange.all
         if let steps { range.steps = try parseStepRange(steps) }
         if since != nil || until != nil { range.timestamps = (since ?? .min)...(until ?? .max) }
+        let damaged = damage.warn([try store.run(id)], store: store)
+        try printPoints(store, id, range)
+        try damage.finish(damaged)
+    }
+
+    private func printPoints(_ store: TrackingStore, _ id: RunID, _ range: ScanRange) throws {
         if let buckets {
             var table = DataTable(columns: ["start", "end", "count", "min", "max", "mean", "first", "last"])
-            for b in try store.downsample(id, key, buckets: buckets, range: range) {
+            for b in try store.downsample(id, key, buckets: buckets, range: range, allowDamaged: true) {
                 let exact = output.format != .table
                 let show = exact ? exactNumber : { formatNumber($0) }
                 table.rows.append([
@@ -50,7 +57,7 @@ struct Scan: ParsableCommand {
         switch output.format {
         case .table:
             print("step      timestamp              value")
-            try store.history(of: id, key, range: range) { chunk in
+            try store.history(of: id, key, range: range, allowDamaged: true) { chunk in
                 for p in chunk {
                     print(
                         "\(String(p.step).padding(toLength: 9, withPad: " ", startingAt: 0)) \(formatTime(p.timestamp))    \(exactNumber(p.value))"
@@ -59,11 +66,11 @@ struct Scan: ParsableCommand {
             }
         case .csv:
             print("step,timestamp,value")
-            try store.history(of: id, key, range: range) { chunk in
+            try store.history(of: id, key, range: range, allowDamaged: true) { chunk in
                 for p in chunk { print("\(p.step),\(p.timestamp),\(exactNumber(p.value))") }
             }
         case .json:
-            try store.history(of: id, key, range: range) { chunk in
+            try store.history(of: id, key, range: range, allowDamaged: true) { chunk in
                 for p in chunk {
                     print(
                         JSON.object([

@@ -10,10 +10,17 @@ struct Show: ParsableCommand {
     @Argument(help: ArgumentHelp("The run: an id, a unique prefix, or EXPERIMENT/RUN_NAME.", valueName: "run"))
     var runReference: String
     @OptionGroup var output: FormatOption
+    @OptionGroup var damage: DamageOption
 
     func run() throws {
         let store = try self.store.open()
         let run = try store.run(try resolveRun(runReference, in: store))
+        let damaged = damage.warn([run], store: store)
+        try show(run, store)
+        try damage.finish(damaged)
+    }
+
+    private func show(_ run: RunInfo, _ store: TrackingStore) throws {
         switch output.format {
         case .json:
             print(runJSON(run).text)
@@ -44,12 +51,18 @@ struct Show: ParsableCommand {
             break
         }
         let experiment = try store.experiment(id: run.experimentID)
-        print("run \(run.id)  \(run.name)")
-        print("  experiment  \(experiment?.name ?? "-") (\(run.experimentID.isEmpty ? "-" : run.experimentID))")
+        // Names, keys and values are data: shown with their control characters escaped.
+        let safe = { (text: String) in TextSafety.forTerminal(text) }
+        print("run \(run.id)  \(safe(run.name))")
+        print("  experiment  \(safe(experiment?.name ?? "-")) (\(run.experimentID.isEmpty ? "-" : run.experimentID))")
         print("  status      \(run.status)\(run.lifecycle == .deleted ? " (deleted)" : "")")
         print("  started     \(formatTime(run.startTime))")
         print("  ended       \(formatTime(run.endTime))  (\(formatDuration(run.startTime, run.endTime)))")
         print("  last write  \(formatTime(run.lastWriteTime))")
+        if !run.damage.isEmpty {
+            print(
+                "  damaged     \(run.damage.count) problem\(run.damage.count == 1 ? "" : "s") in its log (see stderr)")
+        }
         if let original = run.tags[RunRecipe.rerunTag] {
             print(
                 "  rerun of    \(TextSafety.forTerminal(original))  (runlog compare \(TextSafety.forTerminal(original)) \(run.id) --reproduced)"
@@ -62,12 +75,12 @@ struct Show: ParsableCommand {
         section("artifacts", run.artifacts.mapValues { "\($0.size) bytes  sha256:\($0.sha256)" })
         guard !run.metrics.isEmpty else { return }
         print("metrics")
-        let width = run.metrics.keys.map(\.count).max() ?? 0
+        let width = run.metrics.keys.map { safe($0).count }.max() ?? 0
         for key in run.metrics.keys.sorted() {
             let s = run.metrics[key]!
-            let line = (try? sparkline(store.downsample(run.id, key, buckets: 24))) ?? ""
+            let line = (try? sparkline(store.downsample(run.id, key, buckets: 24, allowDamaged: true))) ?? ""
             print(
-                "  \(key.padding(toLength: width, withPad: " ", startingAt: 0))  \(line)  last \(formatNumber(s.last.value)) "
+                "  \(safe(key).padding(toLength: width, withPad: " ", startingAt: 0))  \(line)  last \(formatNumber(s.last.value)) "
                     + "@\(s.last.step)  min \(formatNumber(s.min))  max \(formatNumber(s.max))  n \(s.count)")
         }
     }
@@ -75,9 +88,10 @@ struct Show: ParsableCommand {
     private func section(_ title: String, _ values: [String: String]) {
         guard !values.isEmpty else { return }
         print(title)
-        let width = values.keys.map(\.count).max() ?? 0
+        let safe = { (text: String) in TextSafety.forTerminal(text) }
+        let width = values.keys.map { safe($0).count }.max() ?? 0
         for key in values.keys.sorted() {
-            print("  \(key.padding(toLength: width, withPad: " ", startingAt: 0))  \(values[key]!)")
+            print("  \(safe(key).padding(toLength: width, withPad: " ", startingAt: 0))  \(safe(values[key]!))")
         }
     }
 }

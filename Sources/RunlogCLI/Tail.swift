@@ -12,6 +12,7 @@ struct Tail: ParsableCommand {
     var runReference: String
     @Argument(help: "Metrics to follow (default: all).") var keys: [String] = []
     @Option(help: "Seconds between looks at the run.") var interval: Double = 0.2
+    @OptionGroup var damage: DamageOption
 
     func validate() throws {
         guard interval > 0 else { throw ValidationError("--interval must be positive") }
@@ -23,10 +24,15 @@ struct Tail: ParsableCommand {
         let reader = try tracking.engine.openReader(id)
         let interrupted = SignalFlag.install()
         var seenBlocks: [String: Int] = [:]
+        var reported: Set<StoreProblem> = []
         // Written straight to the descriptor, so each look's lines leave at once (not buffered).
         if output.format == .csv { FileHandle.standardOutput.write(Data("key,step,timestamp,value\n".utf8)) }
         while true {
             try reader.refresh()
+            for problem in reader.problems where problem.losesData && !reported.contains(problem) {
+                reported.insert(problem)
+                printWarning("run \(id) is damaged, what is followed is incomplete: \(problem)")
+            }
             var text = ""
             let index = reader.index
             for key in index.keys where keys.isEmpty || keys.contains(key) {
@@ -43,14 +49,15 @@ struct Tail: ParsableCommand {
                 index.records.reversed().lazy.compactMap { record -> RunStatus? in
                     if case .status(let status, _) = record { return status } else { return nil }
                 }.first?.isTerminal ?? false
-            if finished || interrupted.isSet { return }
+            if finished || interrupted.isSet { return try damage.finish(!reported.isEmpty) }
             usleep(UInt32(interval * 1_000_000))
         }
     }
 
     private func line(_ key: String, _ p: MetricPoint) -> String {
         switch output.format {
-        case .table: "\(key)  step \(p.step)  \(formatTime(p.timestamp))  \(exactNumber(p.value))"
+        case .table:
+            "\(TextSafety.forTerminal(key))  step \(p.step)  \(formatTime(p.timestamp))  \(exactNumber(p.value))"
         case .csv: "\(DataTable.csvField(key)),\(p.step),\(p.timestamp),\(exactNumber(p.value))"
         case .json:
             JSON.object([

@@ -141,7 +141,8 @@ package struct CorruptionCampaign {
             }
             let probeStart = monotonicSeconds()
             watchdog.arm(description)
-            let outcome = probe(expected: expected, recover: recover)
+            // A truncation that ends the log at a record boundary cannot be told from a shorter log.
+            let outcome = probe(expected: expected, recover: recover, holesAreDetectable: kind != .truncate)
             watchdog.disarm()
             report.slowestProbeMilliseconds = max(
                 report.slowestProbeMilliseconds, (monotonicSeconds() - probeStart) * 1000)
@@ -220,10 +221,15 @@ package struct CorruptionCampaign {
     }
 
     /// Opens, scans and verifies the store as it is now.
-    private func probe(expected: [RunID: [Int]], recover: Bool = false) -> Outcome {
+    private func probe(expected: [RunID: [Int]], recover: Bool = false, holesAreDetectable: Bool = true) -> Outcome {
         var outcome = Outcome()
-        // The tracking layer reads the experiment files and every run's records.
-        if (try? TrackingStore.open(at: storePath, options: Self.options())) == nil { outcome.refused = true }
+        // The tracking layer reads the experiment files and every run's records; its queries must
+        // never answer with fewer points than were logged without saying so.
+        if let tracking = try? TrackingStore.open(at: storePath, options: Self.options()) {
+            outcome.failures += silentHoles(tracking, expected, holesAreDetectable: holesAreDetectable)
+        } else {
+            outcome.refused = true
+        }
         let store: Store
         do {
             store = try Store.open(at: storePath, options: Self.options(), create: false)
@@ -259,6 +265,35 @@ package struct CorruptionCampaign {
             if recover { outcome.failures += recoverRun(run, store) }
         }
         return outcome
+    }
+
+    /// The histories the tracking layer returned short without an error, and runs it left out
+    /// without listing them as unreadable.
+    private func silentHoles(_ tracking: TrackingStore, _ expected: [RunID: [Int]], holesAreDetectable: Bool)
+        -> [String]
+    {
+        var failures: [String] = []
+        for (run, counts) in expected.sorted(by: { $0.key < $1.key }) {
+            guard (try? tracking.run(run)) != nil else {
+                if tracking.unreadableRuns[run] == nil {
+                    failures.append("run \(run) is missing from the listing and not reported unreadable")
+                }
+                continue
+            }
+            for (key, count) in zip(Ledger.keys, counts) {
+                do {
+                    let points = try tracking.history(of: run, key).count
+                    if points < count && holesAreDetectable {
+                        failures.append("history of \(key) of run \(run): \(points) of \(count) points and no error")
+                    }
+                } catch {
+                    if error.code != .damaged && error.code != .storage && error.code != .notFound {
+                        failures.append("history of \(key) of run \(run) failed with \(error.code): \(error)")
+                    }
+                }
+            }
+        }
+        return failures
     }
 
     /// Opens a writer on a damaged run (which repairs what it can) and logs on; what a reader saw

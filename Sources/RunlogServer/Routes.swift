@@ -60,16 +60,19 @@ struct Routes: Sendable {
         get(router, "metrics/get-history") { a, q in
             try a.history(
                 run: q.string("run_id") ?? q.string("run_uuid"), key: q.string("metric_key"),
-                maxResults: try q.int64("max_results"), pageToken: q.string("page_token"))
+                maxResults: try q.int64("max_results"), pageToken: q.string("page_token"),
+                allowDamaged: try q.bool("allow_damaged"))
         }
         get(router, "metrics/get-history-bulk") { a, q in
             try a.historyBulk(
-                runs: q.strings("run_id"), key: q.string("metric_key"), maxResults: try q.int64("max_results"))
+                runs: q.strings("run_id"), key: q.string("metric_key"), maxResults: try q.int64("max_results"),
+                allowDamaged: try q.bool("allow_damaged"))
         }
         get(router, "metrics/get-history-bulk-interval") { a, q in
             try a.historyBulkInterval(
                 runs: q.strings("run_ids"), key: q.string("metric_key"), startStep: try q.int64("start_step"),
-                endStep: try q.int64("end_step"), maxResults: try q.int64("max_results"))
+                endStep: try q.int64("end_step"), maxResults: try q.int64("max_results"),
+                allowDamaged: try q.bool("allow_damaged"))
         }
     }
 
@@ -174,5 +177,17 @@ struct Query: Sendable {
             throw MLflowError.invalid("Invalid value '\(text.prefix(60))' for parameter '\(name)': expected an integer")
         }
         return value
+    }
+
+    /// `true` or `false` (absent: false).
+    func bool(_ name: String) throws(MLflowError) -> Bool {
+        guard let text = string(name), !text.isEmpty else { return false }
+        switch text.lowercased() {
+        case "true": return true
+        case "false": return false
+        default:
+            throw MLflowError.invalid(
+                "Invalid value '\(text.prefix(60))' for parameter '\(name)': expected true or false")
+        }
     }
 }

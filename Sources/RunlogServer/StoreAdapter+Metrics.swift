@@ -3,15 +3,17 @@ import Runlog
 
 extension StoreAdapter {
     /// A metric's history in step order, a page at a time.
-    func history(run: String?, key: String?, maxResults: Int64?, pageToken: String?) throws(MLflowError)
-        -> MetricsResponse
+    /// A damaged run is refused with DATA_LOSS unless `allowDamaged` (`allow_damaged=true`, a
+    /// Runlog extension); its `runlog.damage` tag says what is missing either way.
+    func history(run: String?, key: String?, maxResults: Int64?, pageToken: String?, allowDamaged: Bool = false)
+        throws(MLflowError) -> MetricsResponse
     {
         let id = try runID(run)
         let key = try required(key, "metric_key")
         let limit = try Self.maxResults(maxResults, default: Limits.historyPage, limit: Int(Int32.max))
         let offset = try HistoryPageToken.offset(pageToken)
         try refreshIfForeign(id)
-        let points = try points(id, key, range: .all)
+        let points = try points(id, key, range: .all, allowDamaged: allowDamaged)
         let page = points.dropFirst(offset).prefix(limit)
         let next = offset + page.count < points.count ? HistoryPageToken.make(offset + page.count) : nil
         return MetricsResponse(
@@ -20,13 +22,15 @@ extension StoreAdapter {
     }
 
     /// The histories of one metric of several runs, each with its run id.
-    func historyBulk(runs: [String], key: String?, maxResults: Int64?) throws(MLflowError) -> MetricsResponse {
+    func historyBulk(runs: [String], key: String?, maxResults: Int64?, allowDamaged: Bool = false)
+        throws(MLflowError) -> MetricsResponse
+    {
         let key = try required(key, "metric_key")
         let ids = try bulkRuns(runs)
         let limit = try Self.maxResults(maxResults, default: Limits.historyPage, limit: Int(Int32.max))
         var metrics: [WireMetric] = []
         for id in ids where metrics.count < limit {
-            for point in try points(id, key, range: .all).prefix(limit - metrics.count) {
+            for point in try points(id, key, range: .all, allowDamaged: allowDamaged).prefix(limit - metrics.count) {
                 metrics.append(
                     WireMetric(
                         key: key, value: point.value, timestamp: point.timestamp, step: point.step,
@@ -40,7 +44,7 @@ extension StoreAdapter {
     /// first, last, smallest and largest point survive (MLflow picks evenly spaced steps and can
     /// drop a spike).
     func historyBulkInterval(
-        runs: [String], key: String?, startStep: Int64?, endStep: Int64?, maxResults: Int64?
+        runs: [String], key: String?, startStep: Int64?, endStep: Int64?, maxResults: Int64?, allowDamaged: Bool = false
     ) throws(MLflowError) -> MetricsResponse {
         let key = try required(key, "metric_key")
         let ids = try bulkRuns(runs)
@@ -61,7 +65,9 @@ extension StoreAdapter {
         for id in ids {
             try refreshIfForeign(id)
             guard (try info(id)).metrics[key] != nil else { continue }
-            let points = try run { () throws(RunlogError) in try store.sample(id, key, maxPoints: limit, range: range) }
+            let points = try run { () throws(RunlogError) in
+                try store.sample(id, key, maxPoints: limit, range: range, allowDamaged: allowDamaged)
+            }
             for point in points {
                 metrics.append(
                     WireMetric(
@@ -85,9 +91,13 @@ extension StoreAdapter {
     }
 
     /// The points of a run's metric; a metric the run lacks has none (as in MLflow).
-    private func points(_ id: RunID, _ key: String, range: ScanRange) throws(MLflowError) -> [MetricPoint] {
+    private func points(_ id: RunID, _ key: String, range: ScanRange, allowDamaged: Bool) throws(MLflowError)
+        -> [MetricPoint]
+    {
         guard (try info(id)).metrics[key] != nil else { return [] }
-        return try run { () throws(RunlogError) in try store.history(of: id, key, range: range) }
+        return try run { () throws(RunlogError) in
+            try store.history(of: id, key, range: range, allowDamaged: allowDamaged)
+        }
     }
 }
 

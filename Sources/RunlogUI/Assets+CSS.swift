@@ -106,6 +106,9 @@ extension Assets {
         .rerun { margin: var(--s3) 0 0; }
         .verdict { margin: var(--s3) 0 0; padding: var(--s2) var(--s3); background: var(--paper-2); border-radius: var(--radius); }
         .verdict p { margin: var(--s1) 0; }
+        .damage { margin: var(--s3) 0 0; padding: var(--s2) var(--s3); background: var(--warn-bg); color: var(--warn); border-radius: var(--radius); }
+        .damage p { margin: var(--s1) 0; }
+        .damage ul { margin: var(--s1) 0; padding-left: var(--s4); font-family: var(--mono); font-size: 12px; }
         .verdict ul { margin: var(--s1) 0; padding-left: var(--s4); font-family: var(--mono); font-size: 12px; }
         figure.preview { margin: var(--s3) 0 0; }
         figure.preview pre { max-height: 240px; overflow: auto; background: var(--paper-2); padding: var(--s2); margin: 0; }

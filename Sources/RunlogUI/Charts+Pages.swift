@@ -8,10 +8,12 @@ extension TrackingUI {
         switch options.axis {
         case .step:
             return try store.downsample(
-                run, key, buckets: options.buckets, range: ScanRange(steps: options.range), axis: .step)
+                run, key, buckets: options.buckets, range: ScanRange(steps: options.range), axis: .step,
+                allowDamaged: true)
         case .time:
             return try store.downsample(
-                run, key, buckets: options.buckets, range: ScanRange(timestamps: options.range), axis: .time)
+                run, key, buckets: options.buckets, range: ScanRange(timestamps: options.range), axis: .time,
+                allowDamaged: true)
         case .relative:
             let range = options.range.map { range in
                 range.lowerBound.addingReportingOverflow(origin)
@@ -20,7 +22,8 @@ extension TrackingUI {
                     ).partialValue
             }
             return try store.downsample(
-                run, key, buckets: options.buckets, range: ScanRange(timestamps: range), axis: .time)
+                run, key, buckets: options.buckets, range: ScanRange(timestamps: range), axis: .time, allowDamaged: true
+            )
         }
     }
 

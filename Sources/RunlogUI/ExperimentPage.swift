@@ -360,7 +360,14 @@ extension TrackingUI {
                                         "aria-label": "select \(run.name.isEmpty ? id : run.name)",
                                     ])
                             }
-                            row.element("td") { $0.status(run.status) }
+                            row.element("td") { cell in
+                                cell.status(run.status)
+                                if !run.damage.isEmpty {
+                                    cell.element(
+                                        "span", ["class": "badge failed", "title": "its log is damaged"],
+                                        text: "damaged")
+                                }
+                            }
                             row.element("td") { cell in
                                 cell.element(
                                     "a", ["href": "/runs/" + id],

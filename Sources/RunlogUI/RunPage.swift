@@ -22,9 +22,11 @@ extension TrackingUI {
                 heading.element("h1", text: title)
                 heading.status(run.status)
                 if run.lifecycle == .deleted { heading.element("span", ["class": "badge killed"], text: "deleted") }
+                if !run.damage.isEmpty { heading.element("span", ["class": "badge failed"], text: "damaged") }
                 heading.element(
                     "a", ["class": "quiet", "href": "/compare?runs=\(id)"], text: "Open in compare")
             }
+            if !run.damage.isEmpty { damage(&html, run) }
             html.element("div", ["class": "cards"]) { cards in
                 cards.element(
                     "section", ["class": "card", "aria-labelledby": "attributes", "data-live": "run-attributes"]
@@ -311,6 +313,22 @@ enum ArtifactKind {
         case "gif": "image/gif"
         case "webp": "image/webp"
         default: "image/jpeg"
+        }
+    }
+}
+
+extension TrackingUI {
+    /// The notice of a damaged run: its charts and summaries show what is left, and each problem
+    /// says where the log lost data.
+    func damage(_ html: inout HTML, _ run: RunInfo) {
+        html.element("div", ["class": "damage", "role": "alert"]) { box in
+            box.element(
+                "p",
+                text: "This run's log is damaged: records were skipped where it was read, so its charts and "
+                    + "summaries may be missing points; runlog verify \(run.id) checks it.")
+            box.element("ul") { list in
+                for problem in run.damage { list.element("li", text: problem.description) }
+            }
         }
     }
 }

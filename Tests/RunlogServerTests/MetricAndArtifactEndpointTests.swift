@@ -1,4 +1,6 @@
 import Foundation
+import Runlog
+import RunlogReliability
 import RunlogStore
 import Testing
 
@@ -161,6 +163,47 @@ import Testing
             #expect(answer.status == .badRequest || answer.status == .notFound, "\(trick): \(answer.text)")
             #expect(answer.errorCode != nil)
             #expect(try store.run(try #require(RunID(run))).artifacts.isEmpty)
+        }
+    }
+}
+
+/// A damaged run through the REST API and the UI: histories are refused with DATA_LOSS (422, so
+/// the client does not retry), `allow_damaged=true` reads what is left, and the run carries a
+/// `runlog.damage` tag and the UI's notice.
+@Suite struct DamagedRunEndpointTests {
+    @Test func historiesOfADamagedRunAreRefusedUnlessAllowed() async throws {
+        nonisolated(unsafe) var damaged: (run: RunID, segment: String)?
+        let harness = try ServerHarness { damaged = try DamagedRun.make(at: $0, keepSnapshot: false) }
+        let (run, segment) = try #require(damaged)
+        let file = String(segment.split(separator: "/").last!)
+        let experiment = try harness.store.run(run).experimentID
+        try await harness.test { client in
+            for path in [
+                "metrics/get-history?run_id=\(run)&metric_key=loss",
+                "metrics/get-history-bulk?run_id=\(run)&metric_key=loss",
+                "metrics/get-history-bulk-interval?run_ids=\(run)&metric_key=loss",
+            ] {
+                let refused = try await client.get(path)
+                #expect(refused.status == .unprocessableContent, "\(path)")
+                #expect(refused.errorCode == "DATA_LOSS", "\(path)")
+                #expect((refused.json["message"] as? String)?.contains(file) == true, "\(path)")
+                let allowed = try await client.get(path + "&allow_damaged=true")
+                #expect(allowed.status == .ok, "\(path)")
+                let points = (allowed.json["metrics"] as? [[String: Any]])?.count ?? 0
+                #expect(points > 0 && points < 20_000, "\(path): \(points)")
+            }
+            #expect(
+                try await client.get("metrics/get-history?run_id=\(run)&metric_key=loss&allow_damaged=maybe").status
+                    == .badRequest)
+            let got = try await client.get("runs/get?run_id=\(run)")
+            let tags = ((got.json["run"] as? [String: Any])?["data"] as? [String: Any])?["tags"] as? [[String: String]]
+            let damage = tags?.first { $0["key"] == "runlog.damage" }?["value"]
+            #expect(damage?.contains(file) == true && damage?.contains("offset") == true, "\(got.text)")
+            let page = try await client.get("/runs/\(run)")
+            #expect(page.status == .ok)
+            #expect(page.text.contains("class=\"damage\"") && page.text.contains(file))
+            let table = try await client.get("/experiments/\(experiment)")
+            #expect(table.text.contains(">damaged</span>"))
         }
     }
 }

@@ -16,7 +16,9 @@ struct ServerHarness {
     let store: TrackingStore
     let server: TrackingServer
 
-    init(token: String? = nil, maxOpenWriters: Int = 256) throws {
+    /// `prepare` may write into the store's directory before the server opens it.
+    init(token: String? = nil, maxOpenWriters: Int = 256, prepare: (String) throws -> Void = { _ in }) throws {
+        try prepare(directory.store)
         var options = StoreOptions()
         options.durability = .never
         options.logger = Logger(label: "runlog.test", factory: { _ in SwiftLogNoOpLogHandler() })

@@ -34,12 +34,15 @@ public struct Comparison: Sendable {
 
 extension TrackingStore {
     /// Runs side by side: every param (differences marked), every metric's summary, and the
-    /// histories of `keys` aligned by step or time.
+    /// histories of `keys` aligned by step or time. A damaged run is refused unless
+    /// `allowDamaged` (see `history(of:_:range:allowDamaged:)`).
     public func compare(
-        _ runIDs: [RunID], histories keys: [String] = [], axis: Axis = .step, range: ScanRange = .all
+        _ runIDs: [RunID], histories keys: [String] = [], axis: Axis = .step, range: ScanRange = .all,
+        allowDamaged: Bool = false
     ) throws(RunlogError) -> Comparison {
         guard !runIDs.isEmpty else { throw RunlogError(.invalidArgument, "compare needs at least one run") }
         let entries = try runIDs.map { (id) throws(RunlogError) in try catalog.entry(id) }
+        if !allowDamaged { for entry in entries { try Self.refuseDamaged(entry.info) } }
         let runs = entries.map(\.info)
         let paramKeys = Set(runs.flatMap(\.params.keys)).sorted()
         let params = paramKeys.map { key in

@@ -38,8 +38,14 @@ public struct Bucket: Sendable, Hashable {
 extension TrackingStore {
     /// The history of metric `key` of `run` in `range`: points in step order, ties by timestamp,
     /// then in logging order.
-    public func history(of run: RunID, _ key: String, range: ScanRange = .all) throws(RunlogError) -> [MetricPoint] {
-        let reader = try reader(run, key)
+    ///
+    /// A run whose log is damaged (`RunInfo.damage`) may have lost points, so by default every
+    /// history query refuses it with a `.damaged` error naming each problem's file and offset;
+    /// with `allowDamaged` it answers with what is left, and the caller reads `damage(of:)`.
+    public func history(
+        of run: RunID, _ key: String, range: ScanRange = .all, allowDamaged: Bool = false
+    ) throws(RunlogError) -> [MetricPoint] {
+        let reader = try reader(run, key, allowDamaged: allowDamaged)
         return try storage("scanning \(key) of run \(run)") { () throws(StoreError) in
             try reader.scan(key, range: range)
         }
@@ -47,10 +53,10 @@ extension TrackingStore {
 
     /// The same history handed to `body` a chunk at a time, without holding it whole in memory.
     public func history(
-        of run: RunID, _ key: String, range: ScanRange = .all,
+        of run: RunID, _ key: String, range: ScanRange = .all, allowDamaged: Bool = false,
         chunks body: (UnsafeBufferPointer<MetricPoint>) throws -> Void
     ) throws {
-        let reader = try reader(run, key)
+        let reader = try reader(run, key, allowDamaged: allowDamaged)
         do {
             try reader.scan(key, range: range, chunks: body)
         } catch let error as StoreError {
@@ -61,12 +67,13 @@ extension TrackingStore {
     /// The history of `key` in `range`, in `buckets` equal spans of `axis` between its first and
     /// last point; empty buckets are left out.
     public func downsample(
-        _ run: RunID, _ key: String, buckets: Int, range: ScanRange = .all, axis: Axis = .step
+        _ run: RunID, _ key: String, buckets: Int, range: ScanRange = .all, axis: Axis = .step,
+        allowDamaged: Bool = false
     ) throws(RunlogError) -> [Bucket] {
         guard buckets >= 1, buckets <= 1_000_000 else {
             throw RunlogError(.invalidArgument, "downsampling wants 1…1,000,000 buckets, not \(buckets)")
         }
-        let reader = try reader(run, key)
+        let reader = try reader(run, key, allowDamaged: allowDamaged)
         guard let summary = reader.index.series(key)?.summary, let span = Self.span(of: summary, range, axis: axis)
         else { return [] }
         var grid = BucketGrid(low: span.lowerBound, high: span.upperBound, count: buckets)
@@ -98,6 +105,16 @@ extension TrackingStore {
         return low <= high ? low...high : nil
     }
 
+    /// The `.damaged` error for a run whose log lost data, naming each problem's file and offset.
+    static func refuseDamaged(_ run: RunInfo) throws(RunlogError) {
+        guard !run.damage.isEmpty else { return }
+        throw RunlogError(
+            .damaged,
+            "run \(run.id) is damaged, so the answer would be incomplete: "
+                + run.damage.map(\.description).joined(separator: "; "),
+            underlying: RunDamage(run: run.id, problems: run.damage))
+    }
+
     /// Runs a scan that reports through an untyped closure, its failure as a storage error saying
     /// what was being done.
     func scanning(_ doing: @autoclosure () -> String, _ body: () throws -> Void) throws(RunlogError) {
@@ -110,8 +127,9 @@ extension TrackingStore {
         }
     }
 
-    func reader(_ run: RunID, _ key: String) throws(RunlogError) -> RunReader {
+    func reader(_ run: RunID, _ key: String, allowDamaged: Bool) throws(RunlogError) -> RunReader {
         let entry = try catalog.entry(run)
+        if !allowDamaged { try Self.refuseDamaged(entry.info) }
         guard entry.reader.index.series(key) != nil else {
             let known = entry.reader.index.keys
             throw RunlogError(

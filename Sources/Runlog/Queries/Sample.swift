@@ -6,16 +6,16 @@ extension TrackingStore {
     /// the last, the smallest and the largest point are kept (fewer where they coincide), in step
     /// order. Unlike sampling every n-th step, a one-step spike always survives. A history of no
     /// more than `maxPoints` points comes back whole.
-    public func sample(_ run: RunID, _ key: String, maxPoints: Int, range: ScanRange = .all) throws(RunlogError)
-        -> [MetricPoint]
-    {
+    public func sample(
+        _ run: RunID, _ key: String, maxPoints: Int, range: ScanRange = .all, allowDamaged: Bool = false
+    ) throws(RunlogError) -> [MetricPoint] {
         guard maxPoints >= 1 else { throw RunlogError(.invalidArgument, "a sample wants at least 1 point") }
-        let reader = try reader(run, key)
+        let reader = try reader(run, key, allowDamaged: allowDamaged)
         guard let summary = reader.index.series(key)?.summary, let steps = Self.span(of: summary, range, axis: .step)
         else { return [] }
         let low = steps.lowerBound
         let bounded = ScanRange(steps: steps, timestamps: range.timestamps)
-        if summary.count <= maxPoints { return try history(of: run, key, range: bounded) }
+        if summary.count <= maxPoints { return try history(of: run, key, range: bounded, allowDamaged: allowDamaged) }
         let buckets = Swift.max(1, maxPoints / 4)
         let span = UInt64(bitPattern: steps.upperBound &- low) / UInt64(buckets) + 1
         var kept: [MetricPoint] = []

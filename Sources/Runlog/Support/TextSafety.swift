@@ -13,11 +13,14 @@ public enum TextSafety {
 
     /// `text` for a terminal: each control character, tab and newline too, and each bidirectional
     /// control written as a visible escape (`\x1b`, `\u{202e}`), as git and ls show such names.
-    public static func forTerminal(_ text: String) -> String {
+    /// `keepingLines` leaves newlines as they are (a message of several lines).
+    public static func forTerminal(_ text: String, keepingLines: Bool = false) -> String {
         guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value >= 0x7F }) else { return text }
         var output = ""
         for scalar in text.unicodeScalars {
-            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+            if keepingLines && scalar == "\n" {
+                output.unicodeScalars.append(scalar)
+            } else if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
                 output += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
             } else if isBidiControl(scalar) {
                 output += "\\u{" + String(scalar.value, radix: 16) + "}"

@@ -29,6 +29,7 @@ final class Catalog: Sendable {
     private func info(_ id: RunID, _ reader: RunReader, deletedExperiments: Set<String>) -> RunInfo {
         var info = RunInfo(id: id, index: reader.index)
         info.lifecycle = lifecycle(id, experiment: info.experimentID, deletedExperiments)
+        info.damage = reader.problems.filter(\.losesData)
         return info
     }
 
@@ -71,6 +72,7 @@ final class Catalog: Sendable {
                             // Nothing appended: the summary stands; only the lifecycle may change.
                             var info = entry.info
                             info.lifecycle = lifecycle(id, experiment: info.experimentID, deletedExperiments)
+                            info.damage = entry.reader.problems.filter(\.losesData)
                             updated[id] = Entry(reader: entry.reader, info: info)
                         } else {
                             updated[id] = Entry(
@@ -112,6 +114,9 @@ final class Catalog: Sendable {
     }
 
     var infos: [RunInfo] { state.withLock { $0.entries.values.map(\.info) } }
+
+    /// Runs whose log could not be opened at the last refresh, and why.
+    var unreadable: [RunID: StoreError] { state.withLock { $0.unreadable } }
 
     /// Forgets a run whose files are gone.
     func remove(_ id: RunID) {

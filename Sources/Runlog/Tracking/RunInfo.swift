@@ -61,6 +61,10 @@ public struct RunInfo: Sendable {
     public internal(set) var metrics: [String: MetricSummary] = [:]
     /// Files kept with the run (`ActiveRun.logArtifact`), by their path under the run.
     public internal(set) var artifacts: [String: Artifact] = [:]
+    /// Damage found reading the run's log (records or segments skipped or cut off): when not
+    /// empty, what this describes — summaries, params, tags — may be missing what was lost, and
+    /// history queries refuse the run unless allowed. Empty for a whole run.
+    public internal(set) var damage: [StoreProblem] = []
 
     /// The run as its log describes it, records applied in log order.
     init(id: RunID, index: RunIndex) {

@@ -163,6 +163,16 @@ public final class TrackingStore: Sendable {
     public func run(_ id: RunID) throws(RunlogError) -> RunInfo {
         try catalog.entry(id).info
     }
+
+    /// Runs whose log could not be opened at the last refresh, and why: listings leave them out,
+    /// so a caller that must see everything checks here.
+    public var unreadableRuns: [RunID: StoreError] { catalog.unreadable }
+
+    /// The damage found reading `run`'s log: where records or segments were skipped or cut off
+    /// (file and offset). Empty for a whole run; the same as `run(id).damage`.
+    public func damage(of run: RunID) throws(RunlogError) -> [StoreProblem] {
+        try catalog.entry(run).info.damage
+    }
 }
 
 enum RunOrder {

@@ -16,6 +16,10 @@ public struct MLflowError: Error, Sendable, Equatable {
         public static let endpointNotFound = Code(rawValue: "ENDPOINT_NOT_FOUND")
         public static let unauthenticated = Code(rawValue: "UNAUTHENTICATED")
         public static let internalError = Code(rawValue: "INTERNAL_ERROR")
+        /// A run's log is damaged and the answer would be incomplete. MLflow's own server sends
+        /// DATA_LOSS with 500, which its client retries for minutes; damage does not go away, so
+        /// this is 422 and the client raises at once.
+        public static let dataLoss = Code(rawValue: "DATA_LOSS")
 
         /// The one place codes become statuses.
         var status: HTTPResponse.Status {
@@ -23,6 +27,7 @@ public struct MLflowError: Error, Sendable, Equatable {
             case .resourceDoesNotExist, .endpointNotFound: .notFound
             case .unauthenticated: .unauthorized
             case .internalError: .internalServerError
+            case .dataLoss: .unprocessableContent
             default: .badRequest
             }
         }
@@ -51,6 +56,7 @@ public struct MLflowError: Error, Sendable, Equatable {
     init(_ error: RunlogError) {
         switch error.code {
         case .notFound: self.init(.resourceDoesNotExist, error.description)
+        case .damaged: self.init(.dataLoss, error.description + " (allow_damaged=true reads what is left)")
         case .alreadyExists: self.init(.resourceAlreadyExists, error.description)
         case .invalidArgument, .paramConflict, .filterSyntax, .filterType:
             self.init(.invalidParameterValue, error.description)

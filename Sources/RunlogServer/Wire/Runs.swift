@@ -64,7 +64,7 @@ struct WireRun: Encodable, Sendable {
                 let last = run.metrics[key]!.last
                 return WireMetric(key: key, value: last.value, timestamp: last.timestamp, step: last.step)
             },
-            params: KeyValue.list(run.params), tags: KeyValue.list(run.tags))
+            params: KeyValue.list(run.params), tags: KeyValue.list(Self.tags(run)))
         inputs = WireRunInputs(
             dataset_inputs: DatasetInput.all(in: run).map { input in
                 WireDatasetInput(
@@ -74,6 +74,19 @@ struct WireRun: Encodable, Sendable {
                         source_type: input.fields["source_type"] ?? "", source: input.fields["source"] ?? "",
                         schema: input.fields["schema"], profile: input.fields["profile"]))
             })
+    }
+}
+
+extension WireRun {
+    /// The tag a damaged run carries in every answer, so a client sees that what it reads of the
+    /// run may be incomplete: each problem with its file and offset.
+    static let damageTag = "runlog.damage"
+
+    static func tags(_ run: RunInfo) -> [String: String] {
+        guard !run.damage.isEmpty else { return run.tags }
+        var tags = run.tags
+        tags[damageTag] = run.damage.map(\.description).joined(separator: "; ")
+        return tags
     }
 }
 

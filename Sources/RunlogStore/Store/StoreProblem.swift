@@ -31,6 +31,11 @@ public struct StoreProblem: Sendable, Hashable, CustomStringConvertible {
     /// Unknown record types are a notice, not damage: a newer writer may add them.
     public var isCorruption: Bool { kind != .unknownRecordType }
 
+    /// Whether what was logged may be missing from what is read: records or segments were skipped
+    /// or cut off. A damaged index snapshot loses nothing (the log is read instead), and an
+    /// unknown record type is a notice.
+    public var losesData: Bool { kind != .unknownRecordType && kind != .damagedIndexSnapshot }
+
     public var description: String { "\(kind.rawValue) in \(location): \(detail)" }
 }
 
