@@ -34,11 +34,12 @@ enum SegmentFixtures {
         }
         try writer.append(.tag(key: "phase", value: "train", timestamp: 1_700_000_000_001))
         try writer.flush()
+        // A status record seals what is staged before it: the last block is logged after it.
+        try writer.append(.status(.finished, timestamp: 1_700_000_000_002))
         for i in 8..<10 {
             try writer.log(
                 "loss", step: Int64(i), timestamp: 1_700_000_000_000 + 100 * Int64(i), value: 1 / Double(i + 1))
         }
-        try writer.append(.status(.finished, timestamp: 1_700_000_000_002))
         try writer.close()
         let bytes = try readFile(try segmentPaths(store, runID)[0])
         return (bytes, recordBoundaries(bytes))

@@ -134,6 +134,25 @@ import Testing
         try writer.close()
     }
 
+    @Test func aReaderThatSeesTheRunEndSeesEveryPointLoggedBeforeIt() throws {
+        let directory = TemporaryDirectory()
+        let store = try Store.open(at: directory.store, options: storeOptions(blockPoints: 64))
+        let writer = try store.createRun()
+        for i in 0..<10 { try writer.log("x", step: Int64(i), timestamp: 0, value: 1) }  // staged, not sealed
+        try writer.append(.status(.finished, timestamp: 1))
+        // The sealer writes the status record without a flush; wait (at most 5 s) until a reader
+        // sees it: the ten points must be in the log before it.
+        let reader = try store.openReader(writer.runID)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while reader.index.records.isEmpty && ContinuousClock.now < deadline {
+            usleep(1000)
+            try reader.refresh()
+        }
+        try #require(reader.index.records == [.status(.finished, timestamp: 1)])
+        #expect(try reader.scan("x").count == 10)
+        try writer.close()
+    }
+
     @Test func metadataRecordsRoundTripInLogOrder() throws {
         let directory = TemporaryDirectory()
         let store = try Store.open(at: directory.store, options: storeOptions())

@@ -112,11 +112,14 @@ public final class RunWriter: Sendable {
         if sealed { state.broadcast() }
     }
 
-    /// Appends a metadata record (param, tag, input, status) to the log, in order with the points.
+    /// Appends a metadata record (param, tag, input, status) to the log, in order with the sealed
+    /// points. A status record seals the staged points first, so that a reader that sees a run
+    /// end (FINISHED…) has every point logged before it: `tail` and live pages stop there.
     public func append(_ record: RunRecord) throws(StoreError) {
         try record.validate()
         try state.withLock { (s) throws(StoreError) in
             try s.checkOpen()
+            if case .status = record { s.sealAll(reserve: options.blockPoints) }
             s.enqueue(.record(record))
         }
         state.broadcast()
