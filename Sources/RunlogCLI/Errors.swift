@@ -32,7 +32,8 @@ func runMain() -> Never {
 }
 
 private func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    // Messages quote names, keys and values from data: escaped, so they cannot drive the terminal.
+    FileHandle.standardError.write(Data("error: \(TextSafety.forTerminal(message, keepingLines: true))\n".utf8))
     exit(1)
 }
 

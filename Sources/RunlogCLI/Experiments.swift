@@ -34,7 +34,7 @@ struct Experiments: ParsableCommand {
             }
             table.print(output.format)
             for damage in try store.damagedExperimentFiles() {
-                FileHandle.standardError.write(Data("warning: \(damage)\n".utf8))
+                printWarning("\(damage)")
             }
         }
     }

@@ -96,7 +96,7 @@ struct Import: ParsableCommand {
         }
 
         private func warn(_ message: String) {
-            FileHandle.standardError.write(Data("runlog import: \(message)\n".utf8))
+            FileHandle.standardError.write(Data("runlog import: \(TextSafety.forTerminal(message))\n".utf8))
         }
 
         private func readRun(_ directory: String) throws -> ImportedRun {

@@ -11,8 +11,9 @@ struct Ingest: ParsableCommand {
             timestamp optional (step 0, timestamp now); values may be "NaN", "Infinity", "-Infinity". \
             CSV: key,step,value[,timestamp], an optional header row first. The format is the first \
             line's: "{" means JSON Lines. A bad line is reported with its number on stderr and skipped \
-            (--strict stops at it, exit 1). The run finishes FINISHED at the end of input, KILLED on \
-            SIGINT or SIGTERM; what was read is flushed at least every second.
+            (--strict stops at it, exit 1); so is a line longer than 1 MiB. The run finishes FINISHED at \
+            the end of input, KILLED on SIGINT or SIGTERM; what was read is flushed at least every \
+            second, also while the input is idle.
             """)
     @OptionGroup var store: StoreOptionsGroup
     @Option(help: "The experiment (created when missing).") var experiment: String
@@ -20,6 +21,9 @@ struct Ingest: ParsableCommand {
     @Option(name: .customLong("param"), help: "A param, key=value (repeatable).") var params: [String] = []
     @Option(name: .customLong("tag"), help: "A tag, key=value (repeatable).") var tags: [String] = []
     @Flag(help: "Stop at the first bad line.") var strict = false
+
+    /// The longest line read; a longer one is a bad line (its bytes are not kept).
+    static let maxLineBytes = 1 << 20
 
     func validate() throws {
         _ = try pairs(params, "--param")
@@ -38,8 +42,29 @@ struct Ingest: ParsableCommand {
         var bad = 0
         var logged = 0
         var lastFlush = DispatchTime.now().uptimeNanoseconds
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var flushed = 0
+        var buffer = [UInt8](repeating: 0, count: Self.maxLineBytes)
         var carry: [UInt8] = []
+        // A line that outgrew maxLineBytes: its bytes are dropped up to its newline.
+        var overlong = false
+        func fail(_ message: String) throws {
+            bad += 1
+            FileHandle.standardError.write(Data("line \(lineNumber): \(TextSafety.forTerminal(message))\n".utf8))
+            if strict {
+                try run.finish(.failed)
+                throw ExitCode(1)
+            }
+        }
+        func skipOverlong() throws {
+            lineNumber += 1
+            overlong = false
+            try fail("longer than \(Self.maxLineBytes) bytes, skipped")
+        }
+        func flush() throws {
+            try run.flush()
+            flushed = logged
+            lastFlush = DispatchTime.now().uptimeNanoseconds
+        }
         func handle(_ line: ArraySlice<UInt8>) throws {
             lineNumber += 1
             guard !line.isEmpty else { return }
@@ -53,16 +78,25 @@ struct Ingest: ParsableCommand {
                 try run.log(
                     metric, point.value, step: point.step, timestamp: point.timestamp ?? currentTimeMilliseconds())
                 logged += 1
+            } catch let exit as ExitCode {
+                throw exit
             } catch {
-                bad += 1
-                FileHandle.standardError.write(Data("line \(lineNumber): \(error)\n".utf8))
-                if strict {
-                    try run.finish(.failed)
-                    throw ExitCode(1)
-                }
+                try fail("\(error)")
             }
         }
         reading: while true {
+            // Waits at most a second for input, so what was read is flushed while the input idles.
+            var ready = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)
+            let polled = poll(&ready, 1, 1000)
+            if interrupted.isSet { break reading }
+            if polled == 0 {
+                if logged > flushed { try flush() }
+                continue
+            }
+            if polled < 0 {
+                if errno == EINTR { continue }
+                throw CLIError("waiting for stdin: \(String(cString: strerror(errno)))")
+            }
             let count = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
             if interrupted.isSet { break reading }
             if count < 0 {
@@ -72,7 +106,9 @@ struct Ingest: ParsableCommand {
             if count == 0 { break }
             var start = 0
             for i in 0..<count where buffer[i] == UInt8(ascii: "\n") {
-                if carry.isEmpty {
+                if overlong {
+                    try skipOverlong()
+                } else if carry.isEmpty {
                     try handle(buffer[start..<i])
                 } else {
                     carry.append(contentsOf: buffer[start..<i])
@@ -81,18 +117,24 @@ struct Ingest: ParsableCommand {
                 }
                 start = i + 1
             }
-            carry.append(contentsOf: buffer[start..<count])
-            let now = DispatchTime.now().uptimeNanoseconds
-            if now - lastFlush >= 1_000_000_000 {
-                try run.flush()
-                lastFlush = now
+            if !overlong {
+                carry.append(contentsOf: buffer[start..<count])
+                if carry.count > Self.maxLineBytes {
+                    overlong = true
+                    carry = []
+                }
             }
+            if DispatchTime.now().uptimeNanoseconds - lastFlush >= 1_000_000_000 { try flush() }
         }
-        if !interrupted.isSet, !carry.isEmpty { try handle(carry[...]) }
+        if overlong {
+            try skipOverlong()
+        } else if !interrupted.isSet, !carry.isEmpty {
+            try handle(carry[...])
+        }
         try run.finish(interrupted.isSet ? .killed : .finished)
         FileHandle.standardError.write(
             Data(
-                "run \(run.id) (\(run.name)): \(logged) points\(bad > 0 ? ", \(bad) bad lines skipped" : "")\(interrupted.isSet ? ", interrupted: KILLED" : "")\n"
+                "run \(run.id) (\(TextSafety.forTerminal(run.name))): \(logged) points\(bad > 0 ? ", \(bad) bad lines skipped" : "")\(interrupted.isSet ? ", interrupted: KILLED" : "")\n"
                     .utf8))
     }
 }

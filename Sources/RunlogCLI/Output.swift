@@ -76,6 +76,10 @@ struct DataTable {
     func print(_ format: OutputFormat) {
         switch format {
         case .table:
+            // Cells are data: a terminal gets their control characters escaped (CSV and JSON keep
+            // the exact bytes, quoted by their own rules).
+            let columns = columns.map { TextSafety.forTerminal($0) }
+            let rows = rows.map { $0.map { TextSafety.forTerminal($0) } }
             var widths = columns.map(\.count)
             for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
             func line(_ cells: [String], _ row: Int?) -> String {

@@ -355,7 +355,7 @@ final class Workspace {
         #expect(runs.out.split(separator: "\n").count == 4)
         let list = try runlog(["experiments"], in: workspace.path)
         #expect(list.status == 0)
-        #expect(list.err.hasPrefix("warning: runlog-store/experiments/"))
+        #expect(list.err.hasPrefix("runlog: warning: runlog-store/experiments/"))
         #expect(list.err.contains("is not a valid experiment file"))
         let verify = try runlog(["verify"], in: workspace.path)
         #expect(verify.status == 1)
@@ -427,16 +427,22 @@ final class Workspace {
         #expect(table.contains("  loss      █▄ ▁▁  last 0.25 @4  min 0.25  max 2.5  n 5\n"))
     }
 
-    @Test func tailFollowsALiveRunUntilItFinishes() throws {
-        let workspace = try Workspace(importing: false)
+    /// `runlog ingest --experiment live --run-name RUN`, reading from the pipe returned.
+    private func startIngest(run: String, in workspace: Workspace) throws -> (Process, Pipe) {
         let ingest = Process()
         ingest.executableURL = URL(fileURLWithPath: builtProduct("runlog"))
-        ingest.arguments = ["ingest", "--experiment", "live", "--run-name", "follow"]
+        ingest.arguments = ["ingest", "--experiment", "live", "--run-name", run]
         ingest.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
         let input = Pipe()
         ingest.standardInput = input
         ingest.standardError = FileHandle.nullDevice
         try ingest.run()
+        return (ingest, input)
+    }
+
+    @Test func tailFollowsALiveRunUntilItFinishes() throws {
+        let workspace = try Workspace(importing: false)
+        let (ingest, input) = try startIngest(run: "follow", in: workspace)
         input.fileHandleForWriting.write(Data("loss,1,0.5,1000\n".utf8))
         // Wait until the run exists, then follow it while more points arrive.
         var started = false
@@ -463,6 +469,41 @@ final class Workspace {
         #expect(tail.terminationStatus == 0, "tail ends when the run finishes")
         #expect(
             text == "key,step,timestamp,value\nloss,1,1000,0.5\nloss,2,2000,0.2\nloss,3,3000,0.3\nloss,4,4000,0.4\n")
+    }
+
+    @Test func ingestFlushesWhileItsInputIsIdle() throws {
+        let workspace = try Workspace(importing: false)
+        let (ingest, input) = try startIngest(run: "idle", in: workspace)
+        input.fileHandleForWriting.write(Data((0..<100).map { "loss,\($0),0.5\n" }.joined().utf8))
+        // No more input, the pipe stays open: the points must become readable within a few seconds.
+        var seen = 0
+        let deadline = Date().addingTimeInterval(10)
+        while seen < 100, Date() < deadline {
+            usleep(200_000)
+            let scanned = try runlog(["scan", "live/idle", "loss", "--format", "csv"], in: workspace.path)
+            seen = max(0, scanned.out.split(separator: "\n").count - 1)
+        }
+        #expect(seen == 100, "the idle input's points were not flushed")
+        try input.fileHandleForWriting.close()
+        ingest.waitUntilExit()
+        #expect(ingest.terminationStatus == 0)
+    }
+
+    @Test func ingestRefusesALineOverOneMebibyteAndGoesOn() throws {
+        let workspace = try Workspace(importing: false)
+        let long = "loss,1," + String(repeating: "9", count: 1_500_000)
+        let result = try runlog(
+            ["ingest", "--experiment", "e", "--run-name", "r"], in: workspace.path,
+            input: "loss,0,0.5\n\(long)\nloss,2,0.25\n\(long)")
+        #expect(result.status == 0)
+        #expect(result.err.contains("line 2: longer than 1048576 bytes, skipped"), "\(result.err)")
+        #expect(result.err.contains("line 4: longer than 1048576 bytes, skipped"), "\(result.err)")
+        #expect(result.err.contains(": 2 points, 2 bad lines skipped"))
+        let steps = try runlog(["scan", "e/r", "loss", "--format", "csv"], in: workspace.path).out
+            .split(separator: "\n").dropFirst().map { $0.split(separator: ",")[0] }
+        #expect(steps == ["0", "2"])
+        let strict = try runlog(["ingest", "--experiment", "e", "--strict"], in: workspace.path, input: long + "\n")
+        #expect(strict.status == 1)
     }
 
     @Test func helpListsEveryCommand() throws {
