@@ -38,45 +38,36 @@ struct Import: ParsableCommand {
             }
             let store = try self.store.open(create: true)
             var experiments: [(directory: String, deleted: Bool)] = []
-            for entry in try FileManager.default.contentsOfDirectory(atPath: path).sorted() where entry != ".trash" {
-                if FileManager.default.fileExists(atPath: "\(path)/\(entry)/meta.yaml") {
-                    experiments.append(("\(path)/\(entry)", false))
-                }
+            for entry in try directories(holdingMeta: path) where entry != ".trash" {
+                experiments.append(("\(path)/\(entry)", false))
             }
             let trash = path + "/.trash"
-            for entry in (try? FileManager.default.contentsOfDirectory(atPath: trash).sorted()) ?? [] {
-                if FileManager.default.fileExists(atPath: "\(trash)/\(entry)/meta.yaml") {
-                    experiments.append(("\(trash)/\(entry)", true))
-                }
+            if Self.kind(trash) == S_IFDIR {
+                for entry in try directories(holdingMeta: trash) { experiments.append(("\(trash)/\(entry)", true)) }
             }
-            var imported = 0, skipped = 0, points = 0, artifacts = 0, failed = 0
-            let runDirectories = try experiments.map { experiment in
-                try FileManager.default.contentsOfDirectory(atPath: experiment.directory).sorted()
-                    .filter { FileManager.default.fileExists(atPath: "\(experiment.directory)/\($0)/meta.yaml") }
-            }
+            var imported = 0, skipped = 0, points = 0, artifacts = 0, failed = 0, failedExperiments = 0
+            let runDirectories = try experiments.map { try directories(holdingMeta: $0.directory) }
             let progress = ProgressBar(total: runDirectories.reduce(0) { $0 + $1.count })
             for (experimentDirectory, runs) in zip(experiments, runDirectories) {
-                let meta = try yaml(experimentDirectory.directory + "/meta.yaml")
-                guard let name = meta["name"]?.string else {
-                    throw CLIError("\(experimentDirectory.directory)/meta.yaml has no name")
+                // A bad experiment (its meta.yaml, its name) costs that experiment and its runs only.
+                let experiment: Experiment
+                let deleted: Bool
+                do {
+                    (experiment, deleted) = try readExperiment(experimentDirectory.directory, store)
+                } catch {
+                    failedExperiments += 1
+                    failed += runs.count
+                    for _ in runs { progress.advance(label: "") }
+                    warn("\(experimentDirectory.directory): \(error); its \(runs.count) runs are not imported")
+                    continue
                 }
-                let mlflowID = meta["experiment_id"]?.string ?? ""
-                let tags = try files(experimentDirectory.directory + "/tags")
-                var (experiment, keptID) = try store.importExperiment(
-                    named: name, preferredID: mlflowID, tags: tags)
-                if !keptID {
-                    warn(
-                        "experiment \(JSON.quote(name)) (MLflow id \(JSON.quote(mlflowID))) is experiment "
-                            + "\(experiment.id) here: the store has it by that name, or uses the id for another")
-                }
-                let deleted = experimentDirectory.deleted || meta["lifecycle_stage"]?.string == "deleted"
                 for runDirectory in runs {
-                    progress.advance(label: name)
+                    progress.advance(label: experiment.name)
                     do {
                         let run = try readRun("\(experimentDirectory.directory)/\(runDirectory)")
                         if try store.importRun(run, into: experiment) {
                             imported += 1
-                            points += run.metrics.values.reduce(0) { $0 + $1.count }
+                            points += try store.run(run.id).metrics.values.reduce(0) { $0 + $1.count }
                             artifacts += run.artifacts.count
                         } else {
                             skipped += 1
@@ -86,13 +77,56 @@ struct Import: ParsableCommand {
                         warn("\(experimentDirectory.directory)/\(runDirectory): \(error)")
                     }
                 }
-                if deleted && experiment.lifecycle == .active { experiment = try store.deleteExperiment(experiment.id) }
+                if (experimentDirectory.deleted || deleted) && experiment.lifecycle == .active {
+                    _ = try store.deleteExperiment(experiment.id)
+                }
             }
             progress.finish()
             print(
-                "imported \(imported) runs (\(points) points, \(artifacts) artifacts) from \(experiments.count) experiments; "
-                    + "\(skipped) runs already present" + (failed > 0 ? "; \(failed) runs could not be read" : ""))
-            if failed > 0 { throw ExitCode(1) }
+                "imported \(imported) runs (\(points) points, \(artifacts) artifacts) from "
+                    + "\(experiments.count - failedExperiments) experiments; \(skipped) runs already present"
+                    + (failedExperiments > 0 ? "; \(failedExperiments) experiments could not be read" : "")
+                    + (failed > 0 ? "; \(failed) runs could not be read" : ""))
+            if failed > 0 || failedExperiments > 0 { throw ExitCode(1) }
+        }
+
+        /// The experiment a directory holds, found or made in the store, and whether MLflow had it
+        /// deleted.
+        private func readExperiment(_ directory: String, _ store: TrackingStore) throws -> (Experiment, Bool) {
+            let meta = try yaml(directory + "/meta.yaml")
+            guard let name = meta["name"]?.string else { throw CLIError("meta.yaml has no name") }
+            let mlflowID = meta["experiment_id"]?.string ?? ""
+            let tags = try files(directory + "/tags")
+            let (experiment, keptID) = try store.importExperiment(named: name, preferredID: mlflowID, tags: tags)
+            if !keptID {
+                warn(
+                    "experiment \(JSON.quote(name)) (MLflow id \(JSON.quote(mlflowID))) is experiment "
+                        + "\(experiment.id) here: the store has it by that name, or uses the id for another")
+            }
+            return (experiment, meta["lifecycle_stage"]?.string == "deleted")
+        }
+
+        /// The sub-directories of `directory` that hold a meta.yaml, sorted. Links are reported
+        /// and skipped, never followed.
+        private func directories(holdingMeta directory: String) throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: directory).sorted().filter { entry in
+                let path = directory + "/" + entry
+                switch Self.kind(path) {
+                case S_IFDIR: return Self.kind(path + "/meta.yaml") != nil
+                case S_IFLNK:
+                    warn("\(path): a symbolic link, not imported")
+                    return false
+                default: return false
+                }
+            }
+        }
+
+        /// The file type of `path` itself (S_IFDIR, S_IFREG, S_IFLNK…), links not followed; nil
+        /// when there is nothing there.
+        static func kind(_ path: String) -> mode_t? {
+            var info = stat()
+            guard lstat(path, &info) == 0 else { return nil }
+            return info.st_mode & S_IFMT
         }
 
         private func warn(_ message: String) {
@@ -113,27 +147,8 @@ struct Import: ParsableCommand {
             run.deleted = meta["lifecycle_stage"]?.string == "deleted"
             run.params = try files(directory + "/params")
             run.tags = try files(directory + "/tags")
-            for (key, text) in try files(directory + "/metrics") {
-                var series: [MetricPoint] = []
-                for (n, line) in text.split(separator: "\n").enumerated() {
-                    let fields = line.split(separator: " ")
-                    guard fields.count == 2 || fields.count == 3, let timestamp = Int64(fields[0]),
-                        let value = mlflowNumber(fields[1])
-                    else {
-                        throw CLIError("metrics/\(key) line \(n + 1): expected \"timestamp value step\"")
-                    }
-                    var step: Int64 = 0
-                    if fields.count == 3 {
-                        guard let parsed = Int64(fields[2]) else {
-                            throw CLIError(
-                                "metrics/\(key) line \(n + 1): step \(JSON.quote(String(fields[2]))) is not a 64-bit integer"
-                            )
-                        }
-                        step = parsed
-                    }
-                    series.append(MetricPoint(step: step, timestamp: timestamp, value: value))
-                }
-                run.metrics[key] = series
+            for (key, file) in try regularFiles(below: directory + "/metrics") {
+                run.metrics[key] = MLflowMetricFile(path: file, key: key)
             }
             if let source = try artifactSource(directory, uri: meta["artifact_uri"]?.string ?? "") {
                 run.artifacts = try regularFiles(below: source)
@@ -176,6 +191,16 @@ struct Import: ParsableCommand {
         /// are reported and skipped; nothing is followed out of `root`.
         private func regularFiles(below root: String) throws -> [String: String] {
             var result: [String: String] = [:]
+            switch Self.kind(root) {
+            case S_IFDIR: break
+            case nil: return [:]
+            case S_IFLNK:
+                warn("\(root): a symbolic link, not imported")
+                return [:]
+            default:
+                warn("\(root): not a directory, not imported")
+                return [:]
+            }
             func walk(_ relative: String) throws {
                 let directory = relative.isEmpty ? root : root + "/" + relative
                 for entry in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() {
@@ -194,22 +219,15 @@ struct Import: ParsableCommand {
             return result
         }
 
-        /// Files under `directory`, by path relative to it (nested keys are sub-folders).
+        /// The text of each file under `directory`, by path relative to it (nested keys are
+        /// sub-folders); links and special files are reported and skipped.
         private func files(_ directory: String) throws -> [String: String] {
-            guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [:] }
-            var result: [String: String] = [:]
-            for case let relative as String in enumerator {
-                var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: directory + "/" + relative, isDirectory: &isDirectory),
-                    !isDirectory.boolValue
-                else { continue }
-                result[relative] = try String(contentsOfFile: directory + "/" + relative, encoding: .utf8)
-            }
-            return result
+            try regularFiles(below: directory).mapValues { try ImportFile.text(of: $0) }
         }
 
         private func yaml(_ path: String) throws -> Node.Mapping {
-            let text = try String(contentsOfFile: path, encoding: .utf8)
+            let text = try ImportFile.text(of: path)
+            try YAMLGuard.check(text, name: (path as NSString).lastPathComponent)
             guard let map = try Yams.compose(yaml: text)?.mapping else {
                 throw CLIError("\(path) is not a YAML mapping")
             }

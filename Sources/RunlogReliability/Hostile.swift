@@ -49,6 +49,7 @@ package struct HostileCampaign {
         fullDisk(&report)
         readOnly(&report)
         manyKeys(&report)
+        hostileImport(&report)
         return report
     }
 
@@ -189,6 +190,37 @@ package struct HostileCampaign {
             ]
         }
         return []
+    }
+
+    /// `runlog import mlflow` of `HostileMLruns`: it must end (exit 1, not a signal, within the
+    /// child's deadline), import the good runs, and name every refused run and skipped file.
+    private func hostileImport(_ report: inout Report) {
+        guard cliExecutable != nil else { return }
+        let root = directory + "/import"
+        let expectation: HostileMLruns.Expectation
+        do {
+            expectation = try HostileMLruns.make(at: root + "/mlruns", outside: root + "/outside")
+        } catch {
+            report.failures.append("hostile import: building the directory: \(error)")
+            return
+        }
+        let started = monotonicSeconds()
+        let result = runlog(["import", "mlflow", root + "/mlruns", "--store", root + "/store"])
+        let seconds = monotonicSeconds() - started
+        var failures: [String] = []
+        if result.status != 1 { failures.append("exited \(String(describing: result.status)), not 1") }
+        if !result.output.contains("imported \(expectation.imported.count) runs") {
+            failures.append("did not import the \(expectation.imported.count) good runs")
+        }
+        for (path, word) in expectation.refusedRuns.merging(expectation.skipped, uniquingKeysWith: { a, _ in a })
+        where !result.output.split(separator: "\n").contains(where: { $0.contains(path) && $0.contains(word) }) {
+            failures.append("\(path) not reported (\"\(word)\")")
+        }
+        report.failures += failures.map { "hostile import: \($0): \(result.output.suffix(400))" }
+        report.lines.append(
+            "hostile import: \(expectation.imported.count) good runs imported, \(expectation.refusedRuns.count) runs "
+                + "and 1 experiment refused, \(expectation.skipped.count) links and special files skipped, "
+                + "in \(fixed(seconds * 1000)) ms")
     }
 
     private func manyKeys(_ report: inout Report) {

@@ -1,5 +1,18 @@
 import RunlogStore
 
+/// The points of one imported metric, handed over in order and as many times as asked: an
+/// importer streams them from its files instead of holding a history in memory. A bad point is
+/// an error (`.invalidArgument`, naming where it is), which fails the run's import.
+public protocol MetricPointSource: Sendable {
+    func forEachPoint(_ body: (MetricPoint) throws(RunlogError) -> Void) throws(RunlogError)
+}
+
+extension Array: MetricPointSource where Element == MetricPoint {
+    public func forEachPoint(_ body: (MetricPoint) throws(RunlogError) -> Void) throws(RunlogError) {
+        for point in self { try body(point) }
+    }
+}
+
 /// A finished run from another tracking system, for importers.
 public struct ImportedRun: Sendable {
     public var id: RunID
@@ -9,7 +22,9 @@ public struct ImportedRun: Sendable {
     public var endTime: Int64?
     public var params: [String: String] = [:]
     public var tags: [String: String] = [:]
-    public var metrics: [String: [MetricPoint]] = [:]
+    /// Each metric's points, read once as they are written (and once more first when `startTime`
+    /// is nil, to find the earliest timestamp).
+    public var metrics: [String: any MetricPointSource] = [:]
     public var deleted = false
     /// Files to keep with the run: artifact path (`model/weights.bin`) → the file to copy.
     public var artifacts: [String: String] = [:]
@@ -25,7 +40,9 @@ public struct ImportedRun: Sendable {
 
 extension TrackingStore {
     /// Writes a run that was recorded elsewhere, keeping its id, times and status. Returns false
-    /// and writes nothing when a run with that id exists (so importing twice adds nothing).
+    /// and writes nothing when a run with that id exists (so importing twice adds nothing). When
+    /// anything fails — a bad point of a metric source, the disk — the run is removed again with
+    /// its artifacts: a failed import leaves nothing behind.
     @discardableResult
     public func importRun(_ run: ImportedRun, into experiment: Experiment) throws(RunlogError) -> Bool {
         if (try? engine.runs().contains(run.id)) == true { return false }
@@ -34,7 +51,13 @@ extension TrackingStore {
         for (key, value) in run.tags { try Validation.tag(key, value) }
         for key in run.metrics.keys { try Validation.key(key, "metric") }
         for path in run.artifacts.keys { try ArtifactPath.check(path) }
-        let start = run.startTime ?? run.metrics.values.compactMap { $0.map(\.timestamp).min() }.min() ?? 0
+        var start = run.startTime
+        if start == nil {
+            for source in run.metrics.values {
+                try source.forEachPoint { point in start = Swift.min(start ?? point.timestamp, point.timestamp) }
+            }
+        }
+        let startTime = start ?? 0
         // The files first: a run is only in the store once its artifacts are.
         var artifacts: [Artifact] = []
         do {
@@ -44,12 +67,23 @@ extension TrackingStore {
                         run.artifacts[path]!, as: path, of: run.id, in: engine.path, moving: false,
                         followingLinks: false))
             }
+            try write(run, artifacts, startTime, into: experiment)
         } catch {
+            try? engine.removeRun(run.id)
             try? ArtifactFiles.removeTree(artifactDirectory(of: run.id))
             throw error
         }
+        try catalog.refresh(run.id)
+        return true
+    }
+
+    private func write(_ run: ImportedRun, _ artifacts: [Artifact], _ start: Int64, into experiment: Experiment)
+        throws(RunlogError)
+    {
+        let writer = try storage("importing run \(run.id)") { () throws(StoreError) in try engine.createRun(run.id) }
+        // A failure leaves the writer closed, so that the run's files can be removed.
+        defer { try? writer.close() }
         try storage("importing run \(run.id)") { () throws(StoreError) in
-            let writer = try engine.createRun(run.id)
             try writer.append(.attribute(key: "experiment_id", value: experiment.id, timestamp: start))
             try writer.append(.attribute(key: "run_name", value: run.name, timestamp: start))
             try writer.append(.status(.running, timestamp: start))
@@ -63,20 +97,22 @@ extension TrackingStore {
                 try writer.append(
                     .attribute(key: RunAttribute.artifact, value: artifact.recorded, timestamp: run.endTime ?? start))
             }
-            for key in run.metrics.keys.sorted() {
-                let series = try writer.series(key)
-                for p in run.metrics[key]! {
+        }
+        for key in run.metrics.keys.sorted() {
+            let series = try storage("importing run \(run.id)") { () throws(StoreError) in try writer.series(key) }
+            try run.metrics[key]!.forEachPoint { (p) throws(RunlogError) in
+                try storage("importing run \(run.id)") { () throws(StoreError) in
                     try writer.log(series, step: p.step, timestamp: p.timestamp, value: p.value)
                 }
             }
+        }
+        try storage("importing run \(run.id)") { () throws(StoreError) in
             if run.status != .running {
                 try writer.append(.status(run.status, timestamp: run.endTime ?? start))
             }
             try writer.close()
             if run.deleted { try engine.deleteRun(run.id) }
         }
-        try catalog.refresh(run.id)
-        return true
     }
 }
 
