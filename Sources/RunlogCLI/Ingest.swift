@@ -8,7 +8,8 @@ struct Ingest: ParsableCommand {
         abstract: "Create a run and log the points read from stdin, as JSON Lines or CSV.",
         discussion: """
             JSON Lines: {"key": "loss", "value": 0.31, "step": 12, "timestamp": 1700000000000}, step and \
-            timestamp optional (step 0, timestamp now); values may be "NaN", "Infinity", "-Infinity". \
+            timestamp optional (step 0, timestamp now), other members ignored; values are decimal or \
+            "NaN", "Infinity", "-Infinity" (no hexadecimal). \
             CSV: key,step,value[,timestamp], an optional header row first. The format is the first \
             line's: "{" means JSON Lines. A bad line is reported with its number on stderr and skipped \
             (--strict stops at it, exit 1); so is a line longer than 1 MiB. The run finishes FINISHED at \
@@ -21,11 +22,16 @@ struct Ingest: ParsableCommand {
     @Option(name: .customLong("param"), help: "A param, key=value (repeatable).") var params: [String] = []
     @Option(name: .customLong("tag"), help: "A tag, key=value (repeatable).") var tags: [String] = []
     @Flag(help: "Stop at the first bad line.") var strict = false
+    @Option(
+        name: .customLong("max-keys"),
+        help: "The most distinct metric keys the run may get; a line with one more is a bad line.")
+    var maxKeys = 100_000
 
     /// The longest line read; a longer one is a bad line (its bytes are not kept).
     static let maxLineBytes = 1 << 20
 
     func validate() throws {
+        guard maxKeys >= 1 else { throw ValidationError("--max-keys must be at least 1") }
         _ = try pairs(params, "--param")
         _ = try pairs(tags, "--tag")
     }
@@ -70,11 +76,17 @@ struct Ingest: ParsableCommand {
             guard !line.isEmpty else { return }
             do {
                 guard let point = try parser.parse(line) else { return }  // a CSV header
-                let metric =
-                    try metrics[point.key]
-                    ?? {
-                        let m = try run.metric(point.key); metrics[point.key] = m; return m
-                    }()
+                let metric: Metric
+                if let known = metrics[point.key] {
+                    metric = known
+                } else {
+                    // Each key costs memory in the writer and the index: bounded per run.
+                    guard metrics.count < maxKeys else {
+                        throw LineError("the run has \(maxKeys) distinct keys already (--max-keys); key not logged")
+                    }
+                    metric = try run.metric(point.key)
+                    metrics[point.key] = metric
+                }
                 try run.log(
                     metric, point.value, step: point.step, timestamp: point.timestamp ?? currentTimeMilliseconds())
                 logged += 1
@@ -271,8 +283,16 @@ struct LineParser {
         )
     }
 
+    /// A decimal number, or NaN / Infinity / -Infinity (as JSON Lines spells them); strtod alone
+    /// would also take hexadecimal (`0x10`) and leading spaces, which are not numbers here.
     private func number(_ bytes: ArraySlice<UInt8>) -> Double? {
         guard !bytes.isEmpty, bytes.count < 64 else { return nil }
+        guard let first = bytes.first,
+            first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
+                || (first >= 0x30 && first <= 0x39) || first == UInt8(ascii: "N") || first == UInt8(ascii: "I")
+                || first == UInt8(ascii: "n") || first == UInt8(ascii: "i"),
+            !bytes.contains(where: { $0 == UInt8(ascii: "x") || $0 == UInt8(ascii: "X") })
+        else { return nil }
         var text = [CChar](repeating: 0, count: bytes.count + 1)
         for (i, byte) in bytes.enumerated() { text[i] = CChar(bitPattern: byte) }
         return text.withUnsafeMutableBufferPointer { buffer -> Double? in
@@ -395,8 +415,29 @@ struct JSONScanner {
         return whole
     }
 
-    mutating func skipValue() throws {
-        if peek == UInt8(ascii: "\"") {
+    /// The deepest array or object skipped inside an unknown member.
+    static let maxSkippedDepth = 64
+
+    mutating func skipValue(depth: Int = 0) throws {
+        if peek == UInt8(ascii: "[") || peek == UInt8(ascii: "{") {
+            // An unknown member holding an array or object: skipped whole, as the README says.
+            guard depth < Self.maxSkippedDepth else {
+                throw LineError("arrays and objects nested deeper than \(Self.maxSkippedDepth)")
+            }
+            let object = peek == UInt8(ascii: "{")
+            let close = object ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            index += 1
+            skipSpace()
+            if consume(close) { return }
+            repeat {
+                if object {
+                    _ = try string()
+                    try expect(UInt8(ascii: ":"))
+                }
+                try skipValue(depth: depth + 1)
+            } while consume(UInt8(ascii: ","))
+            try expect(close)
+        } else if peek == UInt8(ascii: "\"") {
             _ = try string()
         } else if peek == UInt8(ascii: "t") || peek == UInt8(ascii: "f") || peek == UInt8(ascii: "n") {
             while let byte = peek, byte >= 0x61 && byte <= 0x7A { index += 1 }

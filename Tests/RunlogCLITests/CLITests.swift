@@ -193,6 +193,12 @@ final class Workspace {
                 3,1700000004000,0.5
 
                 """)
+        // NaN in JSON is the string "NaN", never a bare NaN (which no JSON reader takes).
+        #expect(
+            try runlog(
+                ["scan", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1", "loss", "--format", "json", "--steps", "2:2"],
+                in: workspace.path
+            ).out == "{\"key\": \"loss\", \"value\": \"NaN\", \"timestamp\": 1700000003000, \"step\": 2}\n")
         #expect(
             try runlog(["scan", "fixture/adam-run", "loss", "--buckets", "2"], in: workspace.path).out == """
                 start  end  count  min   max  mean   first  last
@@ -244,6 +250,47 @@ final class Workspace {
         let strict = try runlog(
             ["ingest", "--experiment", "piped", "--strict"], in: workspace.path, input: "loss,1,0.5\nbad\n")
         #expect(strict.status == 1)
+    }
+
+    @Test func ingestReadsNumbersAsTheREADMESaysAndSkipsUnknownMembers() throws {
+        let workspace = try Workspace(importing: false)
+        let csv = try runlog(
+            ["ingest", "--experiment", "n", "--run-name", "csv"], in: workspace.path,
+            input: "loss,0,0x10\nloss,1,abc\nloss,2, 1\nloss,3,1e3\nloss,4,-Infinity\nloss,5,0X1p4\n")
+        #expect(csv.err.contains("line 1: value \"0x10\" is not a number"), "\(csv.err)")
+        #expect(csv.err.contains("line 2: value \"abc\" is not a number"))
+        #expect(csv.err.contains("line 3: value \" 1\" is not a number"))
+        #expect(csv.err.contains("line 6: value \"0X1p4\" is not a number"))
+        #expect(
+            try runlog(["scan", "n/csv", "loss", "--format", "csv"], in: workspace.path).out.split(separator: "\n")
+                .dropFirst().map { $0.split(separator: ",")[0] + "=" + $0.split(separator: ",")[2] }
+                == ["3=1000.0", "4=-Infinity"])
+        let json = try runlog(
+            ["ingest", "--experiment", "n", "--run-name", "json"], in: workspace.path,
+            input: """
+                {"key": "loss", "value": 1, "tags": ["a", {"b": [2, 3]}], "meta": {}, "list": [], "step": 7}
+                {"key": "loss", "value": 0x10, "step": 8}
+                {"key": "loss", "value": 2, "deep": \(String(repeating: "[", count: 100))\(String(repeating: "]", count: 100))}
+
+                """)
+        #expect(json.err.contains("line 2: "), "\(json.err)")
+        #expect(json.err.contains("line 3: arrays and objects nested deeper than 64"), "\(json.err)")
+        #expect(json.err.contains(": 1 points, 2 bad lines skipped"), "\(json.err)")
+        #expect(
+            try runlog(["scan", "n/json", "loss", "--format", "csv"], in: workspace.path).out.hasSuffix(",1.0\n"))
+    }
+
+    @Test func ingestBoundsTheKeysOfARun() throws {
+        let workspace = try Workspace(importing: false)
+        let result = try runlog(
+            ["ingest", "--experiment", "k", "--run-name", "r", "--max-keys", "3"], in: workspace.path,
+            input: "a,0,1\nb,0,1\nc,0,1\nd,0,1\na,1,2\ne,0,1\n")
+        #expect(result.status == 0)
+        #expect(result.err.contains("line 4: the run has 3 distinct keys already (--max-keys); key not logged"))
+        #expect(result.err.contains("line 6: the run has 3 distinct keys already"))
+        #expect(result.err.contains(": 4 points, 2 bad lines skipped"), "\(result.err)")
+        #expect(
+            try runlog(["ingest", "--experiment", "k", "--max-keys", "0"], in: workspace.path, input: "").status == 2)
     }
 
     @Test func errorsAndUsageErrorsHaveTheirExitCodes() throws {

@@ -171,6 +171,19 @@ struct MessyRun {
         }
     }
 
+    @Test func aCompactionThatCannotWriteLeavesNoTemporaryFile() throws {
+        let messy = try MessyRun(seed: 22, sessions: 2, pointsPerSession: 600, indexSnapshots: true)
+        let fs = FaultyFileSystem()
+        var options = messy.options
+        options.fileSystem = fs
+        let faulty = try Store.open(at: messy.directory.store, options: options)
+        fs.faults.withLock { $0.failWritesAfterBytes = $0.bytesWritten + 100 }  // the disk fills up
+        #expect(throws: StoreError.self) { try faulty.compact(messy.run) }
+        let files = try FileManager.default.contentsOfDirectory(atPath: messy.directory.store + "/runs/\(messy.run)")
+        #expect(!files.contains { $0.hasPrefix("compaction-") }, "\(files)")
+        try messy.expect(try messy.store.openReader(messy.run), "after the failed compaction")
+    }
+
     @Test(arguments: [31, 32, 33] as [UInt64])
     func aCompactionKilledAtRandomLeavesEveryPointOnce(seed: UInt64) throws {
         var random = SeededRandom(seed: seed)

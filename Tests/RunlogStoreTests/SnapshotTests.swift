@@ -87,6 +87,31 @@ import Testing
         #expect(!(try store.openReader(run).openedFromSnapshot), "a listed segment is missing")
     }
 
+    @Test func aSegmentBelowTheLastCutShortMakesTheSnapshotStale() throws {
+        // The snapshot's tail check covers the last segment; each earlier one is held to its size.
+        let directory = TemporaryDirectory()
+        let store = try Store.open(
+            at: directory.store, options: storeOptions(blockPoints: 100, segmentSize: 8 << 10, indexSnapshots: true))
+        let run = RunID.random()
+        let writer = try store.createRun(run)
+        for step in Int64(0)..<6000 {
+            try writer.log("loss", step: step, timestamp: step, value: DamagedRun.value(step))
+        }
+        try writer.close()
+        let segments = try segmentPaths(store, run)
+        try #require(segments.count >= 3)
+        let first = try readFile(segments[0])
+        try writeFile(segments[0], Array(first.prefix(first.count - 40)))
+        let reader = try store.openReader(run)
+        #expect(!reader.openedFromSnapshot, "a snapshot over a shorter earlier segment was trusted")
+        #expect(reader.problems.contains { $0.losesData }, "\(reader.problems)")
+        let grown = first + Array(repeating: 0, count: 16)
+        try writeFile(segments[0], grown)
+        #expect(!(try store.openReader(run).openedFromSnapshot), "a longer earlier segment")
+        try writeFile(segments[0], first)
+        #expect(try store.openReader(run).openedFromSnapshot, "restored: valid again")
+    }
+
     @Test func compactionReplacesTheSnapshotAndAnOldOneIsRejected() throws {
         let directory = TemporaryDirectory()
         let store = try Store.open(

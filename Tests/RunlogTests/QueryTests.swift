@@ -262,3 +262,54 @@ struct Fixture {
         #expect(history.positions == [5] && history.values[0] == [2])
     }
 }
+
+/// Second tests for behaviours a single test used to hold (mutants survived all but one).
+@Suite struct EdgeQueryTests {
+    @Test func aComparedMetricOneRunLacksIsAnEmptyColumnAndOneNoRunHasIsAnError() throws {
+        let directory = TemporaryDirectory()
+        let store = try makeStore(directory)
+        let experiment = try store.experiment(named: "e")
+        let a = try store.startRun(in: experiment, captureEnvironment: false)
+        try a.log(["only_a": 1.5], step: 3)
+        try a.finish()
+        let b = try store.startRun(in: experiment, captureEnvironment: false)
+        try b.log(["other": 2], step: 1)
+        try b.finish()
+        let comparison = try store.compare([a.id, b.id], histories: ["only_a"])
+        #expect(comparison.histories[0].positions == [3])
+        #expect(comparison.histories[0].values == [[1.5], [nil]])
+        #expect(comparison.metrics.first { $0.key == "only_a" }?.summaries.map { $0?.count } == [1, nil])
+        #expect(throws: RunlogError.self) { try store.compare([a.id, b.id], histories: ["neither"]) }
+    }
+
+    @Test func theLatestOfPointsTiedOnStepAndTimeIsTheGreatestValue() throws {
+        let directory = TemporaryDirectory()
+        let store = try makeStore(directory, blockPoints: 2)
+        let run = try store.startRun(in: try store.experiment(named: "e"), captureEnvironment: false)
+        let loss = try run.metric("loss")
+        // Equal step and timestamp, different values, across a block boundary: MLflow's "latest"
+        // is the greatest (step, timestamp, value), wherever it was logged.
+        for value in [1.0, 3.0, 2.0] { try run.log(loss, value, step: 5, timestamp: 10) }
+        try run.finish()
+        let summary = try #require(try store.run(run.id).metrics["loss"])
+        #expect(summary.last.value == 3 && summary.first.value == 1)
+        #expect(try store.history(of: run.id, "loss").map(\.value) == [1, 3, 2])
+    }
+
+    @Test func aRangeEndingWhereABlockStartsIncludesThatPoint() throws {
+        let directory = TemporaryDirectory()
+        let store = try makeStore(directory, blockPoints: 4)
+        let run = try store.startRun(in: try store.experiment(named: "e"), captureEnvironment: false)
+        let loss = try run.metric("loss")
+        for step in Int64(0)..<12 { try run.log(loss, Double(step), step: step, timestamp: 100 + step) }
+        try run.finish()
+        // Blocks hold steps 0…3, 4…7, 8…11: each bound lands on a block's first or last point.
+        for (range, steps) in [(0...4, 0...4), (4...4, 4...4), (3...8, 3...8), (8...8, 8...8), (5...7, 5...7)] {
+            let points = try store.history(
+                of: run.id, "loss", range: ScanRange(steps: Int64(range.lowerBound)...Int64(range.upperBound)))
+            #expect(points.map(\.step) == steps.map(Int64.init), "\(range)")
+        }
+        let byTime = try store.history(of: run.id, "loss", range: ScanRange(timestamps: 100...104))
+        #expect(byTime.map(\.step) == [0, 1, 2, 3, 4])
+    }
+}

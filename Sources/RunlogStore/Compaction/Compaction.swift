@@ -92,9 +92,10 @@ struct Compaction {
             try? fileSystem.remove(temporary)  // not published; the run is untouched
             report.outcome = outcome
             return report
-        } catch let error as StoreError {
-            throw error
         } catch {
+            // A failed write (a full disk) leaves no temporary behind; once renamed there is none.
+            try? fileSystem.remove(temporary)
+            if let error = error as? StoreError { throw error }
             throw StoreError(.io, "compacting run \(runID)", underlying: error)
         }
     }
