@@ -59,6 +59,13 @@ let package = Package(
         ),
         // Seeded workload generators shared by the demo, tests and benchmarks.
         .target(name: "RunlogWorkloads"),
+        // What the tests, the campaign and the fuzzer plug into the engine, kept out of the
+        // modules a training binary links: the simulated disk (the power-loss model) and the
+        // fuzz entry points.
+        .target(
+            name: "RunlogTestSupport",
+            dependencies: ["RunlogStore", "Runlog", .product(name: "Logging", package: "swift-log")]
+        ),
         // The tracking web UI: pages, SVG charts, stylesheet and script, rendered from a store
         // (no HTTP here: the server routes requests to it).
         .target(name: "RunlogUI", dependencies: ["Runlog"], exclude: ["UI.md"]),
@@ -89,7 +96,8 @@ let package = Package(
         .target(
             name: "RunlogReliability",
             dependencies: [
-                "RunlogStore", "Runlog", "RunlogWorkloads", .product(name: "Logging", package: "swift-log"),
+                "RunlogStore", "Runlog", "RunlogWorkloads", "RunlogTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -98,7 +106,7 @@ let package = Package(
         ),
         // libFuzzer targets for the record reader, the decoders and the filter language; built
         // normally, it replays a corpus (see RELIABILITY.md).
-        .executableTarget(name: "RunlogFuzz", dependencies: ["Runlog", "RunlogStore"]),
+        .executableTarget(name: "RunlogFuzz", dependencies: ["RunlogTestSupport"]),
         // A writer process that tests start, kill and race against (second-writer and crash tests).
         .executableTarget(
             name: "RunlogTestWriter",
@@ -129,7 +137,7 @@ let package = Package(
         .testTarget(name: "RunlogUITests", dependencies: ["RunlogUI", "Runlog", "RunlogWorkloads"]),
         .testTarget(
             name: "RunlogReliabilityTests",
-            dependencies: ["RunlogReliability", "RunlogStore", "Runlog"]
+            dependencies: ["RunlogReliability", "RunlogTestSupport", "RunlogStore", "Runlog"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 import Runlog
 import RunlogStore
+import RunlogTestSupport
 
 #if canImport(Glibc)
     import Glibc

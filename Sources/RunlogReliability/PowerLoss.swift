@@ -1,5 +1,6 @@
 import Logging
 import RunlogStore
+import RunlogTestSupport
 import RunlogWorkloads
 import Synchronization
 
@@ -17,7 +18,7 @@ import Synchronization
 /// - `interval`: every point acknowledged before the latest completed background fsync began;
 /// - `never`: nothing is promised, but the store opens and holds nothing that was never logged.
 /// In every case the store opens, a writer recovers the run, and nothing acknowledged is lost
-/// by that recovery. A fourth mode cuts the power during a compaction of a closed run.
+/// by that recovery. A fourth mode cuts the power at every step of a compaction of a closed run.
 package struct PowerLoss {
     package enum Mode: String, CaseIterable, Sendable {
         case never, onFlush, interval, compaction
@@ -116,15 +117,28 @@ package struct PowerLoss {
         if image == nil { acknowledged = [steps, steps, steps] }
         try writer.close()
         if mode == .compaction {
-            // Cut the power somewhere inside the compaction's write-sync-rename-sync-delete.
-            let done = Atomic<Bool>(false)
-            try startThread {
-                _ = try? store.compact(run, force: true)
-                done.store(true, ordering: .releasing)
+            // Cut the power at the steps of the compaction: its write-sync-rename-sync-delete; every
+            // other cut keeps any subset of the unsynced directory changes, so a compaction that
+            // deleted the old segments before its rename was synced loses points there.
+            disk.startRecording()
+            _ = try? store.compact(run, force: true)
+            var failures: [String] = []
+            // Its end (rename, directory syncs, deletions, the new snapshot) step by step, and a
+            // few moments of the writing before it.
+            let moments = disk.stopRecording()
+            let publish = max(0, moments.count - 14)
+            let chosen = Set((0..<4).map { _ in random.below(publish + 1) }).union(publish..<moments.count)
+            for step in chosen.sorted() where step < moments.count {
+                let moment = moments[step]
+                let image = moment.powerLoss(using: &random, reorderingDirectoryChanges: step % 2 == 1)
+                tally.images += 1
+                tally.acknowledgedPoints += acknowledged.reduce(0, +)
+                failures += check(
+                    image, run: run, required: acknowledged, expectation: .acknowledgedPresent, tally: &tally,
+                    logged: steps * 3
+                ).map { "power cut before operation \(step) of the compaction: \($0)" }
             }
-            usleep(UInt32(random.below(3_000)))
-            image = disk.powerLoss(using: &random)
-            while !done.load(ordering: .acquiring) { usleep(100) }
+            return failures
         }
         if image == nil {
             (syncStart, image) = (disk.lastSyncStart(pathPrefix: "/store/runs"), disk.powerLoss(using: &random))

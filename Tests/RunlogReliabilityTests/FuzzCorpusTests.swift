@@ -1,5 +1,6 @@
 import Runlog
 import RunlogReliability
+import RunlogTestSupport
 import Testing
 
 @testable import RunlogStore

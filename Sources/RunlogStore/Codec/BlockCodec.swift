@@ -1,10 +1,10 @@
 /// The payload of a block record: a header with the block's summary, then its column data, either
 /// LZ4-compressed or raw. See FORMAT.md, "Block record".
-struct BlockHeader: Sendable, Hashable {
+package struct BlockHeader: Sendable, Hashable {
     /// The header's size without its key.
     static let fixedSize = 116
     /// The most points one block may hold; a larger count in a header is corruption.
-    static let maxPoints = 1 << 16
+    package static let maxPoints = 1 << 16
 
     /// The series' key: every block names its series, so no other record is needed to read it.
     var key: String
@@ -166,11 +166,11 @@ struct BlockEncoder {
     }
 }
 
-enum BlockDecoder {
+package enum BlockDecoder {
     /// Decodes the block record payload `payload` into `out`, which has room for the header's count
     /// of points. `scratch` is reused between calls. Returns the header.
     @discardableResult
-    static func decode(
+    package static func decode(
         _ payload: UnsafeRawBufferPointer, scratch: inout [UInt8], into out: UnsafeMutableRawPointer,
         capacity: Int
     ) throws(DecodeError) -> BlockHeader {

@@ -4,7 +4,7 @@ import CRunlogCRC
 ///
 /// With the CPU's CRC-32C instruction where there is one (x86-64 SSE4.2, ARMv8 CRC), else eight
 /// bytes at a time from tables ("slicing-by-8").
-enum CRC32C {
+package enum CRC32C {
     static let hardwareAvailable = runlog_crc32c_hardware_available() != 0
     /// Eight tables of 256 entries: `tables[k * 256 + b]` is the CRC of byte `b` followed by `k` zero bytes.
     private static let tables: [UInt32] = {
@@ -24,7 +24,7 @@ enum CRC32C {
     }()
 
     /// The CRC of `bytes`, continuing from `crc` (the CRC of what came before; 0 to start).
-    static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+    package static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         if hardwareAvailable, let base = bytes.baseAddress {
             return ~runlog_crc32c_hardware_update(~crc, base, bytes.count)
         }

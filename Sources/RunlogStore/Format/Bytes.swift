@@ -1,18 +1,18 @@
 /// Why bytes could not be decoded. The caller adds the file and offset.
-struct DecodeError: Error, Sendable, CustomStringConvertible {
+package struct DecodeError: Error, Sendable, CustomStringConvertible {
     let reason: String
-    init(_ reason: String) { self.reason = reason }
-    var description: String { reason }
+    package init(_ reason: String) { self.reason = reason }
+    package var description: String { reason }
 }
 
 extension Array where Element == UInt8 {
     @inline(__always)
-    mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
+    package mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
         Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }
 
     @inline(__always)
-    mutating func appendLittleEndian(_ value: Double) {
+    package mutating func appendLittleEndian(_ value: Double) {
         appendLittleEndian(value.bitPattern)
     }
 

@@ -5,7 +5,7 @@
 /// ```
 /// `crc` is the CRC-32C of the 5 + `length` bytes after it (length, type and payload), so a damaged
 /// length or type is caught as surely as a damaged payload. Little-endian.
-enum RecordFrame {
+package enum RecordFrame {
     static let headerSize = 9
     /// The largest payload a writer produces; a larger length field is corruption, never an allocation.
     static let maxPayloadLength = 8 << 20
@@ -17,7 +17,7 @@ enum RecordFrame {
 
     /// Appends a framed record of any type byte, known to this build or not (tests and fuzzing
     /// write the records a newer build would).
-    static func append(typeByte: UInt8, payload: [UInt8], to bytes: inout [UInt8]) {
+    package static func append(typeByte: UInt8, payload: [UInt8], to bytes: inout [UInt8]) {
         precondition(payload.count <= maxPayloadLength, "record payload of \(payload.count) bytes")
         let start = bytes.count
         bytes.appendLittleEndian(UInt32(0))

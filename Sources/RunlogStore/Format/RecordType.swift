@@ -1,5 +1,5 @@
 /// The type byte of a record. New kinds of data get new numbers; old numbers never change meaning.
-enum RecordType: UInt8, Sendable, CaseIterable {
+package enum RecordType: UInt8, Sendable, CaseIterable {
     /// A block of points of one series; the block names its series.
     case block = 1
     case param = 2

@@ -107,7 +107,7 @@ enum KeyRules {
 }
 
 extension RecordType: CustomStringConvertible {
-    var description: String {
+    package var description: String {
         switch self {
         case .block: "block"
         case .param: "param"

@@ -6,7 +6,7 @@
 /// `magic` is 89 52 4C 4F 47 0D 0A 1A ("\x89RLOG\r\n\x1A", after PNG: catches 7-bit and newline
 /// mangling); `crc` is the CRC-32C of the 32 bytes before it. Little-endian. `flags` bit 0 marks
 /// a compacted segment, which replaces every segment of a lower sequence; other bits are 0.
-struct SegmentHeader: Sendable, Hashable {
+package struct SegmentHeader: Sendable, Hashable {
     static let size = 36
     static let magic: [UInt8] = [0x89, 0x52, 0x4C, 0x4F, 0x47, 0x0D, 0x0A, 0x1A]
     /// The format version this build writes, and the newest it reads.
@@ -20,7 +20,14 @@ struct SegmentHeader: Sendable, Hashable {
 
     static let compactedFlag: UInt16 = 1
 
-    func encoded() -> [UInt8] {
+    package init(version: UInt16 = currentVersion, runID: RunID, sequence: UInt32, compacted: Bool = false) {
+        self.version = version
+        self.runID = runID
+        self.sequence = sequence
+        self.compacted = compacted
+    }
+
+    package func encoded() -> [UInt8] {
         var bytes = SegmentHeader.magic
         bytes.appendLittleEndian(version)
         bytes.appendLittleEndian(compacted ? SegmentHeader.compactedFlag : 0)

@@ -14,10 +14,10 @@
 /// ```
 /// `payloadCRC` is the CRC-32C of the payload; `reserved` is 0. `tailCRC` is the CRC-32C of the (up to) 64 bytes
 /// before `positionOffset` in segment `positionSequence` — the end of the log the index covers.
-struct IndexSnapshot: Sendable {
+package struct IndexSnapshot: Sendable {
     static let fileName = "INDEX"
-    static let magic: [UInt8] = Array("RLIX".utf8)
-    static let version: UInt16 = 1
+    package static let magic: [UInt8] = Array("RLIX".utf8)
+    package static let version: UInt16 = 1
     static let maxSize: Int64 = 256 << 20
     static let tailLength = 64
     private static let blockSize = 116
@@ -80,7 +80,7 @@ struct IndexSnapshot: Sendable {
         return bytes
     }
 
-    static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> IndexSnapshot {
+    package static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> IndexSnapshot {
         var header = ByteReader(bytes)
         guard header.remaining >= 16, Array(try header.readBytes(4, "magic")) == magic else {
             throw DecodeError("not an index snapshot")

@@ -29,6 +29,8 @@ public struct RunIndex: Sendable {
 
     public var keys: [String] { series.keys.sorted() }
 
+    package init() {}
+
     public func series(_ key: String) -> SeriesIndex? { series[key] }
 
     /// About how many bytes this index holds in memory: block descriptors, keys and records,
@@ -49,7 +51,7 @@ public struct RunIndex: Sendable {
     }
 
     /// Applies one record of the log. Returns why it was refused, if it was.
-    mutating func apply(
+    package mutating func apply(
         _ type: RecordType, segment: UInt32, offset: Int64, payload: UnsafeRawBufferPointer
     ) -> String? {
         do {

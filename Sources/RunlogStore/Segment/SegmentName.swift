@@ -1,8 +1,8 @@
 /// Segment files are named by their sequence number: `00000001.segment`, `00000002.segment`…
-enum SegmentName {
+package enum SegmentName {
     static let suffix = ".segment"
 
-    static func fileName(_ sequence: UInt32) -> String {
+    package static func fileName(_ sequence: UInt32) -> String {
         let digits = String(sequence)
         return String(repeating: "0", count: max(0, 8 - digits.count)) + digits + suffix
     }

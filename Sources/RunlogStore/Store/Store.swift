@@ -127,7 +127,7 @@ public final class Store: Sendable {
         }
     }
 
-    func directory(of run: RunID) -> String { runsDirectory + "/" + run.description }
+    package func directory(of run: RunID) -> String { runsDirectory + "/" + run.description }
 
     /// The runs of the store, in id order.
     public func runs() throws(StoreError) -> [RunID] {

@@ -7,12 +7,12 @@
 /// A value guarded by a mutex, with one condition variable for waiting on changes to it.
 ///
 /// `@unchecked Sendable`: every access to `value` happens with `mutex` held.
-final class ConditionLock<Value>: @unchecked Sendable {
+package final class ConditionLock<Value>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var value: Value
 
-    init(_ value: Value) {
+    package init(_ value: Value) {
         self.value = value
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
@@ -26,7 +26,7 @@ final class ConditionLock<Value>: @unchecked Sendable {
     }
 
     @inline(__always)
-    func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
+    package func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value)
@@ -35,7 +35,7 @@ final class ConditionLock<Value>: @unchecked Sendable {
     /// Locks, waits while `mustWait` holds (releasing the lock meanwhile, and at most until
     /// `deadline`, a `CLOCK_REALTIME` instant in nanoseconds), then runs `body` under the lock.
     @inline(__always)
-    func withLock<R, E: Error>(
+    package func withLock<R, E: Error>(
         waitingWhile mustWait: (borrowing Value) -> Bool,
         deadline: Int64? = nil,
         _ body: (inout Value) throws(E) -> R

@@ -1,4 +1,5 @@
 import Logging
+import Runlog
 import RunlogStore
 
 /// The entry point of the filter-language fuzz target (`Sources/RunlogFuzz`) and of the test that

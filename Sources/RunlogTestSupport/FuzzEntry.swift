@@ -1,4 +1,5 @@
 import Logging
+import RunlogStore
 
 /// Entry points for the libFuzzer targets (`Sources/RunlogFuzz`) and for the tests that replay
 /// their corpus. Each takes arbitrary bytes and must return — never trap, hang or allocate

@@ -1,3 +1,4 @@
+import RunlogStore
 import Synchronization
 
 #if canImport(Glibc)
@@ -13,7 +14,9 @@ import Synchronization
 /// - a file's bytes become durable when the file is synced;
 /// - directory changes (create, rename, link, unlink, mkdir) are journaled in order and become
 ///   durable when any directory is synced — a crash keeps a prefix of the unsynced ones, so a
-///   rename is all or nothing;
+///   rename is all or nothing; or, `reorderingDirectoryChanges`, any subset of them (POSIX
+///   promises no order among changes that were not synced: a rename may be lost while a later
+///   unlink survives);
 /// - of a file's unsynced bytes, a crash keeps some prefix, and sometimes a page of that prefix
 ///   reads back as zeros (written back out of order, the size already extended).
 ///
@@ -47,6 +50,34 @@ package final class SimulatedDisk: FileSystem {
         /// Completed file syncs: (the operation count when the sync started, the file).
         var syncs: [(startedAt: Int, path: String)] = []
         var operations = 0
+        /// While recording, the state before each operation since `startRecording()`.
+        var recorded: [State]?
+    }
+
+    /// Counts an operation; while recording, keeps the state as it stands before it.
+    private static func tick(_ s: inout State) {
+        s.operations += 1
+        if s.recorded != nil {
+            var moment = s
+            moment.recorded = nil
+            s.recorded!.append(moment)
+        }
+    }
+
+    /// Keeps the disk's state at every operation from now on, until `stopRecording()`.
+    package func startRecording() {
+        state.withLock { $0.recorded = [] }
+    }
+
+    /// The disk as it stood before each operation since `startRecording()`, and as it stands now:
+    /// a power cut can be tried at every step of what ran in between.
+    package func stopRecording() -> [SimulatedDisk] {
+        state.withLock { s in
+            var moments = s.recorded ?? []
+            s.recorded = nil
+            moments.append(s)
+            return moments.map(SimulatedDisk.init)
+        }
     }
 
     /// A pthread mutex rather than `Mutex`: ThreadSanitizer sees through pthreads, not through
@@ -72,16 +103,19 @@ package final class SimulatedDisk: FileSystem {
 
     /// The disk as found after a power loss at this instant: everything synced, and a part of
     /// what was not chosen with `random` (see the type's comment).
-    package func powerLoss(using random: inout some RandomNumberGenerator) -> SimulatedDisk {
+    package func powerLoss(using random: inout some RandomNumberGenerator, reorderingDirectoryChanges: Bool = false)
+        -> SimulatedDisk
+    {
         /// A number in 0..<bound (0 when bound is 0).
         func below(_ bound: Int) -> Int { bound <= 0 ? 0 : Int.random(in: 0..<bound, using: &random) }
         return state.withLock { s in
             var next = State()
             next.nextInode = s.nextInode
-            // Directory changes: the durable ones and a prefix of the pending ones.
+            // Directory changes: the durable ones and a prefix (or any subset) of the pending ones.
             var entries = s.durable
             let kept = below(s.pending.count + 1)
-            for change in s.pending.prefix(kept) {
+            for (index, change) in s.pending.enumerated()
+            where reorderingDirectoryChanges ? below(2) == 0 : index < kept {
                 for (path, entry) in change { entries[path] = entry }
             }
             next.current = entries
@@ -113,7 +147,7 @@ package final class SimulatedDisk: FileSystem {
     package func open(_ path: String, writable: Bool, create: Bool) throws -> any FileHandle {
         let path = Self.normalize(path)
         let number = try state.withLock { s throws -> Int in
-            s.operations += 1
+            Self.tick(&s)
             switch s.current[path] {
             case .file(let number): return number
             case .directory: throw SystemError("open", path: path, errno: EISDIR)
@@ -133,7 +167,7 @@ package final class SimulatedDisk: FileSystem {
     package func createDirectory(_ path: String) throws {
         let path = Self.normalize(path)
         try state.withLock { s in
-            s.operations += 1
+            Self.tick(&s)
             switch s.current[path] {
             case .directory: return
             case .file: throw SystemError("mkdir", path: path, errno: EEXIST)
@@ -171,7 +205,7 @@ package final class SimulatedDisk: FileSystem {
     package func syncDirectory(_ path: String) throws {
         let path = Self.normalize(path)
         try state.withLock { s in
-            s.operations += 1
+            Self.tick(&s)
             guard s.current[path] == .directory else { throw SystemError("fsync", path: path, errno: ENOENT) }
             // The journal commits every change made so far, whichever directory they touched.
             s.durable = s.current
@@ -182,7 +216,7 @@ package final class SimulatedDisk: FileSystem {
     package func rename(_ source: String, to destination: String) throws {
         let (source, destination) = (Self.normalize(source), Self.normalize(destination))
         try state.withLock { s in
-            s.operations += 1
+            Self.tick(&s)
             guard case .file(let number) = s.current[source] else {
                 throw SystemError("rename", path: "\(source) to \(destination)", errno: ENOENT)
             }
@@ -194,7 +228,7 @@ package final class SimulatedDisk: FileSystem {
     package func link(_ source: String, to destination: String) throws -> Bool {
         let (source, destination) = (Self.normalize(source), Self.normalize(destination))
         return try state.withLock { s in
-            s.operations += 1
+            Self.tick(&s)
             guard case .file(let number) = s.current[source] else {
                 throw SystemError("link", path: "\(source) to \(destination)", errno: ENOENT)
             }
@@ -208,7 +242,7 @@ package final class SimulatedDisk: FileSystem {
     package func remove(_ path: String) throws {
         let path = Self.normalize(path)
         try state.withLock { s in
-            s.operations += 1
+            Self.tick(&s)
             guard case .file = s.current[path] else { throw SystemError("unlink", path: path, errno: ENOENT) }
             Self.change([(path, nil)], &s)
         }
@@ -217,7 +251,7 @@ package final class SimulatedDisk: FileSystem {
     package func removeDirectory(_ path: String) throws {
         let path = Self.normalize(path)
         try state.withLock { s in
-            s.operations += 1
+            Self.tick(&s)
             guard s.current[path] == .directory else { throw SystemError("rmdir", path: path, errno: ENOENT) }
             let prefix = path + "/"
             guard !s.current.keys.contains(where: { $0.hasPrefix(prefix) }) else {
@@ -247,7 +281,7 @@ package final class SimulatedDisk: FileSystem {
 
     fileprivate func withInode<T>(_ number: Int, _ body: (inout Inode, inout State) throws -> T) rethrows -> T {
         try state.withLock { s in
-            s.operations += 1
+            Self.tick(&s)
             var inode = s.inodes[number]!
             defer { s.inodes[number] = inode }
             return try body(&inode, &s)
