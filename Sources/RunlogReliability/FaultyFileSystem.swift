@@ -26,6 +26,9 @@ package final class FaultyFileSystem: FileSystem {
         package var failAtOperation: Int?
         /// Reads (and directory listings) of paths containing this fail with EIO: a bad sector.
         package var failReadsOfPathsContaining: String?
+        /// Runs once, before the first operation named `name` on a path containing `path`: what
+        /// another process does at that moment (a writer appending while a compaction writes).
+        package var before: (name: String, path: String, action: @Sendable () -> Void)?
     }
 
     /// Throws EIO when reads of `path` are set to fail.
@@ -38,10 +41,15 @@ package final class FaultyFileSystem: FileSystem {
     /// Counts a mutating operation, failing it when its number comes up.
     package func operation(_ name: String, _ path: String) throws {
         if readOnly { throw SystemError(name, path: path, errno: EROFS) }
-        let fail = faults.withLock { f -> Bool in
+        let (fail, action) = faults.withLock { f -> (Bool, (@Sendable () -> Void)?) in
             f.operations += 1
-            return f.failAtOperation == f.operations
+            guard let hook = f.before, hook.name == name, path.contains(hook.path) else {
+                return (f.failAtOperation == f.operations, nil)
+            }
+            f.before = nil
+            return (f.failAtOperation == f.operations, hook.action)
         }
+        action?()
         if fail { throw SystemError(name, path: path, errno: EIO) }
     }
 

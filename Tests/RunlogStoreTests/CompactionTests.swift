@@ -171,6 +171,34 @@ struct MessyRun {
         }
     }
 
+    @Test func aCompactionDoesNotPublishOverPointsLoggedWhileItWrote() throws {
+        let messy = try MessyRun(seed: 23, sessions: 2, pointsPerSession: 600)
+        let fs = FaultyFileSystem()
+        var options = messy.options
+        options.fileSystem = fs
+        let faulty = try Store.open(at: messy.directory.store, options: options)
+        // After the compaction has read the run and written its output, before it publishes, a
+        // writer (another process, through the real file system) appends and lets go.
+        let (store, run) = (messy.store, messy.run)
+        fs.faults.withLock {
+            $0.before = (
+                "fsync", Compaction.temporaryPrefix,
+                {
+                    guard let writer = try? store.openWriter(run) else { return }
+                    for step in 0..<50 { try? writer.log("extra", step: Int64(step), timestamp: 0, value: 1) }
+                    try? writer.close()
+                }
+            )
+        }
+        let report = try faulty.compact(run)
+        #expect(report.outcome != .compacted, "published over a run that changed: \(report.outcome)")
+        let reader = try store.openReader(run)
+        #expect(try reader.scan("extra").count == 50)
+        try messy.expect(reader, "after the deferred compaction")
+        #expect(try store.compact(run).outcome == .compacted)
+        #expect(try store.openReader(run).scan("extra").count == 50)
+    }
+
     @Test func aCompactionThatCannotWriteLeavesNoTemporaryFile() throws {
         let messy = try MessyRun(seed: 22, sessions: 2, pointsPerSession: 600, indexSnapshots: true)
         let fs = FaultyFileSystem()

@@ -60,16 +60,25 @@ extension TrackingStore {
         let startTime = start ?? 0
         // The files first: a run is only in the store once its artifacts are.
         var artifacts: [Artifact] = []
-        do {
+        do throws(RunlogError) {
             for path in run.artifacts.keys.sorted() {
                 artifacts.append(
                     try ArtifactFiles.keep(
                         run.artifacts[path]!, as: path, of: run.id, in: engine.path, moving: false,
                         followingLinks: false))
             }
-            try write(run, artifacts, startTime, into: experiment)
+            // Another process may have created the run since the check: then it is not ours to remove.
+            let writer = try storage("importing run \(run.id)") { () throws(StoreError) in
+                try engine.createRun(run.id)
+            }
+            do throws(RunlogError) {
+                try write(run, artifacts, startTime, into: experiment, writer)
+            } catch {
+                try? writer.close()
+                try? engine.removeRun(run.id)
+                throw error
+            }
         } catch {
-            try? engine.removeRun(run.id)
             try? ArtifactFiles.removeTree(artifactDirectory(of: run.id))
             throw error
         }
@@ -77,12 +86,9 @@ extension TrackingStore {
         return true
     }
 
-    private func write(_ run: ImportedRun, _ artifacts: [Artifact], _ start: Int64, into experiment: Experiment)
-        throws(RunlogError)
-    {
-        let writer = try storage("importing run \(run.id)") { () throws(StoreError) in try engine.createRun(run.id) }
-        // A failure leaves the writer closed, so that the run's files can be removed.
-        defer { try? writer.close() }
+    private func write(
+        _ run: ImportedRun, _ artifacts: [Artifact], _ start: Int64, into experiment: Experiment, _ writer: RunWriter
+    ) throws(RunlogError) {
         try storage("importing run \(run.id)") { () throws(StoreError) in
             try writer.append(.attribute(key: "experiment_id", value: experiment.id, timestamp: start))
             try writer.append(.attribute(key: "run_name", value: run.name, timestamp: start))
