@@ -23,7 +23,7 @@ struct Tail: ParsableCommand {
         let id = try resolveRun(runReference, in: tracking)
         let reader = try tracking.engine.openReader(id)
         let interrupted = SignalFlag.install()
-        var seenBlocks: [String: Int] = [:]
+        var followed: [String: Followed] = [:]
         var reported: Set<StoreProblem> = []
         // Written straight to the descriptor, so each look's lines leave at once (not buffered).
         if output.format == .csv { FileHandle.standardOutput.write(Data("key,step,timestamp,value\n".utf8)) }
@@ -37,12 +37,25 @@ struct Tail: ParsableCommand {
             let index = reader.index
             for key in index.keys where keys.isEmpty || keys.contains(key) {
                 let blocks = index.series(key)?.blocks ?? []
-                let seen = seenBlocks[key] ?? 0
-                guard blocks.count > seen else { continue }
-                try reader.scan(blocks: blocks[seen...]) { chunk in
-                    for p in chunk { text += line(key, p) + "\n" }
+                var seen = followed[key] ?? Followed()
+                let points = blocks.reduce(0) { $0 + $1.summary.count }
+                guard points > seen.points else { continue }
+                if seen.blocks <= blocks.count && (seen.blocks == 0 || blocks[seen.blocks - 1] == seen.lastBlock) {
+                    // The log only grew: the new blocks follow the ones printed.
+                    try reader.scan(blocks: blocks[seen.blocks...]) { chunk in
+                        for p in chunk { text += line(key, p) + "\n" }
+                    }
+                } else {
+                    // A compaction rewrote the blocks (a finished run is compacted as it closes):
+                    // the points printed are the first ones of the rewritten series.
+                    var skip = seen.points
+                    try reader.scan(key) { chunk in
+                        for p in chunk.dropFirst(min(skip, chunk.count)) { text += line(key, p) + "\n" }
+                        skip = max(0, skip - chunk.count)
+                    }
                 }
-                seenBlocks[key] = blocks.count
+                seen = Followed(blocks: blocks.count, lastBlock: blocks.last, points: points)
+                followed[key] = seen
             }
             if !text.isEmpty { FileHandle.standardOutput.write(Data(text.utf8)) }
             let finished =
@@ -66,4 +79,11 @@ struct Tail: ParsableCommand {
             ]).text
         }
     }
+}
+
+/// What `tail` printed of a series: how many blocks, the last of them, and how many points.
+private struct Followed {
+    var blocks = 0
+    var lastBlock: BlockDescriptor?
+    var points = 0
 }

@@ -15,7 +15,13 @@ import Testing
 /// `RUNLOG_WRITE_FIXTURES=1 swift test --filter FixtureTests`.
 enum SegmentFixtures {
     static let runID = RunID("00112233445566778899aabbccddeeff")!
-    static let names = ["valid", "torn-tail", "bad-crc", "bad-length", "unknown-record-type"]
+    static let names = ["valid", "torn-tail", "bad-crc", "bad-length", "unknown-record-type", "float32"]
+
+    /// The values of the `float32` fixture: each converts to `Float` and back bit for bit, so the
+    /// block stores 4-byte values (NaN, -0, infinity, the smallest subnormal float included).
+    static let float32Values: [Double] = [
+        0.5, -1.25, Double(Float(0.1)), 65504, .infinity, -0.0, Double(Float.leastNonzeroMagnitude), .nan,
+    ]
     static var root: String {
         let file = "\(#filePath)"
         let tests = file[..<file.range(of: "/Tests/")!.lowerBound]
@@ -45,7 +51,21 @@ enum SegmentFixtures {
         return (bytes, recordBoundaries(bytes))
     }
 
+    /// A run of one uncompressed block of `float32Values` (steps 0…7), so the fixture's bytes show
+    /// the 4-byte value layout itself.
+    static func buildFloat32() throws -> [UInt8] {
+        let directory = TemporaryDirectory()
+        let store = try Store.open(at: directory.store, options: storeOptions(compression: false, blockPoints: 8))
+        let writer = try store.createRun(runID)
+        for (step, value) in float32Values.enumerated() {
+            try writer.log("loss", step: Int64(step), timestamp: 1_700_000_000_000 + Int64(step), value: value)
+        }
+        try writer.close()
+        return try readFile(try segmentPaths(store, runID)[0])
+    }
+
     static func make(_ name: String) throws -> [UInt8] {
+        if name == "float32" { return try buildFloat32() }
         let (bytes, records) = try build()
         let secondBlock = records.filter { $0.type == .block }[1]
         var damaged = bytes
@@ -155,6 +175,30 @@ enum SegmentFixtures {
         )
         #expect(problem.detail.contains(reason))
         #expect(try !store.verify(SegmentFixtures.runID).isClean)
+    }
+
+    @Test func theFloat32FixtureDecodesBitForBitFromFourByteValues() throws {
+        let directory = TemporaryDirectory()
+        let store = try open("float32", in: directory)
+        let reader = try store.openReader(SegmentFixtures.runID)
+        let points = try reader.scan("loss")
+        #expect(points.map(\.value.bitPattern) == SegmentFixtures.float32Values.map(\.bitPattern))
+        #expect(reader.index.series("loss")?.blocks.count == 1)
+        // The checked-in bytes hold the layout FORMAT.md gives, computed here on its own: value
+        // codec 1, and the values as 4 byte planes of their binary32 bits (plane b holds byte b of
+        // each value, least significant first), after the steps and timestamps columns.
+        let bytes = try readFile(SegmentFixtures.segmentPath("float32"))
+        let block = 36 + RecordFrame.headerSize  // the segment header, the record's frame
+        func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) } }
+        #expect(bytes[block + 106] == 0 && bytes[block + 107] == 1, "uncompressed, value codec float32")
+        let (steps, times, raw) = (u32(block + 108), u32(block + 112), u32(block + 116))
+        let values = SegmentFixtures.float32Values
+        #expect(raw == steps + times + values.count * 4)
+        let column = Array(bytes[(block + 120 + steps + times)..<(block + 120 + raw)])
+        let expected = (0..<4).flatMap { plane in
+            values.map { UInt8(truncatingIfNeeded: Float($0).bitPattern >> UInt32(8 * plane)) }
+        }
+        #expect(column == expected)
     }
 
     @Test func anUnknownRecordTypeIsANoticeAndSkipped() throws {

@@ -57,6 +57,26 @@ import Testing
         #expect(try store.experiments().count == 1)
     }
 
+    @Test func threadsWithStoresOfTheirOwnCreatingOneExperimentGetOneID() throws {
+        // The race of processes, in one process: each thread opens its own store on the directory.
+        let directory = TemporaryDirectory()
+        _ = try makeStore(directory)
+        let path = directory.store
+        for round in 0..<5 {
+            let ids = Mutex<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 8) { _ in
+                if let store = try? TrackingStore.open(at: path, options: quietOptions()),
+                    let id = try? store.experiment(named: "race \(round)").id
+                {
+                    ids.withLock { $0.append(id) }
+                }
+            }
+            #expect(ids.withLock { $0.count } == 8, "round \(round)")
+            #expect(Set(ids.withLock { $0 }).count == 1, "round \(round): \(ids.withLock { $0 })")
+        }
+        #expect(try makeStore(directory).experiments().count == 5)
+    }
+
     @Test func experimentNamesAreValidated() throws {
         let directory = TemporaryDirectory()
         let store = try makeStore(directory)

@@ -119,7 +119,7 @@ public final class RunWriter: Sendable {
         try record.validate()
         try state.withLock { (s) throws(StoreError) in
             try s.checkOpen()
-            if case .status = record { s.sealAll(reserve: options.blockPoints) }
+            if case .status = record { s.sealAll(reserve: 0) }  // a run that ends logs no more: no room kept
             s.enqueue(.record(record))
         }
         state.broadcast()
