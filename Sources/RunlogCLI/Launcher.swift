@@ -347,6 +347,9 @@ final class MetricsSampling: Sendable {
         do {
             if let server {
                 try server.write(run, write)
+                // Let go of the run at once: a Swift child that starts late (a loaded machine)
+                // takes it up with a bounded patience, and an idle writer held it past that.
+                server.closeIdleWriters(.zero)
             } else {
                 let active = try store.resumeRun(run)
                 try write(active)
