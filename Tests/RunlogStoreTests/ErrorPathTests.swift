@@ -92,7 +92,7 @@ import Testing
         (
             "delete and restore",
             { store, scene in
-                try store.deleteRun(scene.a); try store.restoreRun(scene.a)
+                try store.deleteRun(scene.a, at: 1_764_547_200_000); try store.restoreRun(scene.a)
             }
         ),
         ("remove a deleted run", { store, _ in try store.removeRun(store.createRun().runID) }),

@@ -58,4 +58,42 @@ import Testing
         #expect(second.removedRuns == [live.id] && second.skipped.isEmpty)
         #expect(try makeStore(f.directory).runs(includeDeleted: true).map(\.name) == ["run3"])
     }
+
+    /// `gc(deletedBefore:)` goes by the time recorded in the tombstone (or the experiment's
+    /// deletion), keeps what was deleted later or at no recorded time, and a dry run removes
+    /// nothing; a tombstone's bytes are untrusted.
+    @Test func gcByDeletionTimeAndDryRun() throws {
+        let f = try Fixture()
+        let live = try f.store.startRun(in: f.cifar, name: "live", captureEnvironment: false)
+        try f.store.deleteRun(f.runs[3])
+        try f.store.deleteRun(live.id)
+        let deleted = try #require(f.store.engine.deletionTime(f.runs[3]))
+        #expect(abs(deleted - Int64(Date().timeIntervalSince1970 * 1000)) < 60_000)
+        try f.store.deleteRun(f.runs[3])
+        #expect(f.store.engine.deletionTime(f.runs[3]) == deleted, "deleting again keeps the first time")
+        #expect(f.store.engine.deletionTime(f.runs[0]) == nil, "not deleted")
+
+        let before = try f.store.gc(deletedBefore: deleted - 1)
+        #expect(before.removedRuns.isEmpty && Set(before.skipped.map(\.run)) == [f.runs[3], live.id])
+        let dry = try f.store.gc(deletedBefore: deleted + 1, dryRun: true)
+        #expect(dry.removedRuns == [f.runs[3]] && dry.skipped.map(\.run) == [live.id] && dry.bytesFreed > 0)
+        #expect(f.store.runs(includeDeleted: true).count == 5, "a dry run removes nothing")
+        #expect(f.store.engine.isBeingWritten(live.id) && !f.store.engine.isBeingWritten(f.runs[3]))
+
+        // Empty (an older Runlog), garbled or huge tombstones hold no time: kept by deletedBefore.
+        let tombstone = "\(f.directory.store)/runs/\(f.runs[3])/DELETED"
+        for bytes in [
+            Data(), Data("12x\n".utf8), Data(repeating: 0x39, count: 1 << 20), Data("99999999999999999999\n".utf8),
+        ] {
+            try bytes.write(to: URL(fileURLWithPath: tombstone))
+            #expect(f.store.engine.deletionTime(f.runs[3]) == nil)
+            #expect(f.store.engine.isDeleted(f.runs[3]))
+        }
+        let unknown = try f.store.gc(deletedBefore: .max)
+        #expect(unknown.removedRuns.isEmpty)
+        #expect(unknown.skipped.first { $0.run == f.runs[3] }?.reason.contains("not recorded") == true)
+        try live.finish()
+        let all = try f.store.gc()
+        #expect(Set(all.removedRuns) == [f.runs[3], live.id])
+    }
 }

@@ -220,7 +220,9 @@ func failure(_ filter: String) -> RunlogError? {
             ("foo.bar = 'x'", "unknown column kind \"foo\""),
             ("params.`lr`.max = '1'", "aggregates such as .max apply to metrics"),
             ("metrics.loss IN (1, 'a')", "mixes numbers and strings"),
-            ("attributes.start_time > 'yesterday'", "attributes.start_time is a number"),
+            ("attributes.start_time > 'yesterday'", "attributes.start_time is a time; compare it with epoch"),
+            ("attributes.end_time = '2026-02-30'", "not '2026-02-30'"),
+            ("attributes.start_time LIKE '2026%'", "LIKE compares strings"),
         ]
         for (filter, text) in cases {
             let error = failure(filter)

@@ -260,8 +260,9 @@ extension FilterComparison {
         func fail(_ token: FilterToken, _ message: String) -> RunlogError {
             RunlogError(.filterType, "type error at column \(token.column): \(message)", column: token.column)
         }
-        let strings: [String]
-        let numbers: [Double]
+        var value = value
+        var strings: [String]
+        var numbers: [Double]
         switch value {
         case .string(let text): (strings, numbers) = ([text], [])
         case .strings(let list): (strings, numbers) = (list, [])
@@ -269,6 +270,21 @@ extension FilterComparison {
         case .numbers(let list): (strings, numbers) = ([], list)
         }
         let isPattern = [.like, .ilike, .notLike, .notIlike].contains(op)
+        // A time attribute compared with quoted text takes an ISO 8601 date or time.
+        if case .attribute(let attribute) = column, attribute.isNumeric, !strings.isEmpty, !isPattern {
+            var times: [Double] = []
+            for text in strings {
+                guard let milliseconds = TimeText.epochMilliseconds(iso: text) else {
+                    throw fail(
+                        valueToken,
+                        "\(column) is a time; compare it with epoch milliseconds or an ISO 8601 date or time such as '2026-12-01' or '2026-12-01T08:30', not \(text.singleQuoted)"
+                    )
+                }
+                times.append(Double(milliseconds))
+            }
+            if case .string = value { value = .number(times[0]) } else { value = .numbers(times) }
+            (strings, numbers) = ([], times)
+        }
         let isOrdering = [.less, .lessOrEqual, .greater, .greaterOrEqual].contains(op)
         if isPattern && column.isNumeric {
             throw fail(opToken, "\(op.rawValue) compares strings; \(column) is a number")

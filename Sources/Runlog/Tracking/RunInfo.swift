@@ -41,8 +41,9 @@ public struct MetricSummary: Sendable, Hashable {
 /// Everything known of a run: attributes, params, tags, inputs and metric summaries.
 public struct RunInfo: Sendable {
     public let id: RunID
-    /// Empty for a run written through the engine alone, outside any experiment.
-    public internal(set) var experimentID = ""
+    /// "0" (`TrackingStore.defaultExperimentID`, "Default") for a run written through the engine
+    /// alone, outside any experiment.
+    public internal(set) var experimentID = TrackingStore.defaultExperimentID
     public internal(set) var name = ""
     /// Who started the run, as the client said (MLflow's `user_id`); empty when unknown.
     public internal(set) var userID = ""

@@ -26,6 +26,8 @@ public struct ImportedRun: Sendable {
     /// is nil, to find the earliest timestamp).
     public var metrics: [String: any MetricPointSource] = [:]
     public var deleted = false
+    /// When it was deleted (ms since the epoch; MLflow's `deleted_time`); nil: at the import.
+    public var deletionTime: Int64?
     /// Files to keep with the run: artifact path (`model/weights.bin`) → the file to copy.
     public var artifacts: [String: String] = [:]
 
@@ -117,7 +119,7 @@ extension TrackingStore {
                 try writer.append(.status(run.status, timestamp: run.endTime ?? start))
             }
             try writer.close()
-            if run.deleted { try engine.deleteRun(run.id) }
+            if run.deleted { try engine.deleteRun(run.id, at: run.deletionTime ?? currentTimeMilliseconds()) }
         }
     }
 }

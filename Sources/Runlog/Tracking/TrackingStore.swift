@@ -41,17 +41,36 @@ public final class TrackingStore: Sendable {
     /// The experiment named `name`, created when there is none. Race-free across processes: two
     /// processes asking for "mnist" at once get the same experiment.
     public func experiment(named name: String) throws(RunlogError) -> Experiment {
-        try experimentFiles.createOrGet(name)
+        // "Default" is MLflow's experiment "0", the one runs without an experiment belong to.
+        if name == Self.defaultExperimentName { return try experiment(named: name, id: Self.defaultExperimentID) }
+        return try experimentFiles.createOrGet(name)
     }
 
+    /// The experiment with id `id`; for "0" ("Default") also before it has a file.
     public func experiment(id: String) throws(RunlogError) -> Experiment? {
-        try experimentFiles.load(id)
+        if let experiment = try experimentFiles.load(id) { return experiment }
+        return id == Self.defaultExperimentID ? Self.defaultExperiment : nil
     }
 
-    /// Experiments in creation order; deleted ones only when asked for.
+    /// Experiments in creation order; deleted ones only when asked for. Experiment "0"
+    /// ("Default") is listed once it has a file (the server makes one) or runs (a run made
+    /// through the engine alone, outside any experiment, belongs to it).
     public func experiments(includeDeleted: Bool = false) throws(RunlogError) -> [Experiment] {
-        try experimentFiles.all().filter { includeDeleted || $0.lifecycle == .active }
+        var all = try experimentFiles.all()
+        if !all.contains(where: { $0.id == Self.defaultExperimentID }),
+            runs(includeDeleted: true).contains(where: { $0.experimentID == Self.defaultExperimentID })
+        {
+            all.insert(Self.defaultExperiment, at: 0)
+        }
+        return all.filter { includeDeleted || $0.lifecycle == .active }
     }
+
+    /// MLflow's default experiment: id "0", named "Default".
+    public static let defaultExperimentID = "0"
+    public static let defaultExperimentName = "Default"
+    /// The default experiment before it has a file: created at the epoch, no tags.
+    static let defaultExperiment = Experiment(
+        id: defaultExperimentID, name: defaultExperimentName, creationTime: 0, lifecycle: .active, tags: [:])
 
     /// Experiment files that cannot be read, each as "path …: why" (damaged on disk). Their
     /// experiments are missing from `experiments()`; their runs are listed with their ids.
