@@ -4,38 +4,42 @@ import Runlog
 
 struct Experiments: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List experiments, or create, delete and restore them.",
-        subcommands: [List.self, Create.self, Delete.self, Restore.self], defaultSubcommand: List.self)
+        abstract: "List experiments (id, name, runs, last activity), or create, delete and restore them.",
+        usage: """
+            runlog experiments [--all] [--format F]
+              runlog experiments create NAME
+              runlog experiments delete EXPERIMENT…
+              runlog experiments restore EXPERIMENT…
+            """,
+        subcommands: [Create.self, Delete.self, Restore.self])
 
-    struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List experiments: id, name, runs, last activity.")
-        @OptionGroup var store: StoreOptionsGroup
-        @OptionGroup var output: FormatOption
-        @Flag(help: "Include deleted experiments.") var all = false
+    @OptionGroup var store: StoreOptionsGroup
+    @OptionGroup var output: FormatOption
+    @Flag(help: "Include deleted experiments.") var all = false
 
-        func run() throws {
-            let store = try self.store.open()
-            let runs = store.runs(includeDeleted: true)
-            var table = DataTable(columns: ["id", "name", "runs", "last activity", "lifecycle"])
-            for experiment in try store.experiments(includeDeleted: all) {
-                let mine = runs.filter { $0.experimentID == experiment.id }
-                let last = mine.compactMap(\.lastWriteTime).max() ?? experiment.creationTime
-                table.rows.append([
-                    experiment.id, experiment.name, "\(mine.count)", formatTime(last), experiment.lifecycle.rawValue,
-                ])
-                table.objects.append(
-                    .object([
-                        ("experiment_id", .string(experiment.id)), ("name", .string(experiment.name)),
-                        ("lifecycle_stage", .string(experiment.lifecycle.rawValue)),
-                        ("creation_time", .integer(experiment.creationTime)), ("last_update_time", .integer(last)),
-                        ("run_count", .integer(Int64(mine.count))),
-                        ("tags", keyValues(experiment.tags)),
-                    ]))
-            }
-            table.print(output.format)
-            for damage in try store.damagedExperimentFiles() {
-                printWarning("\(damage)")
-            }
+    func run() throws {
+        let store = try self.store.open()
+        let runs = store.runs(includeDeleted: true)
+        var table = DataTable(columns: ["id", "name", "runs", "last activity", "lifecycle"])
+        table.csvColumns = ["experiment_id", "name", "runs", "last_update_time", "lifecycle_stage"]
+        for experiment in try store.experiments(includeDeleted: all) {
+            let mine = runs.filter { $0.experimentID == experiment.id }
+            let last = mine.compactMap(\.lastWriteTime).max() ?? experiment.creationTime
+            table.append(
+                [experiment.id, experiment.name, "\(mine.count)", formatTime(last), experiment.lifecycle.rawValue],
+                csv: [experiment.id, experiment.name, "\(mine.count)", "\(last)", experiment.lifecycle.rawValue])
+            table.objects.append(
+                .object([
+                    ("experiment_id", .string(experiment.id)), ("name", .string(experiment.name)),
+                    ("lifecycle_stage", .string(experiment.lifecycle.rawValue)),
+                    ("creation_time", .integer(experiment.creationTime)), ("last_update_time", .integer(last)),
+                    ("run_count", .integer(Int64(mine.count))),
+                    ("tags", keyValues(experiment.tags)),
+                ]))
+        }
+        table.print(output.format)
+        for damage in try store.damagedExperimentFiles() {
+            printWarning("\(damage)")
         }
     }
 

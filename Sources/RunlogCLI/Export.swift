@@ -11,12 +11,13 @@ struct Export: ParsableCommand {
             "-Infinity"). runlog export --experiment E --out DIR writes DIR/runs.jsonl (one run a line, \
             MLflow's field names) and DIR/<run id>.csv for each run. Points stream; no run is held in memory whole.
             """)
-    enum Format: String, ExpressibleByArgument { case csv, jsonl }
+    /// CSV, or JSON Lines by either name (as every command that prints data takes).
+    enum Format: String, ExpressibleByArgument { case csv, jsonl, json }
 
     @OptionGroup var store: StoreOptionsGroup
     @Argument(help: ArgumentHelp("Runs: ids, unique prefixes, or EXPERIMENT/RUN_NAME.", valueName: "run")) var runs:
         [String] = []
-    @Option(help: "csv or jsonl.") var format: Format = .csv
+    @Option(help: "csv, or JSON Lines: jsonl (or json).") var format: Format = .csv
     @Option(name: .customLong("metric"), help: "Only this metric (repeatable).") var metrics: [String] = []
     @Option(help: "Export every run of this experiment (with --out).") var experiment: String?
     @Option(help: "The directory an experiment is exported to.") var out: String?
@@ -71,7 +72,7 @@ struct Export: ParsableCommand {
                     case .csv:
                         text +=
                             "\(run.id),\(DataTable.csvField(key)),\(p.step),\(p.timestamp),\(exactNumber(p.value))\n"
-                    case .jsonl:
+                    case .jsonl, .json:
                         text +=
                             JSON.object([
                                 ("run_id", .string(run.id.description)), ("key", .string(key)),

@@ -1,22 +1,36 @@
 import ArgumentParser
+import Foundation
 import Runlog
 
 struct GC: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gc",
         abstract: "Permanently remove deleted runs and experiments, as `mlflow gc` does.",
-        discussion: "Runs still being written are left in place and named; run gc again once they finish.")
+        discussion: """
+            Removes what `runs delete` and `experiments delete` (or MLflow's client) soft-deleted, with \
+            its artifacts. Runs still being written are left in place and named; run gc again once \
+            they finish. --older-than 30d removes only what was deleted at least 30 days ago (units \
+            ms, s, m, h, d, w); --dry-run removes nothing and lists what would go.
+            """)
 
     @OptionGroup var store: StoreOptionsGroup
+    @Flag(name: .customLong("dry-run"), help: "List what would be removed; remove nothing.") var dryRun = false
+    @Option(
+        name: .customLong("older-than"),
+        help: ArgumentHelp("Only what was deleted at least this long ago, e.g. 30d or 12h.", valueName: "duration"))
+    var olderThan: DurationArgument?
 
     func run() throws {
         let store = try self.store.open()
-        let result = try store.gc()
+        let cutoff = olderThan.map { Int64(Date().timeIntervalSince1970 * 1000) - $0.milliseconds }
+        let result = try store.gc(deletedBefore: cutoff, dryRun: dryRun)
+        let verb = dryRun ? "would remove" : "removed"
         print(
-            "removed \(result.removedRuns.count) runs and \(result.removedExperiments.count) experiments, freeing \(result.bytesFreed) bytes"
+            "\(verb) \(result.removedRuns.count) runs and \(result.removedExperiments.count) experiments, freeing \(result.bytesFreed) bytes"
         )
         for run in result.removedRuns { print("  run \(run)") }
         for experiment in result.removedExperiments { print("  experiment \(experiment)") }
         for (run, reason) in result.skipped { print("  kept run \(run): \(reason)") }
+        for (experiment, reason) in result.keptExperiments { print("  kept experiment \(experiment): \(reason)") }
     }
 }

@@ -145,6 +145,7 @@ struct Import: ParsableCommand {
                 startTime: meta["start_time"]?.int.map(Int64.init),
                 endTime: meta["end_time"]?.int.map(Int64.init))
             run.deleted = meta["lifecycle_stage"]?.string == "deleted"
+            run.deletionTime = meta["deleted_time"]?.int.map(Int64.init)
             run.params = try files(directory + "/params")
             run.tags = try files(directory + "/tags")
             for (key, file) in try regularFiles(below: directory + "/metrics") {

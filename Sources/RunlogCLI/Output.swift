@@ -10,6 +10,11 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case csv
     /// JSON Lines: one object per row, MLflow's REST field names.
     case json
+    /// The same JSON Lines, by the name other tools use for them.
+    case jsonl
+
+    /// JSON Lines, by either name.
+    var isJSON: Bool { self == .json || self == .jsonl }
 }
 
 /// A JSON value whose objects keep their key order, so output is stable.
@@ -72,6 +77,17 @@ struct DataTable {
     var paint: ((Int, Int, String) -> String)?
     /// The JSON object of each row (JSON Lines output).
     var objects: [JSON] = []
+    /// CSV's header and rows when they differ from the table's: values for programs (numbers of
+    /// seconds and epoch milliseconds, empty cells for missing values) where the table has forms
+    /// for people.
+    var csvColumns: [String]?
+    var csvRows: [[String]] = []
+
+    /// Adds a row: `cells` for the table, `csv` (when the table has `csvColumns`) for CSV.
+    mutating func append(_ cells: [String], csv: [String]) {
+        rows.append(cells)
+        csvRows.append(csv)
+    }
 
     func print(_ format: OutputFormat) {
         switch format {
@@ -94,9 +110,11 @@ struct DataTable {
             Swift.print(line(columns, nil))
             for (index, row) in rows.enumerated() { Swift.print(line(row, index)) }
         case .csv:
-            Swift.print(columns.map(DataTable.csvField).joined(separator: ","))
-            for row in rows { Swift.print(row.map(DataTable.csvField).joined(separator: ",")) }
-        case .json:
+            Swift.print((csvColumns ?? columns).map(DataTable.csvField).joined(separator: ","))
+            for row in csvColumns == nil ? rows : csvRows {
+                Swift.print(row.map(DataTable.csvField).joined(separator: ","))
+            }
+        case .json, .jsonl:
             for object in objects { Swift.print(object.text) }
         }
     }
@@ -168,4 +186,35 @@ func runJSON(_ run: RunInfo) -> JSON {
 /// MLflow's list of {"key", "value"} objects.
 func keyValues(_ values: [String: String]) -> JSON {
     .array(values.keys.sorted().map { .object([("key", .string($0)), ("value", .string(values[$0]!))]) })
+}
+
+/// A point in time on the command line: milliseconds since the epoch (`1796083200000`), an ISO
+/// 8601 date or time (`2026-12-01`, `2026-12-01T08:30`, UTC unless it has an offset), or a
+/// duration before now (`90s`, `2h`, `3d`).
+struct TimeArgument: ExpressibleByArgument {
+    let milliseconds: Int64
+
+    init?(argument: String) {
+        if let number = Int64(argument) {
+            milliseconds = number
+        } else if let time = TimeText.epochMilliseconds(iso: argument) {
+            milliseconds = time
+        } else if let ago = TimeText.durationMilliseconds(argument) {
+            milliseconds = Int64(Date().timeIntervalSince1970 * 1000) - ago
+        } else {
+            return nil
+        }
+    }
+
+    static var defaultCompletionKind: CompletionKind { .default }
+}
+
+/// A span of time on the command line: a whole number and a unit, `ms`, `s`, `m`, `h`, `d` or `w`.
+struct DurationArgument: ExpressibleByArgument {
+    let milliseconds: Int64
+
+    init?(argument: String) {
+        guard let milliseconds = TimeText.durationMilliseconds(argument) else { return nil }
+        self.milliseconds = milliseconds
+    }
 }

@@ -6,9 +6,11 @@ struct RunlogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runlog",
         abstract: "Record, query and compare ML experiment metrics in a Runlog store.",
+        usage: "runlog [--store PATH] <subcommand> [options]",
         discussion: """
-            The store is --store PATH, else $RUNLOG_STORE, else ./runlog-store. Exit status: 0 on \
-            success, 1 on an error (message on stderr), 2 on a usage error.
+            The store is --store PATH (before or after the subcommand), else $RUNLOG_STORE, else \
+            ./runlog-store. Exit status: 0 on success, 1 on an error (message on stderr), 2 on a \
+            usage error.
             """,
         subcommands: commands)
 }
@@ -47,7 +49,8 @@ struct StoreOptionsGroup: ParsableArguments {
 }
 
 struct FormatOption: ParsableArguments {
-    @Option(help: "Output as a table, CSV, or JSON Lines (one object per row, MLflow's field names).")
+    @Option(
+        help: "table, csv, or JSON Lines (json or jsonl: one object per row, MLflow's field names).")
     var format: OutputFormat = .table
 }
 

@@ -1,30 +1,33 @@
 import ArgumentParser
+import Foundation
 import Runlog
 
 struct Runs: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List runs with status, duration, params and metric summaries; delete and restore them.",
-        subcommands: [List.self, Delete.self, Restore.self], defaultSubcommand: List.self)
+        usage: """
+            runlog runs [--experiment E…] [--filter EXPR] [--order-by CLAUSE…] [--limit N] [--columns K,…] [--all] [--format F]
+              runlog runs delete RUN…
+              runlog runs restore RUN…
+            """,
+        discussion: """
+            Lists runs, newest first, optionally filtered and ordered. --filter takes MLflow's filter \
+            language plus OR, parentheses, IN, NOT and metric aggregates, e.g. \
+            "metrics.loss.min < 0.1 and params.optimizer IN ('adam', 'sgd')".
+            """,
+        subcommands: [Delete.self, Restore.self])
 
-    struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "List runs, newest first, optionally filtered and ordered.",
-            discussion: """
-                --filter takes MLflow's filter language plus OR, parentheses, IN, NOT and metric \
-                aggregates, e.g. "metrics.loss.min < 0.1 and params.optimizer IN ('adam', 'sgd')".
-                """)
-        @OptionGroup var store: StoreOptionsGroup
-        @OptionGroup var output: FormatOption
-        @Option(name: .customLong("experiment"), help: "Only runs of this experiment (repeatable).") var experiments:
-            [String] = []
-        @Option(help: "A filter expression.") var filter: String = ""
-        @OptionGroup var query: RunQueryOptions
+    @OptionGroup var store: StoreOptionsGroup
+    @OptionGroup var output: FormatOption
+    @Option(name: .customLong("experiment"), help: "Only runs of this experiment (repeatable).") var experiments:
+        [String] = []
+    @Option(help: "A filter expression.") var filter: String = ""
+    @OptionGroup var query: RunQueryOptions
 
-        func run() throws {
-            let store = try self.store.open()
-            let ids = experiments.isEmpty ? nil : try experiments.map { try experimentID($0, store) }
-            try query.printMatches(filter, experimentIDs: ids, in: store, format: output.format)
-        }
+    func run() throws {
+        let store = try self.store.open()
+        let ids = experiments.isEmpty ? nil : try experiments.map { try experimentID($0, store) }
+        try query.printMatches(filter, experimentIDs: ids, in: store, format: output.format)
     }
 
     struct Delete: ParsableCommand {
@@ -88,25 +91,52 @@ struct RunQueryOptions: ParsableArguments {
         }
         let damaged = damage.warn(page.runs, store: store, listing: true)
         printRuns(page.runs, format: format, columns: columns)
+        // A person at a terminal is told an empty table is an empty answer; a pipe gets the
+        // header alone, as before.
+        if page.runs.isEmpty && isatty(STDOUT_FILENO) != 0 {
+            FileHandle.standardError.write(
+                Data("runlog: no runs match\(filter.isEmpty ? "" : " \"\(TextSafety.forTerminal(filter))\"")\n".utf8))
+        }
         try damage.finish(damaged)
     }
 }
 
-/// The runs table: id, name, status, duration, then params and metrics' last values.
+/// The runs table: id, name, status, duration, then params and metrics' last values. The table is
+/// for people (short ids, durations like "1.0m", "-" for a missing value, a param and a metric of
+/// one name told apart by their prefixes); CSV is for programs: MLflow's headers (`params.lr`,
+/// `metrics.loss`), times in epoch milliseconds, the duration in seconds, empty missing cells.
 func printRuns(_ runs: [RunInfo], format: OutputFormat, columns: String?) {
     let wanted = columns.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
-    let params = Set(runs.flatMap(\.params.keys)).filter { wanted?.contains($0) ?? true }.sorted()
-    let metrics = Set(runs.flatMap(\.metrics.keys)).filter { wanted?.contains($0) ?? true }.sorted()
-    var table = DataTable(columns: ["run", "name", "status", "duration"] + params + metrics)
+    let params = Set(runs.flatMap(\.params.keys)).filter { key in
+        wanted.map { $0.contains(key) || $0.contains("params." + key) } ?? true
+    }.sorted()
+    let metrics = Set(runs.flatMap(\.metrics.keys)).filter { key in
+        wanted.map { $0.contains(key) || $0.contains("metrics." + key) } ?? true
+    }.sorted()
+    let shared = Set(params).intersection(metrics)
+    var table = DataTable(
+        columns: ["run", "name", "status", "duration"] + params.map { shared.contains($0) ? "params." + $0 : $0 }
+            + metrics.map { shared.contains($0) ? "metrics." + $0 : $0 })
+    table.csvColumns =
+        ["run_id", "run_name", "status", "start_time", "end_time", "duration"] + params.map { "params." + $0 }
+        + metrics.map { "metrics." + $0 }
     table.paint = { _, column, text in column == 2 ? Style.status(text) : text }
     for run in runs {
-        table.rows.append(
+        var seconds: String?
+        if let start = run.startTime, let end = run.endTime { seconds = exactNumber(Double(end - start) / 1000) }
+        table.append(
             [
                 format == .table ? String(run.id.description.prefix(12)) : run.id.description, run.name,
                 run.status.description, formatDuration(run.startTime, run.endTime),
             ]
                 + params.map { run.params[$0] ?? "-" }
-                + metrics.map { run.metrics[$0].map { formatNumber($0.last.value) } ?? "-" })
+                + metrics.map { run.metrics[$0].map { formatNumber($0.last.value) } ?? "-" },
+            csv: [
+                run.id.description, run.name, run.status.description, run.startTime.map(String.init) ?? "",
+                run.endTime.map(String.init) ?? "", seconds ?? "",
+            ]
+                + params.map { run.params[$0] ?? "" }
+                + metrics.map { run.metrics[$0].map { exactNumber($0.last.value) } ?? "" })
         table.objects.append(runJSON(run))
     }
     table.print(format)

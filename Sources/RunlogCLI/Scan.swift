@@ -12,14 +12,21 @@ struct Scan: ParsableCommand {
     var runReference: String
     @Argument(help: "The metric key.") var key: String
     @Option(help: "Only steps in A:B (inclusive; either side may be empty).") var steps: String?
-    @Option(help: "Only points at or after this time (ms since the epoch).") var since: Int64?
-    @Option(help: "Only points at or before this time (ms since the epoch).") var until: Int64?
+    @Option(
+        help: ArgumentHelp(
+            "Only points at or after this time: ms since the epoch, an ISO 8601 date or time (UTC unless it has an offset), or a duration before now such as 2h or 3d.",
+            valueName: "time"))
+    var since: TimeArgument?
+    @Option(help: ArgumentHelp("Only points at or before this time (as --since).", valueName: "time"))
+    var until: TimeArgument?
     @Option(help: "Downsample into this many buckets (min, max, first, last, mean, count each).") var buckets: Int?
 
     func validate() throws {
         if let steps { _ = try parseStepRange(steps) }
         if let buckets, buckets < 1 { throw ValidationError("--buckets must be at least 1") }
-        if let since, let until, since > until { throw ValidationError("--since is after --until") }
+        if let since, let until, since.milliseconds > until.milliseconds {
+            throw ValidationError("--since is after --until")
+        }
     }
 
     func run() throws {
@@ -27,8 +34,14 @@ struct Scan: ParsableCommand {
         let id = try resolveRun(runReference, in: store)
         var range = ScanRange.all
         if let steps { range.steps = try parseStepRange(steps) }
-        if since != nil || until != nil { range.timestamps = (since ?? .min)...(until ?? .max) }
-        let damaged = damage.warn([try store.run(id)], store: store)
+        if since != nil || until != nil {
+            range.timestamps = (since?.milliseconds ?? .min)...(until?.milliseconds ?? .max)
+        }
+        let info = try store.run(id)
+        // An unknown key is an error before anything is printed: stdout stays empty, and the
+        // library's message (with the run's keys) goes to stderr.
+        if info.metrics[key] == nil { try store.history(of: id, key, range: .all, allowDamaged: true) { _ in } }
+        let damaged = damage.warn([info], store: store)
         try printPoints(store, id, range)
         try damage.finish(damaged)
     }
@@ -69,7 +82,7 @@ struct Scan: ParsableCommand {
             try store.history(of: id, key, range: range, allowDamaged: true) { chunk in
                 for p in chunk { print("\(p.step),\(p.timestamp),\(exactNumber(p.value))") }
             }
-        case .json:
+        case .json, .jsonl:
             try store.history(of: id, key, range: range, allowDamaged: true) { chunk in
                 for p in chunk {
                     print(

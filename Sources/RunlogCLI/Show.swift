@@ -22,7 +22,7 @@ struct Show: ParsableCommand {
 
     private func show(_ run: RunInfo, _ store: TrackingStore) throws {
         switch output.format {
-        case .json:
+        case .json, .jsonl:
             print(runJSON(run).text)
             return
         case .csv:
@@ -54,7 +54,7 @@ struct Show: ParsableCommand {
         // Names, keys and values are data: shown with their control characters escaped.
         let safe = { (text: String) in TextSafety.forTerminal(text) }
         print("run \(run.id)  \(safe(run.name))")
-        print("  experiment  \(safe(experiment?.name ?? "-")) (\(run.experimentID.isEmpty ? "-" : run.experimentID))")
+        print("  experiment  \(safe(experiment?.name ?? "-")) (\(run.experimentID))")
         print("  status      \(run.status)\(run.lifecycle == .deleted ? " (deleted)" : "")")
         print("  started     \(formatTime(run.startTime))")
         print("  ended       \(formatTime(run.endTime))  (\(formatDuration(run.startTime, run.endTime)))")

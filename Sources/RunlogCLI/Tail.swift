@@ -5,13 +5,21 @@ import Runlog
 struct Tail: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Follow a live run: print new points as its writer flushes them, like tail -f.",
-        discussion: "Ends when the run finishes (FINISHED, FAILED or KILLED), or on Ctrl-C.")
+        discussion: """
+            Starts with the last -n points of each metric (10 by default, `-n all` for the whole \
+            history), then prints points as they come. Ends when the run finishes (FINISHED, FAILED \
+            or KILLED), or on Ctrl-C.
+            """)
     @OptionGroup var store: StoreOptionsGroup
     @OptionGroup var output: FormatOption
     @Argument(help: ArgumentHelp("The run: an id, a unique prefix, or EXPERIMENT/RUN_NAME.", valueName: "run"))
     var runReference: String
     @Argument(help: "Metrics to follow (default: all).") var keys: [String] = []
     @Option(help: "Seconds between looks at the run.") var interval: Double = 0.2
+    @Option(
+        name: [.customShort("n"), .customLong("lines")],
+        help: ArgumentHelp("Start this many points back in each metric, or `all`.", valueName: "N"))
+    var lines: PointCount = PointCount(argument: "10")!
     @OptionGroup var damage: DamageOption
 
     func validate() throws {
@@ -40,7 +48,21 @@ struct Tail: ParsableCommand {
                 var seen = followed[key] ?? Followed()
                 let points = blocks.reduce(0) { $0 + $1.summary.count }
                 guard points > seen.points else { continue }
-                if seen.blocks <= blocks.count && (seen.blocks == 0 || blocks[seen.blocks - 1] == seen.lastBlock) {
+                if followed[key] == nil, let last = lines.count, points > last {
+                    // The first look: only the last `lines` points, from the blocks that hold them.
+                    var first = blocks.count
+                    var held = 0
+                    while first > 0 && held < last {
+                        first -= 1
+                        held += blocks[first].summary.count
+                    }
+                    var skip = held - last
+                    try reader.scan(blocks: blocks[first...]) { chunk in
+                        for p in chunk.dropFirst(min(skip, chunk.count)) { text += line(key, p) + "\n" }
+                        skip = max(0, skip - chunk.count)
+                    }
+                } else if seen.blocks <= blocks.count && (seen.blocks == 0 || blocks[seen.blocks - 1] == seen.lastBlock)
+                {
                     // The log only grew: the new blocks follow the ones printed.
                     try reader.scan(blocks: blocks[seen.blocks...]) { chunk in
                         for p in chunk { text += line(key, p) + "\n" }
@@ -72,13 +94,31 @@ struct Tail: ParsableCommand {
         case .table:
             "\(TextSafety.forTerminal(key))  step \(p.step)  \(formatTime(p.timestamp))  \(exactNumber(p.value))"
         case .csv: "\(DataTable.csvField(key)),\(p.step),\(p.timestamp),\(exactNumber(p.value))"
-        case .json:
+        case .json, .jsonl:
             JSON.object([
                 ("key", .string(key)), ("value", .value(p.value)), ("timestamp", .integer(p.timestamp)),
                 ("step", .integer(p.step)),
             ]).text
         }
     }
+}
+
+/// `-n`: a number of points, or `all`.
+struct PointCount: ExpressibleByArgument {
+    /// Nil for all of them.
+    let count: Int?
+
+    init?(argument: String) {
+        if argument == "all" {
+            count = nil
+        } else if let number = Int(argument), number >= 0 {
+            count = number
+        } else {
+            return nil
+        }
+    }
+
+    var defaultValueDescription: String { count.map(String.init) ?? "all" }
 }
 
 /// What `tail` printed of a series: how many blocks, the last of them, and how many points.
