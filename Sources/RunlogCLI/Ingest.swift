@@ -10,11 +10,14 @@ struct Ingest: ParsableCommand {
             JSON Lines: {"key": "loss", "value": 0.31, "step": 12, "timestamp": 1700000000000}, step and \
             timestamp optional (step 0, timestamp now), other members ignored; values are decimal or \
             "NaN", "Infinity", "-Infinity" (no hexadecimal). \
-            CSV: key,step,value[,timestamp], an optional header row first. The format is the first \
-            line's: "{" means JSON Lines. A bad line is reported with its number on stderr and skipped \
-            (--strict stops at it, exit 1); so is a line longer than 1 MiB. The run finishes FINISHED at \
-            the end of input, KILLED on SIGINT or SIGTERM; what was read is flushed at least every \
-            second, also while the input is idle.
+            CSV: key,step,value[,timestamp], a header row (key,step,value…) skipped. Each line is \
+            read by its own shape ("{" starts JSON), so the two may be mixed. A line that is not a \
+            metric line is reported with its number on stderr and skipped — or, with --passthrough, \
+            written to stdout, so a training script's own output can share the pipe; a metric line \
+            with a bad value, step or timestamp is always an error, never a point (--strict stops at \
+            the first error, exit 1); so is a line longer than 1 MiB. The run finishes FINISHED at the \
+            end of input; on SIGINT or SIGTERM it is KILLED, kept, and ingest exits 130 or 143. What \
+            was read is flushed at least every second, also while the input is idle.
             """)
     @OptionGroup var store: StoreOptionsGroup
     @Option(help: "The experiment (created when missing).") var experiment: String
@@ -22,6 +25,7 @@ struct Ingest: ParsableCommand {
     @Option(name: .customLong("param"), help: "A param, key=value (repeatable).") var params: [String] = []
     @Option(name: .customLong("tag"), help: "A tag, key=value (repeatable).") var tags: [String] = []
     @Flag(help: "Stop at the first bad line.") var strict = false
+    @Flag(help: "Write lines that are not metric lines to stdout instead of reporting them.") var passthrough = false
     @Option(
         name: .customLong("max-keys"),
         help: "The most distinct metric keys the run may get; a line with one more is a bad line.")
@@ -42,60 +46,47 @@ struct Ingest: ParsableCommand {
             in: try store.experiment(named: experiment), name: runName, params: try pairs(params, "--param"),
             tags: try pairs(tags, "--tag"))
         let interrupted = SignalFlag.install()
-        var parser = LineParser()
-        var metrics: [String: Metric] = [:]
-        var lineNumber = 0
-        var bad = 0
-        var logged = 0
-        var lastFlush = DispatchTime.now().uptimeNanoseconds
-        var flushed = 0
-        var buffer = [UInt8](repeating: 0, count: Self.maxLineBytes)
+        var session = IngestSession(run: run, strict: strict, passthrough: passthrough, maxKeys: maxKeys)
+        try session.read(interrupted)
+        try run.finish(interrupted.isSet ? .killed : .finished)
+        let bad = session.bad > 0 ? ", \(session.bad) bad lines skipped" : ""
+        FileHandle.standardError.write(
+            Data(
+                "run \(run.id) (\(TextSafety.forTerminal(run.name))): \(session.logged) points\(bad)\(interrupted.isSet ? ", interrupted: KILLED" : "")\n"
+                    .utf8))
+        // As a shell reports a process a signal stopped: 128 + the signal.
+        if let signal = interrupted.signal { throw ExitCode(128 + signal) }
+    }
+}
+
+/// One `ingest`: reads stdin a chunk at a time, splits it into lines, parses and logs each.
+private struct IngestSession {
+    let run: ActiveRun
+    let strict: Bool
+    let passthrough: Bool
+    let maxKeys: Int
+    var parser = LineParser()
+    var metrics = MetricTable()
+    var lineNumber = 0
+    var bad = 0
+    var logged = 0
+    var flushed = 0
+    var lastFlush = DispatchTime.now().uptimeNanoseconds
+    /// Lines passed through, written out once per chunk read.
+    var output: [UInt8] = []
+
+    init(run: ActiveRun, strict: Bool, passthrough: Bool, maxKeys: Int) {
+        self.run = run
+        self.strict = strict
+        self.passthrough = passthrough
+        self.maxKeys = maxKeys
+    }
+
+    mutating func read(_ interrupted: SignalFlag) throws {
+        var buffer = [UInt8](repeating: 0, count: Ingest.maxLineBytes)
         var carry: [UInt8] = []
         // A line that outgrew maxLineBytes: its bytes are dropped up to its newline.
         var overlong = false
-        func fail(_ message: String) throws {
-            bad += 1
-            FileHandle.standardError.write(Data("line \(lineNumber): \(TextSafety.forTerminal(message))\n".utf8))
-            if strict {
-                try run.finish(.failed)
-                throw ExitCode(1)
-            }
-        }
-        func skipOverlong() throws {
-            lineNumber += 1
-            overlong = false
-            try fail("longer than \(Self.maxLineBytes) bytes, skipped")
-        }
-        func flush() throws {
-            try run.flush()
-            flushed = logged
-            lastFlush = DispatchTime.now().uptimeNanoseconds
-        }
-        func handle(_ line: ArraySlice<UInt8>) throws {
-            lineNumber += 1
-            guard !line.isEmpty else { return }
-            do {
-                guard let point = try parser.parse(line) else { return }  // a CSV header
-                let metric: Metric
-                if let known = metrics[point.key] {
-                    metric = known
-                } else {
-                    // Each key costs memory in the writer and the index: bounded per run.
-                    guard metrics.count < maxKeys else {
-                        throw LineError("the run has \(maxKeys) distinct keys already (--max-keys); key not logged")
-                    }
-                    metric = try run.metric(point.key)
-                    metrics[point.key] = metric
-                }
-                try run.log(
-                    metric, point.value, step: point.step, timestamp: point.timestamp ?? currentTimeMilliseconds())
-                logged += 1
-            } catch let exit as ExitCode {
-                throw exit
-            } catch {
-                try fail("\(error)")
-            }
-        }
         reading: while true {
             // Waits at most a second for input, so what was read is flushed while the input idles.
             var ready = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)
@@ -109,7 +100,7 @@ struct Ingest: ParsableCommand {
                 if errno == EINTR { continue }
                 throw CLIError("waiting for stdin: \(String(cString: strerror(errno)))")
             }
-            let count = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(STDIN_FILENO, $0.baseAddress, $0.count) }
             if interrupted.isSet { break reading }
             if count < 0 {
                 if errno == EINTR { continue }
@@ -117,25 +108,33 @@ struct Ingest: ParsableCommand {
             }
             if count == 0 { break }
             var start = 0
-            for i in 0..<count where buffer[i] == UInt8(ascii: "\n") {
+            while start < count {
+                // memchr finds the next newline far faster than a loop over the bytes.
+                let found = buffer.withUnsafeBytes { bytes -> Int? in
+                    guard let hit = memchr(bytes.baseAddress! + start, 0x0A, count - start) else { return nil }
+                    return bytes.baseAddress!.distance(to: UnsafeRawPointer(hit))
+                }
+                guard let newline = found else { break }
                 if overlong {
                     try skipOverlong()
+                    overlong = false
                 } else if carry.isEmpty {
-                    try handle(buffer[start..<i])
+                    try handle(buffer[start..<newline])
                 } else {
-                    carry.append(contentsOf: buffer[start..<i])
+                    carry.append(contentsOf: buffer[start..<newline])
                     try handle(carry[...])
                     carry.removeAll(keepingCapacity: true)
                 }
-                start = i + 1
+                start = newline + 1
             }
-            if !overlong {
+            if !overlong && start < count {
                 carry.append(contentsOf: buffer[start..<count])
-                if carry.count > Self.maxLineBytes {
+                if carry.count > Ingest.maxLineBytes {
                     overlong = true
                     carry = []
                 }
             }
+            writeOutput()
             if DispatchTime.now().uptimeNanoseconds - lastFlush >= 1_000_000_000 { try flush() }
         }
         if overlong {
@@ -143,11 +142,135 @@ struct Ingest: ParsableCommand {
         } else if !interrupted.isSet, !carry.isEmpty {
             try handle(carry[...])
         }
-        try run.finish(interrupted.isSet ? .killed : .finished)
-        FileHandle.standardError.write(
-            Data(
-                "run \(run.id) (\(TextSafety.forTerminal(run.name))): \(logged) points\(bad > 0 ? ", \(bad) bad lines skipped" : "")\(interrupted.isSet ? ", interrupted: KILLED" : "")\n"
-                    .utf8))
+        writeOutput()
+    }
+
+    private mutating func fail(_ message: String) throws {
+        bad += 1
+        FileHandle.standardError.write(Data("line \(lineNumber): \(TextSafety.forTerminal(message))\n".utf8))
+        if strict {
+            writeOutput()
+            try run.finish(.failed)
+            throw ExitCode(1)
+        }
+    }
+
+    private mutating func skipOverlong() throws {
+        lineNumber += 1
+        try fail("longer than \(Ingest.maxLineBytes) bytes, skipped")
+    }
+
+    private mutating func flush() throws {
+        try run.flush()
+        flushed = logged
+        lastFlush = DispatchTime.now().uptimeNanoseconds
+    }
+
+    private mutating func writeOutput() {
+        guard !output.isEmpty else { return }
+        output.withUnsafeBytes { bytes in
+            var done = 0
+            while done < bytes.count {
+                let n = write(STDOUT_FILENO, bytes.baseAddress! + done, bytes.count - done)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { break }
+                done += n
+            }
+        }
+        output.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func handle(_ line: ArraySlice<UInt8>) throws {
+        lineNumber += 1
+        guard !line.isEmpty else { return }
+        do {
+            switch try parser.parse(line) {
+            case .header: return
+            case .other(let why):
+                if passthrough {
+                    output.append(contentsOf: line)
+                    output.append(0x0A)
+                } else {
+                    try fail(why)
+                }
+            case .point(let point):
+                let metric: Metric
+                if let range = point.keyRange {
+                    metric = try line.withUnsafeBufferPointer { bytes in
+                        try metrics.metric(UnsafeBufferPointer(rebasing: bytes[range]), run: run, maxKeys: maxKeys)
+                    }
+                } else {
+                    var key = point.keyText ?? ""
+                    metric = try key.withUTF8 { try metrics.metric($0, run: run, maxKeys: maxKeys) }
+                }
+                try run.log(
+                    metric, point.value, step: point.step, timestamp: point.timestamp ?? currentTimeMilliseconds())
+                logged += 1
+            }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            try fail("\(error)")
+        }
+    }
+}
+
+/// The run's metrics by the bytes of their keys: a lookup hashes and compares bytes, with no
+/// String made per line. Open addressing, grown at half full; at most `maxKeys` entries.
+private struct MetricTable {
+    private var slots: [(hash: UInt64, key: [UInt8], metric: Metric)?] = Array(repeating: nil, count: 64)
+    private(set) var count = 0
+    /// The last key found: consecutive lines of one key skip the hash.
+    private var last: Int?
+
+    mutating func metric(_ key: UnsafeBufferPointer<UInt8>, run: ActiveRun, maxKeys: Int) throws -> Metric {
+        if let last, let entry = slots[last], MetricTable.equal(entry.key, key) { return entry.metric }
+        let hash = MetricTable.hash(key)
+        let mask = slots.count - 1
+        var index = Int(truncatingIfNeeded: hash) & mask
+        while let entry = slots[index] {
+            if entry.hash == hash && MetricTable.equal(entry.key, key) {
+                last = index
+                return entry.metric
+            }
+            index = (index + 1) & mask
+        }
+        // Each key costs memory in the writer and the index: bounded per run.
+        guard count < maxKeys else {
+            throw LineError("the run has \(maxKeys) distinct keys already (--max-keys); key not logged")
+        }
+        let metric = try run.metric(String(decoding: key, as: UTF8.self))
+        slots[index] = (hash, Array(key), metric)
+        count += 1
+        last = index
+        if count * 2 > slots.count { grow() }
+        return metric
+    }
+
+    private mutating func grow() {
+        let old = slots
+        slots = Array(repeating: nil, count: old.count * 2)
+        let mask = slots.count - 1
+        for case let entry? in old {
+            var index = Int(truncatingIfNeeded: entry.hash) & mask
+            while slots[index] != nil { index = (index + 1) & mask }
+            slots[index] = entry
+        }
+        last = nil
+    }
+
+    /// FNV-1a, 64 bits: keys are the program's own, not an attacker's chosen collisions (a
+    /// collision costs a probe, and the table is bounded by --max-keys).
+    private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
+    }
+
+    private static func equal(_ stored: [UInt8], _ key: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard stored.count == key.count else { return false }
+        guard let base = key.baseAddress, !key.isEmpty else { return true }
+        return stored.withUnsafeBytes { memcmp($0.baseAddress!, base, key.count) == 0 }
     }
 }
 
@@ -162,28 +285,55 @@ func pairs(_ items: [String], _ option: String) throws -> [String: String] {
     return result
 }
 
-/// Set by SIGINT or SIGTERM; the handler is installed without SA_RESTART, so a blocked read(2)
-/// returns and the loop sees the flag.
+/// Set by SIGINT or SIGTERM; the handler is installed without SA_RESTART, so a blocked poll(2)
+/// returns and the loop sees the flag (within its one-second timeout when another thread took
+/// the signal).
 final class SignalFlag: Sendable {
-    private static let flag = Atomic<Bool>(false)
-    var isSet: Bool { SignalFlag.flag.load(ordering: .relaxed) }
+    private static let caught = Atomic<Int32>(0)
+    var isSet: Bool { SignalFlag.caught.load(ordering: .relaxed) != 0 }
+    /// The signal caught first, if any.
+    var signal: Int32? {
+        let number = SignalFlag.caught.load(ordering: .relaxed)
+        return number == 0 ? nil : number
+    }
 
     static func install() -> SignalFlag {
         var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in SignalFlag.flag.store(true, ordering: .relaxed) }
+        action.__sigaction_handler.sa_handler = { number in
+            _ = SignalFlag.caught.compareExchange(expected: 0, desired: number, ordering: .relaxed)
+        }
         sigemptyset(&action.sa_mask)
         action.sa_flags = 0
         sigaction(SIGINT, &action, nil)
         sigaction(SIGTERM, &action, nil)
+        // A parent may hand down a mask that blocks them (a test runner's thread does); ingest
+        // means to see them.
+        var wanted = sigset_t()
+        sigemptyset(&wanted)
+        sigaddset(&wanted, SIGINT)
+        sigaddset(&wanted, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
         return SignalFlag()
     }
 }
 
 struct IngestPoint {
-    var key: String
+    /// Where the key is in the line (offsets from its first byte), for CSV; nil for JSON, whose
+    /// escapes make `keyText`.
+    var keyRange: Range<Int>?
+    var keyText: String?
     var value: Double
     var step: Int64
     var timestamp: Int64?
+}
+
+/// What a line is.
+enum ParsedLine {
+    case point(IngestPoint)
+    /// CSV's header row.
+    case header
+    /// Not a metric line at all — a training script's own output, say — and why.
+    case other(String)
 }
 
 struct LineError: Error, CustomStringConvertible {
@@ -191,90 +341,144 @@ struct LineError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Parses CSV (`key,step,value[,timestamp]`) or flat JSON objects, byte by byte.
+/// Parses a CSV (`key,step,value[,timestamp]`) or JSON Lines point, each line by its own shape.
+/// A line shaped as a metric line (CSV: 3 or 4 fields, the second an integer; JSON: an object
+/// with a "key") whose value, step or timestamp is bad throws; one not so shaped is `.other`.
 struct LineParser {
-    enum Format { case csv, json }
-    var format: Format?
+    /// strtod's NUL-terminated copy of a number, reused line after line.
+    private var scratch = [CChar](repeating: 0, count: 64)
 
-    mutating func parse(_ line: ArraySlice<UInt8>) throws -> IngestPoint? {
+    mutating func parse(_ line: ArraySlice<UInt8>) throws -> ParsedLine {
         var line = line
         if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
-        if format == nil {
-            format = line.first(where: { $0 != UInt8(ascii: " ") }) == UInt8(ascii: "{") ? .json : .csv
-            if format == .csv, String(decoding: line, as: UTF8.self).lowercased().hasPrefix("key,step,value") {
-                return nil
-            }
-        }
-        return format == .json ? try parseJSON(line) : try parseCSV(line)
+        if line.first(where: { $0 != UInt8(ascii: " ") }) == UInt8(ascii: "{") { return try parseJSON(line) }
+        return try parseCSV(line)
     }
 
-    private func parseCSV(_ line: ArraySlice<UInt8>) throws -> IngestPoint {
-        let fields = line.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
-        guard fields.count == 3 || fields.count == 4 else {
-            throw LineError("expected key,step,value[,timestamp], got \(fields.count) fields")
+    private mutating func parseCSV(_ line: ArraySlice<UInt8>) throws -> ParsedLine {
+        try line.withUnsafeBufferPointer { try parseCSV(bytes: $0) }
+    }
+
+    private mutating func parseCSV(bytes: UnsafeBufferPointer<UInt8>) throws -> ParsedLine {
+        // The commas, by memchr: key,step,value[,timestamp], and none after.
+        var commas = (0, 0, 0)
+        var found = 0
+        if let base = bytes.baseAddress {
+            var from = 0
+            while found < 4, from <= bytes.count,
+                let hit = memchr(base + from, Int32(UInt8(ascii: ",")), bytes.count - from)
+            {
+                let at = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(hit))
+                switch found {
+                case 0: commas.0 = at
+                case 1: commas.1 = at
+                case 2: commas.2 = at
+                default: break
+                }
+                found += 1
+                from = at + 1
+            }
         }
-        guard let step = integer(fields[1]) else {
-            throw LineError("step \"\(String(decoding: fields[1], as: UTF8.self))\" is not an integer")
+        guard found == 2 || found == 3 else {
+            return .other(
+                "expected key,step,value[,timestamp], got \(found > 3 ? "more than 4" : "\(found + 1)") fields")
         }
-        guard let value = number(fields[2]) else {
-            throw LineError("value \"\(String(decoding: fields[2], as: UTF8.self))\" is not a number")
+        let stepField = UnsafeBufferPointer(rebasing: bytes[(commas.0 + 1)..<commas.1])
+        let valueField = UnsafeBufferPointer(rebasing: bytes[(commas.1 + 1)..<(found == 3 ? commas.2 : bytes.count)])
+        guard let step = integer(stepField) else {
+            if Self.isHeader(bytes) { return .header }
+            return .other("step \"\(String(decoding: stepField, as: UTF8.self))\" is not an integer")
         }
-        try checkRange(value, fields[2])
+        guard let value = DecimalText.quickDouble(valueField) ?? number(valueField) else {
+            throw LineError("value \"\(String(decoding: valueField, as: UTF8.self))\" is not a number")
+        }
+        if value.isInfinite { try checkRange(value, valueField) }
         var timestamp: Int64?
-        if fields.count == 4, !fields[3].isEmpty {
-            guard let time = integer(fields[3]) else {
-                throw LineError("timestamp \"\(String(decoding: fields[3], as: UTF8.self))\" is not an integer")
+        if found == 3 {
+            let timeField = UnsafeBufferPointer(rebasing: bytes[(commas.2 + 1)...])
+            if !timeField.isEmpty {
+                guard let time = integer(timeField) else {
+                    throw LineError("timestamp \"\(String(decoding: timeField, as: UTF8.self))\" is not an integer")
+                }
+                timestamp = time
             }
-            timestamp = time
         }
-        return IngestPoint(
-            key: String(decoding: fields[0], as: UTF8.self), value: value, step: step, timestamp: timestamp)
+        return .point(IngestPoint(keyRange: 0..<commas.0, value: value, step: step, timestamp: timestamp))
     }
 
-    /// A flat JSON object with string or number members; unknown members are ignored.
-    private func parseJSON(_ line: ArraySlice<UInt8>) throws -> IngestPoint {
+    /// `key,step,value` or `key,step,value,timestamp`, in any case.
+    private static func isHeader(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        let text = String(decoding: line, as: UTF8.self).lowercased()
+        return text == "key,step,value" || text == "key,step,value,timestamp"
+    }
+
+    /// A JSON object; unknown members are ignored. One that does not read as JSON, or has no
+    /// "key", is not a metric line; a bad value, step or timestamp in one that has is an error.
+    private func parseJSON(_ line: ArraySlice<UInt8>) throws -> ParsedLine {
         var scanner = JSONScanner(bytes: line)
-        try scanner.expect(UInt8(ascii: "{"))
         var key: String?
         var value: Double?
         var step: Int64 = 0
         var timestamp: Int64?
-        if !scanner.consume(UInt8(ascii: "}")) {
-            repeat {
-                let name = try scanner.string()
-                try scanner.expect(UInt8(ascii: ":"))
-                switch name {
-                case "key": key = try scanner.string()
-                case "value":
-                    if scanner.peek == UInt8(ascii: "\"") {
-                        let text = try scanner.string()
-                        guard let special = ["NaN": Double.nan, "Infinity": .infinity, "-Infinity": -.infinity][text]
-                        else {
-                            throw LineError("value \"\(text)\" is not a number")
+        var fieldError: LineError?
+        do {
+            try scanner.expect(UInt8(ascii: "{"))
+            if !scanner.consume(UInt8(ascii: "}")) {
+                repeat {
+                    let name = try scanner.string()
+                    try scanner.expect(UInt8(ascii: ":"))
+                    do {
+                        switch name {
+                        case "key": key = try scanner.string()
+                        case "value": value = try jsonValue(&scanner, line)
+                        case "step": step = try scanner.integer("step")
+                        case "timestamp": timestamp = try scanner.integer("timestamp")
+                        default: try scanner.skipValue()
                         }
-                        value = special
-                    } else {
-                        let start = scanner.index
-                        let number = try scanner.number()
-                        try checkRange(number, line[start..<scanner.index])
-                        value = number
+                    } catch let error as LineError where ["value", "step", "timestamp"].contains(name) {
+                        // The member's value is bad: skip it to learn whether this is a metric line.
+                        fieldError = fieldError ?? error
+                        // A value read whole and refused leaves the scanner at what follows it.
+                        if scanner.peek != UInt8(ascii: ",") && scanner.peek != UInt8(ascii: "}") {
+                            try scanner.skipValue()
+                        }
                     }
-                case "step": step = try scanner.integer("step")
-                case "timestamp": timestamp = try scanner.integer("timestamp")
-                default: try scanner.skipValue()
-                }
-            } while scanner.consume(UInt8(ascii: ","))
-            try scanner.expect(UInt8(ascii: "}"))
+                } while scanner.consume(UInt8(ascii: ","))
+                try scanner.expect(UInt8(ascii: "}"))
+            }
+            guard scanner.atEnd else { throw LineError("text after the JSON object") }
+        } catch let error as LineError {
+            return .other(fieldError.map { "\($0)" } ?? error.description)
         }
-        guard scanner.atEnd else { throw LineError("text after the JSON object") }
-        guard let key else { throw LineError("no \"key\"") }
+        guard let key else { return .other("no \"key\"") }
+        if let fieldError { throw fieldError }
         guard let value else { throw LineError("no \"value\"") }
-        return IngestPoint(key: key, value: value, step: step, timestamp: timestamp)
+        return .point(IngestPoint(keyText: key, value: value, step: step, timestamp: timestamp))
+    }
+
+    private func jsonValue(_ scanner: inout JSONScanner, _ line: ArraySlice<UInt8>) throws -> Double {
+        if scanner.peek == UInt8(ascii: "\"") {
+            let text = try scanner.string()
+            guard let special = ["NaN": Double.nan, "Infinity": .infinity, "-Infinity": -.infinity][text] else {
+                throw LineError("value \"\(text)\" is not a number")
+            }
+            return special
+        }
+        let start = scanner.index
+        let number = try scanner.number()
+        if number.isInfinite {
+            try line.withUnsafeBufferPointer { bytes in
+                try checkRange(
+                    number,
+                    UnsafeBufferPointer(rebasing: bytes[(start - line.startIndex)..<(scanner.index - line.startIndex)]))
+            }
+        }
+        return number
     }
 
     /// A written-out number too large for a double reads as infinity: refused, since infinity
     /// has its own spelling ("Infinity", "inf").
-    private func checkRange(_ value: Double, _ text: ArraySlice<UInt8>) throws {
+    private func checkRange(_ value: Double, _ text: UnsafeBufferPointer<UInt8>) throws {
         guard value.isInfinite else { return }
         let word = String(decoding: text, as: UTF8.self).lowercased().trimmingPrefix { $0 == "-" || $0 == "+" }
         guard !word.hasPrefix("inf") else { return }
@@ -285,20 +489,25 @@ struct LineParser {
 
     /// A decimal number, or NaN / Infinity / -Infinity (as JSON Lines spells them); strtod alone
     /// would also take hexadecimal (`0x10`) and leading spaces, which are not numbers here.
-    private func number(_ bytes: ArraySlice<UInt8>) -> Double? {
-        guard !bytes.isEmpty, bytes.count < 64 else { return nil }
+    private mutating func number(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        guard !bytes.isEmpty, bytes.count < scratch.count else { return nil }
         guard let first = bytes.first,
             first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
                 || (first >= 0x30 && first <= 0x39) || first == UInt8(ascii: "N") || first == UInt8(ascii: "I")
-                || first == UInt8(ascii: "n") || first == UInt8(ascii: "i"),
-            !bytes.contains(where: { $0 == UInt8(ascii: "x") || $0 == UInt8(ascii: "X") })
+                || first == UInt8(ascii: "n") || first == UInt8(ascii: "i")
         else { return nil }
-        var text = [CChar](repeating: 0, count: bytes.count + 1)
-        for (i, byte) in bytes.enumerated() { text[i] = CChar(bitPattern: byte) }
-        return text.withUnsafeMutableBufferPointer { buffer -> Double? in
+        return scratch.withUnsafeMutableBufferPointer { buffer -> Double? in
+            for i in 0..<bytes.count {
+                let byte = bytes[i]
+                // strtod alone would take hexadecimal (`0x10`).
+                if byte == UInt8(ascii: "x") || byte == UInt8(ascii: "X") { return nil }
+                buffer[i] = CChar(bitPattern: byte)
+            }
+            let count = bytes.count
+            buffer[count] = 0
             var end: UnsafeMutablePointer<CChar>?
             let value = strtod(buffer.baseAddress!, &end)
-            guard let end, end - buffer.baseAddress! == bytes.count else { return nil }
+            guard let end, end - buffer.baseAddress! == count else { return nil }
             return value
         }
     }
@@ -306,14 +515,25 @@ struct LineParser {
 
 /// A decimal integer, exactly, over the whole of Int64 (`-9223372036854775808` included); nil
 /// when it is not one or does not fit.
-func integer(_ bytes: ArraySlice<UInt8>) -> Int64? {
+func integer(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+    guard var cursor = bytes.baseAddress, !bytes.isEmpty else { return nil }
+    let end = cursor + bytes.count
+    let negative = cursor.pointee == UInt8(ascii: "-")
+    if negative { cursor += 1 }
+    guard cursor < end else { return nil }
     var result: Int64 = 0
-    var index = bytes.startIndex
-    let negative = index < bytes.endIndex && bytes[index] == UInt8(ascii: "-")
-    if negative { index += 1 }
-    guard index < bytes.endIndex else { return nil }
-    while index < bytes.endIndex {
-        let digit = bytes[index] &- UInt8(ascii: "0")
+    if end - cursor <= 18 {
+        // Below 10^18: no overflow to check for.
+        while cursor < end {
+            let digit = cursor.pointee &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            result = result &* 10 &+ Int64(digit)
+            cursor += 1
+        }
+        return negative ? -result : result
+    }
+    while cursor < end {
+        let digit = cursor.pointee &- UInt8(ascii: "0")
         guard digit < 10 else { return nil }
         // Accumulated on the side of the sign, so that Int64.min fits.
         let (times, o1) = result.multipliedReportingOverflow(by: 10)
@@ -321,9 +541,13 @@ func integer(_ bytes: ArraySlice<UInt8>) -> Int64? {
             negative ? times.subtractingReportingOverflow(Int64(digit)) : times.addingReportingOverflow(Int64(digit))
         guard !o1, !o2 else { return nil }
         result = next
-        index += 1
+        cursor += 1
     }
     return result
+}
+
+func integer(_ bytes: ArraySlice<UInt8>) -> Int64? {
+    bytes.withUnsafeBufferPointer { integer($0) }
 }
 
 /// Just enough JSON for flat objects of strings and numbers.
@@ -394,7 +618,11 @@ struct JSONScanner {
         {
             index += 1
         }
-        guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else {
+        let quick = bytes.withUnsafeBufferPointer { whole in
+            DecimalText.quickDouble(
+                UnsafeBufferPointer(rebasing: whole[(start - bytes.startIndex)..<(index - bytes.startIndex)]))
+        }
+        guard let value = quick ?? Double(String(decoding: bytes[start..<index], as: UTF8.self)) else {
             throw LineError("expected a number at column \(start - bytes.startIndex + 1)")
         }
         skipSpace()

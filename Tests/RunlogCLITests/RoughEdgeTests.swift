@@ -220,4 +220,73 @@ import Testing
         let named = try runlog(["experiments", "create", "Default"], in: workspace.path)
         #expect(named.out == "0\n")
     }
+
+    @Test func ingestPassesThroughAScriptsOwnOutputAndMixesFormats() throws {
+        let workspace = try Workspace(importing: false)
+        let input = """
+            Epoch 1/3: starting
+            loss,0,2.5
+            {"key": "acc", "value": 0.5, "step": 0}
+            {'loss': 0.3}
+            loss,1,abc
+            {"key": "acc", "value": "high", "step": 1}
+            Epoch 2/3, 120, done
+            key,step,value
+            loss,2,1.25,7000
+
+            """
+        let through = try runlog(
+            ["ingest", "--experiment", "e", "--run-name", "p", "--passthrough"], in: workspace.path, input: input)
+        #expect(through.status == 0)
+        #expect(through.out == "Epoch 1/3: starting\n{'loss': 0.3}\nEpoch 2/3, 120, done\n")
+        // A metric line with a bad value is an error, passthrough or not, and never a point.
+        #expect(through.err.contains("line 5: value \"abc\" is not a number\n"))
+        #expect(through.err.contains("line 6: value \"high\" is not a number\n"))
+        #expect(through.err.contains(": 3 points, 2 bad lines skipped\n"))
+        let loss = try runlog(["scan", "e/p", "loss", "--format", "csv"], in: workspace.path).out
+        #expect(loss.hasPrefix("step,timestamp,value\n0,") && loss.hasSuffix("\n2,7000,1.25\n"))
+        #expect(loss.split(separator: "\n").count == 3)
+        let acc = try runlog(["scan", "e/p", "acc", "--format", "csv"], in: workspace.path).out
+        #expect(acc.split(separator: "\n").count == 2 && acc.hasSuffix(",0.5\n"))
+
+        let counted = try runlog(["ingest", "--experiment", "e", "--run-name", "c"], in: workspace.path, input: input)
+        #expect(counted.status == 0 && counted.out.isEmpty)
+        #expect(counted.err.contains("line 1: expected key,step,value[,timestamp], got 1 fields\n"))
+        #expect(counted.err.contains("line 4: expected '\"' at column 2\n"))
+        #expect(counted.err.contains("line 7: step \" 120\" is not an integer\n"))
+        #expect(counted.err.contains(": 3 points, 5 bad lines skipped\n"))
+        let wide = try runlog(["ingest", "--experiment", "e"], in: workspace.path, input: "a,1,2,3,4,5\n")
+        #expect(wide.err.contains("line 1: expected key,step,value[,timestamp], got more than 4 fields\n"))
+    }
+
+    @Test func ingestExitsAsASignalStoppedIt() throws {
+        for (signal, status) in [(SIGINT, Int32(130)), (SIGTERM, Int32(143))] {
+            let workspace = try Workspace(importing: false)
+            let ingest = Process()
+            ingest.executableURL = URL(fileURLWithPath: builtProduct("runlog"))
+            ingest.arguments = ["ingest", "--experiment", "e", "--run-name", "r"]
+            ingest.currentDirectoryURL = URL(fileURLWithPath: workspace.path)
+            let input = Pipe()
+            ingest.standardInput = input
+            ingest.standardError = FileHandle.nullDevice
+            try ingest.run()
+            input.fileHandleForWriting.write(Data((0..<100).map { "loss,\($0),0.5\n" }.joined().utf8))
+            // Wait until the points are flushed (at most every second while the input idles).
+            var seen = 0
+            for _ in 0..<100 where seen < 100 {
+                usleep(100_000)
+                let scanned = try runlog(["scan", "e/r", "loss", "--format", "csv"], in: workspace.path)
+                seen = max(0, scanned.out.split(separator: "\n").count - 1)
+            }
+            #expect(seen == 100)
+            kill(ingest.processIdentifier, signal)
+            ingest.waitUntilExit()
+            #expect(ingest.terminationReason == .exit && ingest.terminationStatus == status, "signal \(signal)")
+            let show = try runlog(["runs", "--format", "csv"], in: workspace.path).out
+            #expect(show.contains(",r,KILLED,"))
+            let points = try runlog(["scan", "e/r", "loss", "--format", "csv"], in: workspace.path).out
+            #expect(points.split(separator: "\n").count == 101, "nothing logged is lost")
+            try? input.fileHandleForWriting.close()
+        }
+    }
 }
