@@ -1,7 +1,7 @@
 import Foundation
 import RunlogStore
 
-/// The rules for names, keys and values (DESIGN.md, "Data model"), as MLflow has them.
+/// The rules for names, keys and values (ARCHITECTURE.md, "Data model"), as MLflow has them.
 enum Validation {
     static let maxKeyLength = 250
     static let maxParamValueLength = 6000
