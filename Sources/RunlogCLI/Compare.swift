@@ -6,7 +6,9 @@ struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare runs: params with differences marked, metric summaries, histories aligned by step.",
         discussion: """
-            --chart draws the runs' histories of each --metric overlaid in the terminal. \
+            --chart draws the runs' histories of each --metric (without one: the first metric all the \
+            runs have) overlaid in the terminal, in braille across its width, a colour and a letter \
+            per run; --x, --log-y and --smooth shape it. \
             --reproduced compares a run with its rerun and prints REPRODUCED (exit 0) or DIFFERS (exit \
             1): the same params, the same digests of the inputs (datasets, git commit and diff, pip \
             freeze), and every metric at the same steps with values within --rtol / --atol \
@@ -20,14 +22,17 @@ struct Compare: ParsableCommand {
     var runReferences: [String]
     @Option(name: .customLong("metric"), help: "A metric whose histories to align (repeatable).") var metrics:
         [String] = []
-    @Flag(help: "Draw the aligned histories as a chart.") var chart = false
+    @Flag(help: "Draw the histories as a chart.") var chart = false
+    @OptionGroup var chartOptions: ChartOptions
     @Flag(help: "Say whether the second run reproduced the first (exit 1 when it did not).") var reproduced = false
     @Option(help: "With --reproduced: the relative tolerance of a metric's values.") var rtol: Double = 0
     @Option(help: "With --reproduced: the absolute tolerance of a metric's values.") var atol: Double = 0
 
     func validate() throws {
         guard runReferences.count >= 2 else { throw ValidationError("compare needs at least two runs") }
-        if chart && metrics.isEmpty { throw ValidationError("--chart needs at least one --metric") }
+        if !chart && (chartOptions.x != .step || chartOptions.logY || chartOptions.smooth != 0) {
+            throw ValidationError("--x, --log-y and --smooth go with --chart")
+        }
         if reproduced && runReferences.count != 2 {
             throw ValidationError("--reproduced compares two runs: the original and its rerun")
         }
@@ -71,9 +76,10 @@ struct Compare: ParsableCommand {
         let store = try self.store.open()
         let ids = try runReferences.map { try resolveRun($0, in: store) }
         if reproduced { return try verdict(store, ids) }
-        let comparison = try store.compare(ids, histories: metrics, allowDamaged: true)
+        let comparison = try store.compare(ids, histories: chart ? [] : metrics, allowDamaged: true)
         let damaged = damage.warn(comparison.runs, store: store)
         try show(comparison)
+        if chart && output.format == .table { try charts(comparison, store) }
         try damage.finish(damaged)
     }
 
@@ -129,68 +135,37 @@ struct Compare: ParsableCommand {
         summaries.print(.table)
         for history in comparison.histories {
             print("")
-            if chart {
-                print(Chart(history: history, names: names).render())
-            } else {
-                var table = DataTable(columns: ["step"] + names)
-                for (row, position) in history.positions.enumerated() {
-                    table.rows.append(["\(position)"] + history.values.map { $0[row].map { formatNumber($0) } ?? "-" })
-                }
-                print(TextSafety.forTerminal(history.key))
-                table.print(.table)
+            var table = DataTable(columns: ["step"] + names)
+            for (row, position) in history.positions.enumerated() {
+                table.rows.append(["\(position)"] + history.values.map { $0[row].map { formatNumber($0) } ?? "-" })
             }
+            print(TextSafety.forTerminal(history.key))
+            table.print(.table)
         }
     }
-}
 
-/// Histories overlaid on a grid of block characters: each run drawn with its own, a legend, and the
-/// value and step ranges on the axes. Long histories are reduced to the grid's columns (each cell
-/// a column's mean).
-struct Chart {
-    let history: AlignedHistory
-    let names: [String]
-    var width = 64
-    var height = 16
-    static let marks: [Character] = ["█", "▒", "░", "▚", "▀", "▄", "▌", "▐"]
-
-    func render() -> String {
-        let positions = history.positions
-        guard let first = positions.first, let last = positions.last else { return "\(history.key): no points" }
-        let finite = history.values.flatMap { $0.compactMap { $0 } }.filter(\.isFinite)
-        guard let low = finite.min(), let high = finite.max() else { return "\(history.key): no finite values" }
-        var grid = Array(repeating: Array(repeating: Character(" "), count: width), count: height)
-        for (run, column) in history.values.enumerated() {
-            var sums = Array(repeating: 0.0, count: width)
-            var counts = Array(repeating: 0, count: width)
-            for (row, value) in column.enumerated() {
-                guard let value, value.isFinite else { continue }
-                let x =
-                    last == first ? 0 : Int(Double(positions[row] - first) / Double(last - first) * Double(width - 1))
-                sums[x] += value
-                counts[x] += 1
+    /// A chart of each --metric, or of the first metric every run has (not a system/ one, when
+    /// there is another).
+    private func charts(_ comparison: Comparison, _ store: TrackingStore) throws {
+        var keys = metrics
+        if keys.isEmpty {
+            let shared = comparison.runs.dropFirst().reduce(Set(comparison.runs[0].metrics.keys)) {
+                $0.intersection($1.metrics.keys)
+            }.sorted()
+            guard let first = shared.first(where: { !$0.hasPrefix("system/") }) ?? shared.first else {
+                throw CLIError("the runs share no metric to chart")
             }
-            for x in 0..<width where counts[x] > 0 {
-                let mean = sums[x] / Double(counts[x])
-                let y = high == low ? height / 2 : Int((high - mean) / (high - low) * Double(height - 1))
-                grid[y][x] = Chart.marks[run % Chart.marks.count]
-            }
+            keys = [first]
         }
-        let top = formatNumber(high)
-        let bottom = formatNumber(low)
-        let labelWidth = max(top.count, bottom.count)
-        var lines = ["\(history.key) by step"]
-        for (y, row) in grid.enumerated() {
-            let label = y == 0 ? top : y == height - 1 ? bottom : ""
-            lines.append(label.leftPadded(labelWidth) + " ┤" + String(row))
+        let names = comparison.runs.map { $0.name.isEmpty ? String($0.id.description.prefix(8)) : $0.name }
+        for key in keys {
+            print("")
+            print(
+                try Chart(
+                    store: store, runs: comparison.runs, names: names, key: key, x: chartOptions.x,
+                    logY: chartOptions.logY, smooth: chartOptions.smooth
+                ).render())
         }
-        lines.append(String(repeating: " ", count: labelWidth) + " └" + String(repeating: "─", count: width))
-        let axis = "\(first)".padding(toLength: width - "\(last)".count, withPad: " ", startingAt: 0) + "\(last)"
-        lines.append(String(repeating: " ", count: labelWidth + 2) + axis)
-        lines.append(
-            "legend: "
-                + names.enumerated().map { "\(Chart.marks[$0.offset % Chart.marks.count]) \($0.element)" }.joined(
-                    separator: "   "))
-        return lines.joined(separator: "\n")
     }
 }
 

@@ -91,7 +91,7 @@ struct Demo: ParsableCommand {
         let experiment = try store.experiment(named: "demo")
         let data = Dataset(seed: seed)
         let settings: [(lr: Double, l2: Double, batch: Int)] = [
-            (0.5, 0, 32), (0.05, 0, 32), (0.05, 0.05, 64), (0.005, 0, 16),
+            (0.5, 0, 32), (0.05, 0, 32), (0.05, 0.2, 64), (0.0005, 0, 16),
         ]
         let progress = ProgressBar(total: settings.count * steps)
         var ids: [RunID] = []
@@ -110,10 +110,26 @@ struct Demo: ParsableCommand {
         printRuns(
             ids.compactMap { try? store.run($0) }, format: .table,
             columns: "learning_rate,l2,batch_size,val/loss,val/accuracy")
-        let comparison = try store.compare(ids, histories: ["val/loss"])
-        let names = comparison.runs.map(\.name)
+        let runs = try ids.map { try store.run($0) }
         print("")
-        print(Chart(history: comparison.histories[0], names: names).render())
+        print(try Chart(store: store, runs: runs, names: runs.map(\.name), key: "val/loss").render())
+        // What to try next, with this store and these runs.
+        let storeArgument =
+            store.path == "runlog-store" || store.path == "./runlog-store" ? "" : " --store \(store.path)"
+        let (first, second) = (ids[0].description.prefix(12), ids[1].description.prefix(12))
+        // As this program was invoked (`.build/release/runlog` under `make demo`).
+        let runlog = CommandLine.arguments.first.map { $0.contains("/") ? $0 : "runlog" } ?? "runlog"
+        print(
+            """
+
+            next:
+              \(runlog)\(storeArgument) show \(first)
+              \(runlog)\(storeArgument) compare \(first) \(second) --chart --metric train/loss --smooth 0.9
+              \(runlog)\(storeArgument) search "metrics.val/loss < 0.4 and params.l2 = '0.0'"
+              \(runlog)\(storeArgument) ui        # the web UI, at http://127.0.0.1:5000/
+              \(runlog)\(storeArgument) run --experiment demo --name trainer -- \(runlog) demo --one --learning-rate 0.1
+              \(runlog)\(storeArgument) rerun demo/trainer
+            """)
     }
 }
 

@@ -1,9 +1,12 @@
 import Foundation
 
-/// Colour for people at a terminal: only when stdout is one, and never with NO_COLOR set.
+/// Colour for people at a terminal: only when stdout is one (or CLICOLOR_FORCE is set to other
+/// than 0), and never with NO_COLOR set.
 enum Style {
     static let enabled: Bool = {
-        isatty(STDOUT_FILENO) != 0 && (ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
+        let environment = ProcessInfo.processInfo.environment
+        let forced = !(environment["CLICOLOR_FORCE"] ?? "").isEmpty && environment["CLICOLOR_FORCE"] != "0"
+        return (isatty(STDOUT_FILENO) != 0 || forced) && (environment["NO_COLOR"] ?? "").isEmpty
     }()
 
     static func paint(_ text: String, _ code: String) -> String {
