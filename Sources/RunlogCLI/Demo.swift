@@ -7,11 +7,14 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a small model under 4 hyperparameter settings, then list and compare the runs.",
         discussion: """
-            Trains logistic regression by mini-batch SGD on seeded synthetic data (two overlapping \
-            Gaussian classes in 16 dimensions, 4,000 training and 1,000 validation samples), once per \
-            setting of learning rate, L2 penalty and batch size, into experiment "demo". Each run logs \
+            Trains two small models by mini-batch SGD on seeded synthetic data (16 features, 4,000 \
+            training and 1,000 validation samples: the class is mostly whether the first two features \
+            fall inside a circle, which no straight line separates, plus a weak linear hint in five \
+            others and 5% label noise): logistic regression under 3 settings of learning rate, L2 \
+            penalty and batch size, and an MLP with one hidden layer of 16 tanh units. Each run logs \
             train/loss and train/accuracy at every step, val/loss and val/accuracy every 100 steps, \
-            and its params; then the runs table and a chart of val/loss are printed.
+            and its params, into experiment "demo"; then the runs table and a chart of val/loss are \
+            printed, and the next commands to try.
             """)
     @OptionGroup var store: StoreOptionsGroup
     @Option(help: "Training steps per run.") var steps: Int = 3000
@@ -26,6 +29,7 @@ struct Demo: ParsableCommand {
     @Option(help: "With --one: the learning rate.") var learningRate: Double = 0.05
     @Option(help: "With --one: the L2 penalty.") var l2: Double = 0
     @Option(help: "With --one: the batch size.") var batchSize: Int = 32
+    @Option(help: "With --one: the model, logistic_regression or mlp.") var model: DemoModelKind = .logisticRegression
 
     func validate() throws {
         guard steps >= 100 else { throw ValidationError("--steps must be at least 100") }
@@ -35,20 +39,28 @@ struct Demo: ParsableCommand {
         }
     }
 
-    func params(_ setting: (lr: Double, l2: Double, batch: Int)) -> [String: String] {
+    typealias Setting = (model: DemoModelKind, lr: Double, l2: Double, batch: Int)
+
+    func params(_ setting: Setting) -> [String: String] {
         [
             "learning_rate": "\(setting.lr)", "l2": "\(setting.l2)", "batch_size": "\(setting.batch)",
-            "model": "logistic_regression", "seed": "\(seed)",
+            "model": setting.model.rawValue, "seed": "\(seed)",
         ]
+    }
+
+    func name(_ setting: Setting) -> String {
+        (setting.model == .mlp ? "mlp " : "") + "lr=\(setting.lr) l2=\(setting.l2) batch=\(setting.batch)"
     }
 
     /// Trains one setting into `run`: train/ metrics every step, val/ ones every 100.
     func train(
-        _ run: ActiveRun, setting: (lr: Double, l2: Double, batch: Int), data: Dataset, seed: UInt64,
-        advance: () -> Void
+        _ run: ActiveRun, setting: Setting, data: Dataset, seed: UInt64, advance: () -> Void
     ) throws {
-        var model = LogisticRegression(features: Dataset.features)
         var random = SeededRandom(seed: seed)
+        var model: any DemoModel =
+            setting.model == .mlp
+            ? MLP(features: Dataset.features, hidden: 16, random: &random)
+            : LogisticRegression(features: Dataset.features)
         let trainLoss = try run.metric("train/loss")
         let trainAccuracy = try run.metric("train/accuracy")
         for step in 0..<steps {
@@ -67,7 +79,7 @@ struct Demo: ParsableCommand {
 
     /// `--one`: one setting, into the attached run when there is one.
     func trainOne() throws {
-        let setting = (lr: learningRate, l2: l2, batch: batchSize)
+        let setting: Setting = (model, learningRate, l2, batchSize)
         let data = Dataset(seed: seed)
         if let (store, run) = try TrackingStore.attachedRun() {
             try run.logParams(params(setting))
@@ -78,7 +90,7 @@ struct Demo: ParsableCommand {
             let store = try self.store.open(create: true)
             let run = try store.startRun(
                 in: try store.experiment(named: "demo"),
-                name: "lr=\(setting.lr) l2=\(setting.l2) batch=\(setting.batch)", params: params(setting))
+                name: name(setting), params: params(setting))
             try train(run, setting: setting, data: data, seed: seed) {}
             try run.finish()
             print("trained \(steps) steps into run \(run.id) of \(store.path)")
@@ -90,15 +102,14 @@ struct Demo: ParsableCommand {
         let store = try self.store.open(create: true)
         let experiment = try store.experiment(named: "demo")
         let data = Dataset(seed: seed)
-        let settings: [(lr: Double, l2: Double, batch: Int)] = [
-            (0.5, 0, 32), (0.05, 0, 32), (0.05, 0.2, 64), (0.0005, 0, 16),
+        let settings: [Setting] = [
+            (.logisticRegression, 0.5, 0, 32), (.logisticRegression, 0.05, 0, 32),
+            (.logisticRegression, 0.05, 0.2, 64), (.mlp, 0.1, 0, 32),
         ]
         let progress = ProgressBar(total: settings.count * steps)
         var ids: [RunID] = []
         for (index, setting) in settings.enumerated() {
-            let run = try store.startRun(
-                in: experiment, name: "lr=\(setting.lr) l2=\(setting.l2) batch=\(setting.batch)",
-                params: params(setting))
+            let run = try store.startRun(in: experiment, name: name(setting), params: params(setting))
             try train(run, setting: setting, data: data, seed: seed &+ UInt64(index)) {
                 progress.advance(label: "run \(index + 1)/\(settings.count)")
             }
@@ -109,7 +120,7 @@ struct Demo: ParsableCommand {
         print("experiment \"demo\" in \(store.path): \(settings.count) runs of \(steps) steps\n")
         printRuns(
             ids.compactMap { try? store.run($0) }, format: .table,
-            columns: "learning_rate,l2,batch_size,val/loss,val/accuracy")
+            columns: "model,learning_rate,l2,batch_size,val/loss,val/accuracy")
         let runs = try ids.map { try store.run($0) }
         print("")
         print(try Chart(store: store, runs: runs, names: runs.map(\.name), key: "val/loss").render())
@@ -133,7 +144,9 @@ struct Demo: ParsableCommand {
     }
 }
 
-/// Two Gaussian classes whose means differ along every feature, with some label noise.
+/// A class that is mostly whether features 0 and 1 fall inside a circle holding half of their
+/// mass — which no straight line separates — plus a weak linear hint in features 3, 6, 9, 12 and
+/// 15, and 5% label noise: logistic regression reaches the hint, a hidden layer the circle.
 struct Dataset {
     static let features = 16
     typealias Sample = (x: [Double], y: Double)
@@ -143,10 +156,10 @@ struct Dataset {
     init(seed: UInt64) {
         var random = SeededRandom(seed: seed)
         func sample() -> Sample {
-            let label = random.unit() < 0.5 ? 0.0 : 1.0
-            let x = (0..<Dataset.features).map { f in
-                random.gaussian() + (label == 1 ? 0.35 : -0.35) * (f % 3 == 0 ? 1.5 : 0.6)
-            }
+            var x = (0..<Dataset.features).map { _ in random.gaussian() }
+            // P(x0² + x1² < 2 ln 2) = 1/2 for two standard normal features.
+            let label = x[0] * x[0] + x[1] * x[1] < 2 * log(2.0) ? 1.0 : 0.0
+            for f in stride(from: 3, to: Dataset.features, by: 3) { x[f] += label == 1 ? 0.3 : -0.3 }
             let noisy = random.unit() < 0.05 ? 1 - label : label
             return (x, noisy)
         }
@@ -155,7 +168,33 @@ struct Dataset {
     }
 }
 
-struct LogisticRegression {
+enum DemoModelKind: String, ExpressibleByArgument, Sendable {
+    case logisticRegression = "logistic_regression"
+    case mlp
+}
+
+/// A binary classifier the demo trains by SGD.
+protocol DemoModel {
+    func probability(_ x: [Double]) -> Double
+    /// One SGD step on `batch`; returns the batch's loss and accuracy before the step.
+    mutating func step(_ batch: [Dataset.Sample], learningRate: Double, l2: Double) -> (Double, Double)
+}
+
+extension DemoModel {
+    /// Mean log loss and accuracy over `samples`.
+    func evaluate(_ samples: [Dataset.Sample]) -> (Double, Double) {
+        var loss = 0.0
+        var correct = 0
+        for (x, y) in samples {
+            let p = probability(x)
+            loss -= y * log(max(p, 1e-12)) + (1 - y) * log(max(1 - p, 1e-12))
+            if (p >= 0.5) == (y == 1) { correct += 1 }
+        }
+        return (loss / Double(samples.count), Double(correct) / Double(samples.count))
+    }
+}
+
+struct LogisticRegression: DemoModel {
     var weights: [Double]
     var bias = 0.0
 
@@ -188,15 +227,66 @@ struct LogisticRegression {
         return (loss / n, Double(correct) / n)
     }
 
-    func evaluate(_ samples: [Dataset.Sample]) -> (Double, Double) {
+}
+
+/// One hidden layer of tanh units and a sigmoid output.
+struct MLP: DemoModel {
+    var hiddenWeights: [[Double]]
+    var hiddenBiases: [Double]
+    var outputWeights: [Double]
+    var outputBias = 0.0
+
+    init(features: Int, hidden: Int, random: inout SeededRandom) {
+        let scale = 1 / Double(features).squareRoot()
+        hiddenWeights = (0..<hidden).map { _ in (0..<features).map { _ in random.gaussian() * scale } }
+        hiddenBiases = Array(repeating: 0, count: hidden)
+        outputWeights = (0..<hidden).map { _ in random.gaussian() / Double(hidden).squareRoot() }
+    }
+
+    private func forward(_ x: [Double]) -> (hidden: [Double], p: Double) {
+        var hidden = hiddenBiases
+        for j in 0..<hidden.count {
+            for k in 0..<x.count { hidden[j] += hiddenWeights[j][k] * x[k] }
+            hidden[j] = tanh(hidden[j])
+        }
+        var z = outputBias
+        for j in 0..<hidden.count { z += outputWeights[j] * hidden[j] }
+        return (hidden, 1 / (1 + exp(-z)))
+    }
+
+    func probability(_ x: [Double]) -> Double { forward(x).p }
+
+    mutating func step(_ batch: [Dataset.Sample], learningRate: Double, l2: Double) -> (Double, Double) {
+        let width = hiddenBiases.count
+        var hiddenGradient = Array(repeating: Array(repeating: 0.0, count: hiddenWeights[0].count), count: width)
+        var hiddenBiasGradient = Array(repeating: 0.0, count: width)
+        var outputGradient = Array(repeating: 0.0, count: width)
+        var outputBiasGradient = 0.0
         var loss = 0.0
         var correct = 0
-        for (x, y) in samples {
-            let p = probability(x)
+        for (x, y) in batch {
+            let (hidden, p) = forward(x)
             loss -= y * log(max(p, 1e-12)) + (1 - y) * log(max(1 - p, 1e-12))
             if (p >= 0.5) == (y == 1) { correct += 1 }
+            let output = p - y
+            outputBiasGradient += output
+            for j in 0..<width {
+                outputGradient[j] += output * hidden[j]
+                let inner = output * outputWeights[j] * (1 - hidden[j] * hidden[j])
+                hiddenBiasGradient[j] += inner
+                for k in 0..<x.count { hiddenGradient[j][k] += inner * x[k] }
+            }
         }
-        return (loss / Double(samples.count), Double(correct) / Double(samples.count))
+        let n = Double(batch.count)
+        for j in 0..<width {
+            outputWeights[j] -= learningRate * (outputGradient[j] / n + l2 * outputWeights[j])
+            hiddenBiases[j] -= learningRate * hiddenBiasGradient[j] / n
+            for k in 0..<hiddenWeights[j].count {
+                hiddenWeights[j][k] -= learningRate * (hiddenGradient[j][k] / n + l2 * hiddenWeights[j][k])
+            }
+        }
+        outputBias -= learningRate * outputBiasGradient / n
+        return (loss / n, Double(correct) / n)
     }
 }
 
