@@ -146,6 +146,9 @@ struct Chart {
             yLow -= max(1, abs(yLow) * 0.1)
             yHigh += max(1, abs(yHigh) * 0.1)
         }
+        // Values near the ends of a double's range must not widen the axis to infinity.
+        yLow = max(yLow, -.greatestFiniteMagnitude)
+        yHigh = min(yHigh, .greatestFiniteMagnitude)
         let yTicks = logY ? Chart.logTicks(yLow, yHigh) : Chart.ticks(yLow, yHigh, integral: false)
         // The axis reaches the outer ticks.
         yLow = min(yLow, yTicks.first ?? yLow)
@@ -161,8 +164,8 @@ struct Chart {
         for (index, curve) in curves.enumerated() {
             var previous: (Int, Int)?
             for point in curve {
-                let dx = Int(((point.x - xLow) / (xHigh - xLow) * Double(dotsWide - 1)).rounded())
-                let dy = Int(((yHigh - point.y) / (yHigh - yLow) * Double(dotsHigh - 1)).rounded())
+                let dx = Chart.place(point.x, from: xLow, to: xHigh, over: dotsWide)
+                let dy = Chart.place(point.y, from: yHigh, to: yLow, over: dotsHigh)
                 let here = (min(max(dx, 0), dotsWide - 1), min(max(dy, 0), dotsHigh - 1))
                 if let previous {
                     Chart.line(from: previous, to: here) { Chart.set(&masks[index], $0, $1, columns) }
@@ -185,7 +188,7 @@ struct Chart {
         }
         var tickRows: [Int: String] = [:]
         for (tick, label) in zip(yTicks, yLabels) {
-            tickRows[Int(((yHigh - tick) / (yHigh - yLow) * Double(height - 1)).rounded())] = label
+            tickRows[Chart.place(tick, from: yHigh, to: yLow, over: height)] = label
         }
         var lines = [heading(safeTitle)]
         for row in 0..<height {
@@ -213,7 +216,7 @@ struct Chart {
         var labels = Array(repeating: Character(" "), count: columns + labelWidth + 2)
         var free = 0
         for tick in xTicks {
-            let column = Int(((tick - xLow) / (xHigh - xLow) * Double(columns - 1)).rounded())
+            let column = Chart.place(tick, from: xLow, to: xHigh, over: columns)
             guard (0..<columns).contains(column) else { continue }
             axis[column] = "┬"
             let label = Array(xLabel(tick, step: xTicks.count > 1 ? xTicks[1] - xTicks[0] : 1))
@@ -256,7 +259,9 @@ struct Chart {
     private func xLabel(_ value: Double, step: Double) -> String {
         switch x {
         case .step:
-            return String(Int64(value.rounded()))
+            // Steps beyond 10^12 (near Int64's ends, say) as numbers with an exponent.
+            guard abs(value) < 1e12, let whole = Int64(exactly: value.rounded()) else { return formatNumber(value) }
+            return String(whole)
         case .time:
             let date = Date(timeIntervalSince1970: value / 1000)
             let formatter = DateFormatter()
@@ -328,6 +333,14 @@ struct Chart {
         let multiples: [Double] = decades == 3 ? [1, 3] : [1, 2, 5]
         return (Int(first)...Int(last)).flatMap { decade in multiples.map { log10($0) + Double(decade) } }
             .filter { $0 <= last + 1e-9 }
+    }
+
+    /// Where `value` falls among `count` positions from `low` to `high`, clamped to them. Halved
+    /// first, so that a span wider than the largest double (-1e308 … 1e308) stays finite.
+    static func place(_ value: Double, from low: Double, to high: Double, over count: Int) -> Int {
+        let fraction = (value / 2 - low / 2) / (high / 2 - low / 2)
+        guard fraction.isFinite else { return 0 }
+        return min(max(Int((fraction * Double(count - 1)).rounded()), 0), count - 1)
     }
 
     /// The braille dot of each (column, row) of a cell.

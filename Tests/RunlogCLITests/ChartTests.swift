@@ -107,4 +107,22 @@ import Testing
             Array(next[1].split(separator: " ").dropFirst().map(String.init)), in: workspace.path)
         #expect(compare.status == 0 && compare.out.contains("train/loss by step, smoothed 0.9\n"))
     }
+
+    /// Values and steps at the ends of their ranges draw a chart, never a trap.
+    @Test func extremesDrawAChart() throws {
+        let workspace = try Workspace(importing: false)
+        for (name, lines) in [
+            ("x", "loss,-9223372036854775808,-1e308\nloss,9223372036854775807,1e308\nloss,0,5e-324\n"),
+            ("y", "loss,0,1.7976931348623157e308\nloss,1,-1.7976931348623157e308\n"),
+        ] {
+            _ = try runlog(["ingest", "--experiment", "e", "--run-name", name], in: workspace.path, input: lines)
+        }
+        for options in [[], ["--log-y"], ["--smooth", "0.9"], ["--x", "relative"]] {
+            let result = try runlog(
+                ["compare", "e/x", "e/y", "--chart", "--metric", "loss"] + options, in: workspace.path,
+                environment: ["COLUMNS": "50"])
+            #expect(result.status == 0, "\(options): \(result.err)")
+            #expect(result.out.contains("legend: a ⣿ x   b ⣿ y"), "\(options)")
+        }
+    }
 }
