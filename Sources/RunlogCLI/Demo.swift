@@ -173,6 +173,14 @@ enum DemoModelKind: String, ExpressibleByArgument, Sendable {
     case mlp
 }
 
+/// The log loss of predicting `p` for label `y` (0 or 1), kept finite at p = 0 or 1.
+func logLoss(_ p: Double, _ y: Double) -> Double {
+    -(y * log(max(p, 1e-12)) + (1 - y) * log(max(1 - p, 1e-12)))
+}
+
+/// Whether `p` predicts label `y` (0 or 1) at the 0.5 threshold.
+func isCorrect(_ p: Double, _ y: Double) -> Bool { (p >= 0.5) == (y == 1) }
+
 /// A binary classifier the demo trains by SGD.
 protocol DemoModel {
     func probability(_ x: [Double]) -> Double
@@ -187,8 +195,8 @@ extension DemoModel {
         var correct = 0
         for (x, y) in samples {
             let p = probability(x)
-            loss -= y * log(max(p, 1e-12)) + (1 - y) * log(max(1 - p, 1e-12))
-            if (p >= 0.5) == (y == 1) { correct += 1 }
+            loss += logLoss(p, y)
+            if isCorrect(p, y) { correct += 1 }
         }
         return (loss / Double(samples.count), Double(correct) / Double(samples.count))
     }
@@ -216,8 +224,8 @@ struct LogisticRegression: DemoModel {
         var correct = 0
         for (x, y) in batch {
             let p = probability(x)
-            loss -= y * log(max(p, 1e-12)) + (1 - y) * log(max(1 - p, 1e-12))
-            if (p >= 0.5) == (y == 1) { correct += 1 }
+            loss += logLoss(p, y)
+            if isCorrect(p, y) { correct += 1 }
             for i in 0..<x.count { gradient[i] += (p - y) * x[i] }
             gradientBias += p - y
         }
@@ -266,8 +274,8 @@ struct MLP: DemoModel {
         var correct = 0
         for (x, y) in batch {
             let (hidden, p) = forward(x)
-            loss -= y * log(max(p, 1e-12)) + (1 - y) * log(max(1 - p, 1e-12))
-            if (p >= 0.5) == (y == 1) { correct += 1 }
+            loss += logLoss(p, y)
+            if isCorrect(p, y) { correct += 1 }
             let output = p - y
             outputBiasGradient += output
             for j in 0..<width {
