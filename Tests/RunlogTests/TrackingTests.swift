@@ -1,5 +1,6 @@
 import Foundation
 import RunlogReliability
+import RunlogWorkloads
 import Synchronization
 import Testing
 
@@ -315,5 +316,75 @@ import Testing
         let info = try store.run(run.id)
         #expect((0..<4).allSatisfy { info.metrics["t\($0)"]?.count == 1000 })
         #expect(info.status == .finished)
+    }
+}
+
+@Suite struct BatchTests {
+    /// A batch's points land in their series in order, however its keys repeat: a few keys (the
+    /// last-found and short-list path), more than 16 (the dictionary path), and a buffer smaller
+    /// than the batch (the writer stages it in several holds of its lock, waiting for the sealer).
+    @Test(.timeLimit(.minutes(1)), arguments: [3, 40])
+    func aBatchLogsEveryPointIntoItsSeries(keys: Int) throws {
+        let directory = TemporaryDirectory()
+        var options = quietOptions(blockPoints: 64)
+        options.maxBufferedPoints = 128
+        let store = try TrackingStore.open(at: directory.store, options: options)
+        let run = try store.startRun(in: try store.experiment(named: "batch"), captureEnvironment: false)
+        var random = SeededRandom(seed: UInt64(keys))
+        var expected: [String: [(Int64, Double)]] = [:]
+        for round in 0..<5 {
+            var batch: [BatchMetric] = []
+            for i in 0..<1000 {
+                let key = "k\(random.next() % UInt64(keys))"
+                let step = Int64(round * 1000 + i)
+                let value = Double(bitPattern: random.next() >> 2)
+                batch.append(BatchMetric(key: key, value: value, timestamp: 1_700_000_000_000 + step, step: step))
+                expected[key, default: []].append((step, value))
+            }
+            try run.logBatch(metrics: batch, params: [("round\(round)", "\(round)")], tags: [])
+        }
+        try run.finish()
+        #expect(try store.run(run.id).metrics.count == expected.count)
+        for (key, points) in expected {
+            let history = try store.history(of: run.id, key)
+            #expect(history.map(\.step) == points.map(\.0), "\(key)")
+            #expect(history.map(\.value.bitPattern) == points.map(\.1.bitPattern), "\(key)")
+            #expect(history.map(\.timestamp) == points.map { 1_700_000_000_000 + $0.0 })
+        }
+        #expect(try store.run(run.id).params.count == 5)
+    }
+
+    /// A bad key anywhere in a batch logs nothing of it.
+    @Test func aBatchWithABadKeyLogsNothing() throws {
+        let directory = TemporaryDirectory()
+        let store = try makeStore(directory)
+        let run = try store.startRun(in: try store.experiment(named: "batch"), captureEnvironment: false)
+        let good = (0..<20).map { BatchMetric(key: "k\($0)", value: 1, timestamp: 1, step: Int64($0)) }
+        #expect(throws: RunlogError.self) {
+            try run.logBatch(
+                metrics: good + [BatchMetric(key: "", value: 1, timestamp: 1, step: 0)], params: [("p", "1")], tags: [])
+        }
+        try run.finish()
+        let info = try store.run(run.id)
+        #expect(info.metrics.isEmpty)
+        #expect(info.params.isEmpty)
+    }
+}
+
+extension BatchTests {
+    /// Many series, each with fewer points staged than a block, fill the writer's buffer: the
+    /// logger must not wait forever for a sealer that has nothing to write (it did, with 3 keys
+    /// and a buffer of two blocks, before the buffer sealed what it held when full).
+    @Test(.timeLimit(.minutes(1))) func manyPartlyStagedSeriesDoNotStallTheLogger() throws {
+        let directory = TemporaryDirectory()
+        var options = quietOptions(blockPoints: 64)
+        options.maxBufferedPoints = 128
+        let store = try TrackingStore.open(at: directory.store, options: options)
+        let run = try store.startRun(in: try store.experiment(named: "stall"), captureEnvironment: false)
+        for step in 0..<2000 {
+            for key in 0..<7 { try run.log("k\(key)", Double(step), step: Int64(step)) }
+        }
+        try run.finish()
+        for key in 0..<7 { #expect(try store.history(of: run.id, "k\(key)").map(\.step) == (0..<2000).map(Int64.init)) }
     }
 }

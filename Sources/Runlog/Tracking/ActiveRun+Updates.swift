@@ -150,13 +150,38 @@ extension ActiveRun {
             newParams.append((key, value))
         }
         for (key, value) in tags { try Validation.tag(key, value) }
-        var handles: [String: Metric] = [:]
-        for point in metrics where handles[point.key] == nil { handles[point.key] = try metric(point.key) }
+        // Each point's metric, found once per point: a batch names a few keys many times, so
+        // the one found last, then a short list, answer before a dictionary would hash the key.
+        var handles: [Metric] = []
+        var seriesOf: [Int] = []
+        seriesOf.reserveCapacity(metrics.count)
+        var lookup: [String: Int] = [:]
+        var last = 0
+        for point in metrics {
+            if !handles.isEmpty, handles[last].key == point.key {
+                seriesOf.append(last)
+                continue
+            }
+            if handles.count <= 16, let i = handles.firstIndex(where: { $0.key == point.key }) {
+                last = i
+            } else if let i = lookup[point.key] {
+                last = i
+            } else {
+                handles.append(try metric(point.key))
+                last = handles.count - 1
+                if handles.count > 16 {
+                    if lookup.isEmpty { for (i, handle) in handles.enumerated() { lookup[handle.key] = i } }
+                    lookup[point.key] = last
+                }
+            }
+            seriesOf.append(last)
+        }
         for (key, value) in newParams { try logParam(key, value) }
         let now = currentTimeMilliseconds()
         for (key, value) in tags { try append(.tag(key: key, value: value, timestamp: now)) }
-        for point in metrics {
-            try log(handles[point.key]!, point.value, step: point.step, timestamp: point.timestamp)
+        let points = metrics.map { MetricPoint(step: $0.step, timestamp: $0.timestamp, value: $0.value) }
+        try storage("logging a batch of \(points.count) points to run \(id)") { () throws(StoreError) in
+            try writer.log(points, series: handles.map(\.series), seriesOf: seriesOf)
         }
     }
 }

@@ -90,6 +90,44 @@ public final class RunWriter: Sendable {
         }
     }
 
+    /// Logs `points[i]` to `series[seriesOf[i]]`, in order, holding the lock once for as many
+    /// points as the buffer takes (a batch of a thousand points is one hold, not a thousand).
+    /// Waits only when the buffer is full, as `log` does.
+    public func log(_ points: [MetricPoint], series: [Series], seriesOf: [Int]) throws(StoreError) {
+        precondition(points.count == seriesOf.count, "one series index a point")
+        for one in series { precondition(one.writer == token, "series \"\(one.key)\" was made by another writer") }
+        let limit = options.maxBufferedPoints
+        let blockPoints = options.blockPoints
+        var next = 0
+        while next < points.count {
+            let (resume, sealed) = try state.withLock(
+                waitingWhile: { $0.bufferedPoints >= limit && $0.failure == nil && !$0.closed }
+            ) { (s) throws(StoreError) -> (Int, Bool) in
+                try s.checkOpen()
+                var i = next
+                var sealed = false
+                repeat {
+                    let slot = series[seriesOf[i]].slot
+                    s.staging[slot].append(points[i])
+                    s.bufferedPoints += 1
+                    if s.staging[slot].count >= blockPoints {
+                        s.seal(slot, reserve: blockPoints)
+                        sealed = true
+                    }
+                    i += 1
+                    if s.bufferedPoints >= limit {
+                        s.sealWhenFull()
+                        sealed = true
+                    }
+                } while i < points.count && s.bufferedPoints < limit
+                if s.bufferedPoints > s.peakBufferedPoints { s.peakBufferedPoints = s.bufferedPoints }
+                return (i, sealed)
+            }
+            if sealed { state.broadcast() }
+            next = resume
+        }
+    }
+
     /// Stages `point` in the slot `slot(state)` names, under one hold of the lock.
     @inline(__always)
     private func stage(
@@ -105,6 +143,10 @@ public final class RunWriter: Sendable {
             s.staging[slot].append(point)
             s.bufferedPoints += 1
             if s.bufferedPoints > s.peakBufferedPoints { s.peakBufferedPoints = s.bufferedPoints }
+            if s.bufferedPoints >= limit {
+                s.sealWhenFull()
+                return true
+            }
             guard s.staging[slot].count >= blockPoints else { return false }
             s.seal(slot, reserve: blockPoints)
             return true

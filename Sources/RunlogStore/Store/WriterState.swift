@@ -61,6 +61,14 @@ struct WriterState {
         for slot in staging.indices where !staging[slot].isEmpty { seal(slot, reserve: reserve) }
     }
 
+    /// When the buffer is full, everything staged goes to the sealer, so that what a logger
+    /// waits for (the sealer draining the buffer) happens even when no series has a whole block
+    /// staged: many keys, each with fewer points than a block, can fill it. Without room kept,
+    /// as a million keys would need too much of it.
+    mutating func sealWhenFull() {
+        sealAll(reserve: 0)
+    }
+
     mutating func enqueue(_ job: SealJob) {
         pending.append(job)
         enqueued += 1
