@@ -150,7 +150,7 @@ struct Routes: Sendable {
             writable.write(to: &writer)
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+                body: ResponseBody(byteBuffer: writer.buffer))
         }
         let data = try WireCoding.encoder().encode(value)
         return Response(

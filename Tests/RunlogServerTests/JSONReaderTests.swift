@@ -63,6 +63,38 @@ import Testing
         #expect(m[4].value?.sign == .minus)
     }
 
+    /// The fast paths: names with escapes still match, keys of equal length are not confused by
+    /// the key cache, strings past 8 bytes stop at an escape, a control character or UTF-8
+    /// wherever it falls, and numbers of every length read as the standard library reads them.
+    @Test func fastPathsAgreeWithTheSlowOnes() throws {
+        let body = #"""
+            {"run_\u0069d":"r","metrics":[
+             {"k\u0065y":"m0","value":0.1,"timestamp":123456789012345678,"step":1234567890123456789},
+             {"key":"m1","value":12345678901234567890.5,"timestamp":-123456789012345678,"step":-0},
+             {"key":"m0","value":1.00000000000000011102230246251565404236316680908203125,"timestamp":1E2,"step":10},
+             {"key":"abcdefgh\"ij","value":-2.2250738585072014e-308,"timestamp":7,"step":1},
+             {"key":"abcdefghijklmnop\u00e9xyz","value":9007199254740993,"timestamp":7,"step":1},
+             {"key":"abcdefghijklmnopé","value":1e22,"timestamp":7,"step":1}]}
+            """#
+        let request = try LogBatchRequest(json: Data(body.utf8))
+        #expect(request.run_id == "r")
+        let m = request.metrics
+        #expect(m.map(\.key) == ["m0", "m1", "m0", "abcdefgh\"ij", "abcdefghijklmnopéxyz", "abcdefghijklmnopé"])
+        let texts = [
+            "0.1", "12345678901234567890.5", "1.00000000000000011102230246251565404236316680908203125",
+            "-2.2250738585072014e-308", "9007199254740993", "1e22",
+        ]
+        #expect(m.map { $0.value!.bitPattern } == texts.map { Double($0)!.bitPattern })
+        #expect(m.map(\.timestamp) == [123_456_789_012_345_678, -123_456_789_012_345_678, 100, 7, 7, 7])
+        #expect(m.map(\.step) == [1_234_567_890_123_456_789, 0, 10, 1, 1, 1])
+        let late = "{\"run_id\":\"abcdefghijklmnop\u{7}\"}"
+        #expect(throws: MLflowError.self) { _ = try LogBatchRequest(json: Data(late.utf8)) }
+        var bad = Array(#"{"run_id":"abcdefghijklmnop"#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)
+        #expect(throws: MLflowError.self) { _ = try LogBatchRequest(json: Data(bad)) }
+        bad = Array(#"{"metrics":[{"key":"k","value":1,"timestamp":-01}]}"#.utf8)
+        #expect(throws: MLflowError.self) { _ = try LogBatchRequest(json: Data(bad)) }
+    }
+
     @Test(arguments: [
         (#"{"metrics":[{"key":"k","value":1,"timestamp":9223372036854775808}]}"#, "'metrics[0].timestamp'"),
         (#"{"metrics":[{"key":"k","value":1,"timestamp":1.5}]}"#, "'metrics[0].timestamp': expected an integer"),
@@ -193,5 +225,44 @@ extension JSONWriterTests {
             #expect((ours as? NSDictionary) == (encoded as? NSDictionary))
             #expect((ours as? NSDictionary)?.count == 2)
         }
+    }
+}
+
+extension JSONWriterTests {
+    /// Numbers are written as the standard library writes them: a double's shortest exact text
+    /// (`description`, for random bit patterns and the edges of the range), an integer's digits.
+    @Test func numbersAreWrittenAsTheirDescriptions() throws {
+        var random = SeededRandom(seed: 11)
+        var doubles: [Double] = [
+            0, -0.0, 1, -1, 0.1, 1e16, 1e-7, .leastNonzeroMagnitude, -Double.leastNormalMagnitude,
+            .greatestFiniteMagnitude,
+            -.greatestFiniteMagnitude, 0.9560342718892494, 123456789012345680,
+        ]
+        doubles += (0..<20_000).map { _ in Double(bitPattern: random.next()) }.filter(\.isFinite)
+        var integers: [Int64] = [0, -1, 1, 9, 10, 99, 100, 101, 999, 1000, .max, .min, .min + 1, 1_700_000_000_000]
+        for digits in 1...18 {
+            let power = (0..<digits).reduce(Int64(1)) { value, _ in value * 10 }
+            integers += [power - 1, power, power + 1, -power, -(power - 1)]
+        }
+        integers += (0..<20_000).map { _ in Int64(bitPattern: random.next()) >> (random.next() % 64) }
+        var writer = JSONWriter()
+        for value in doubles {
+            writer.double(value)
+            writer.raw(" ")
+        }
+        for value in integers {
+            writer.int(value)
+            writer.raw(" ")
+        }
+        let written = String(decoding: writer.bytes, as: UTF8.self).split(separator: " ").map(String.init)
+        let expected = doubles.map(\.description) + integers.map(\.description)
+        #expect(written.count == expected.count)
+        for (got, want) in zip(written, expected) where got != want {
+            Issue.record("wrote \(got), the standard library writes \(want)")
+            break
+        }
+        var special = JSONWriter()
+        for value in [Double.nan, .infinity, -.infinity] { special.double(value) }
+        #expect(String(decoding: special.bytes, as: UTF8.self) == #""NaN""Infinity""-Infinity""#)
     }
 }

@@ -68,12 +68,12 @@ struct IncomingMetric: Decodable, Sendable {
     var timestamp: Int64?
     var step: Int64?
 
-    /// One metric object of a `log-batch` body.
-    init(_ reader: inout JSONReader) throws(MLflowError) {
+    /// One metric object of a `log-batch` body; `keys` holds the keys of the metrics before it.
+    init(_ reader: inout JSONReader, keys: inout JSONReader.StringCache) throws(MLflowError) {
         try reader.object { (reader, field) throws(MLflowError) in
             guard !reader.null() else { return }
             switch field {
-            case "key": key = try reader.string()
+            case "key": key = try reader.string(cache: &keys)
             case "value": value = try reader.double()
             case "timestamp": timestamp = try reader.int64()
             case "step": step = try reader.int64()

@@ -1,4 +1,5 @@
 import Foundation
+import Runlog
 
 /// A pull reader over one JSON document, for the request bodies on the hot path (`log-batch`):
 /// the caller walks objects and arrays and reads typed values in place, with no intermediate tree
@@ -14,27 +15,65 @@ struct JSONReader {
     private let bytes: UnsafeRawBufferPointer
     private var position = 0
     private var depth = 0
-    /// Where the reader is, for messages: `metrics[3].value`.
-    private var path: [PathComponent] = []
+    /// Where the reader is, for messages: `metrics[3].value` — a stack of at most `maxDepth`
+    /// components (one per open container), in a buffer `read` provides.
+    private let path: UnsafeMutableBufferPointer<PathComponent>
+    private var pathCount = 0
 
     private enum PathComponent {
-        case key(String)
+        /// A member name, as the byte range it has in the body (no String is made unless a
+        /// message needs it).
+        case key(Range<Int>)
         case index(Int)
     }
 
-    init(_ bytes: UnsafeRawBufferPointer) {
+    /// An object's member name, compared with the names a body may hold without making a
+    /// `String` of it: a thousand-metric batch has four thousand of them.
+    struct Key {
+        /// The name's bytes in the body, when it has no escapes.
+        fileprivate let raw: UnsafeRawBufferPointer
+        /// The name, when it had escapes (rare: none of MLflow's field names needs one).
+        fileprivate let unescaped: String?
+
+        @inline(__always)
+        static func ~= (pattern: StaticString, key: Key) -> Bool {
+            guard key.unescaped == nil else { return key.unescaped == pattern.description }
+            guard key.raw.count == pattern.utf8CodeUnitCount else { return false }
+            for i in 0..<key.raw.count where key.raw[i] != pattern.utf8Start[i] { return false }
+            return true
+        }
+
+        /// The name as text.
+        var text: String { unescaped ?? String(decoding: raw, as: UTF8.self) }
+    }
+
+    /// Strings recently read, by their bytes: a batch names the same few metric keys a thousand
+    /// times, and each is made into a `String` once.
+    struct StringCache {
+        fileprivate var entries: [(raw: UnsafeRawBufferPointer, text: String)] = []
+        fileprivate var next = 0
+        static let capacity = 16
+        init() {}
+    }
+
+    private init(_ bytes: UnsafeRawBufferPointer, path: UnsafeMutableBufferPointer<PathComponent>) {
         self.bytes = bytes
+        self.path = path
     }
 
     /// Reads the whole document with `body`, which must consume exactly one value.
     static func read<T>(_ data: Data, _ body: (inout JSONReader) throws(MLflowError) -> T) throws(MLflowError) -> T {
         let result = data.withUnsafeBytes { raw in
-            Result { () throws(MLflowError) -> T in
-                var reader = JSONReader(raw)
-                let value = try body(&reader)
-                reader.skipWhitespace()
-                guard reader.position == raw.count else { throw reader.syntax("unexpected text after the JSON value") }
-                return value
+            withUnsafeTemporaryAllocation(of: PathComponent.self, capacity: maxDepth + 1) { path in
+                Result { () throws(MLflowError) -> T in
+                    var reader = JSONReader(raw, path: path)
+                    let value = try body(&reader)
+                    reader.skipWhitespace()
+                    guard reader.position == raw.count else {
+                        throw reader.syntax("unexpected text after the JSON value")
+                    }
+                    return value
+                }
             }
         }
         return try result.get()
@@ -43,7 +82,7 @@ struct JSONReader {
     // MARK: Structure
 
     /// Reads an object, calling `field` with each key; `field` reads (or skips) the value.
-    mutating func object(_ field: (inout JSONReader, String) throws(MLflowError) -> Void) throws(MLflowError) {
+    mutating func object(_ field: (inout JSONReader, Key) throws(MLflowError) -> Void) throws(MLflowError) {
         skipWhitespace()
         guard peek() == UInt8(ascii: "{") else { throw typeMismatch("a JSON object") }
         position += 1
@@ -57,13 +96,20 @@ struct JSONReader {
         while true {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else { throw syntax("expected a quoted key") }
-            let key = try rawString()
+            let nameStart = position + 1
+            let key: Key
+            if let plain = try plainString() {
+                key = Key(raw: UnsafeRawBufferPointer(rebasing: bytes[plain]), unescaped: nil)
+            } else {
+                key = Key(raw: UnsafeRawBufferPointer(rebasing: bytes[0..<0]), unescaped: try rawString())
+            }
+            let name = nameStart..<(position - 1)
             skipWhitespace()
-            guard peek() == UInt8(ascii: ":") else { throw syntax("expected ':' after \"\(key.prefix(60))\"") }
+            guard peek() == UInt8(ascii: ":") else { throw syntax("expected ':' after \"\(key.text.prefix(60))\"") }
             position += 1
-            path.append(.key(key))
+            push(.key(name))
             try field(&self, key)
-            path.removeLast()
+            pathCount -= 1
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","): position += 1
@@ -90,9 +136,9 @@ struct JSONReader {
         }
         var index = 0
         while true {
-            path.append(.index(index))
+            push(.index(index))
             try element(&self, index)
-            path.removeLast()
+            pathCount -= 1
             index += 1
             skipWhitespace()
             switch peek() {
@@ -109,7 +155,7 @@ struct JSONReader {
     /// True, and the `null` consumed, when the next value is `null` (a field left unset).
     mutating func null() -> Bool {
         skipWhitespace()
-        guard matches("null") else { return false }
+        guard peek() == UInt8(ascii: "n"), matches("null") else { return false }
         position += 4
         return true
     }
@@ -120,6 +166,29 @@ struct JSONReader {
         skipWhitespace()
         guard peek() == UInt8(ascii: "\"") else { throw typeMismatch("a string") }
         return try rawString()
+    }
+
+    /// A string that `cache` may already hold: the same bytes give the same `String` without
+    /// decoding them again.
+    mutating func string(cache: inout StringCache) throws(MLflowError) -> String {
+        skipWhitespace()
+        guard peek() == UInt8(ascii: "\"") else { throw typeMismatch("a string") }
+        guard let plain = try plainString() else { return try rawString() }
+        let raw = UnsafeRawBufferPointer(rebasing: bytes[plain])
+        for entry in cache.entries
+        where entry.raw.count == raw.count
+            && (raw.isEmpty || memcmp(entry.raw.baseAddress!, raw.baseAddress!, raw.count) == 0)
+        {
+            return entry.text
+        }
+        let text = String(decoding: raw, as: UTF8.self)
+        if cache.entries.count < StringCache.capacity {
+            cache.entries.append((raw, text))
+        } else {
+            cache.entries[cache.next] = (raw, text)
+            cache.next = (cache.next + 1) % StringCache.capacity
+        }
+        return text
     }
 
     /// A number, or one of MLflow's strings for NaN and the infinities.
@@ -134,10 +203,15 @@ struct JSONReader {
             }
         }
         let (start, end, _) = try numberToken()
-        // The standard library's parser rounds correctly (C locale): the exact double the text
-        // names. A number beyond a double's range is refused, not read as infinity.
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
-        guard let number = Double(text), number.isFinite else { throw typeMismatch("a number within a double's range") }
+        let token = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+        // The common case (up to 19 digits, a small exponent) exactly and fast; the rest by the
+        // standard library's parser, which rounds correctly (C locale). Either way the exact
+        // double the text names. A number beyond a double's range is refused, not read as
+        // infinity.
+        if let number = DecimalText.quickDouble(token.assumingMemoryBound(to: UInt8.self)) { return number }
+        guard let number = Double(String(decoding: token, as: UTF8.self)), number.isFinite else {
+            throw typeMismatch("a number within a double's range")
+        }
         return number
     }
 
@@ -145,11 +219,36 @@ struct JSONReader {
     /// is a whole number below 2^53, as JSON encoders write them).
     mutating func int64() throws(MLflowError) -> Int64 {
         skipWhitespace()
+        // The common case in one pass: up to 18 digits (no overflow possible), no leading zero,
+        // no fraction or exponent.
+        let count = bytes.count
+        var i = position
+        let negative = i < count && bytes[i] == UInt8(ascii: "-")
+        if negative { i += 1 }
+        let first = i
+        var magnitude: Int64 = 0
+        while i < count, case let digit = bytes[i] &- UInt8(ascii: "0"), digit < 10 {
+            magnitude = magnitude &* 10 &+ Int64(digit)
+            i += 1
+        }
+        let digits = i - first
+        if digits > 0, digits <= 18, digits == 1 || bytes[first] != UInt8(ascii: "0"),
+            i == count || (bytes[i] != UInt8(ascii: ".") && bytes[i] | 0x20 != UInt8(ascii: "e"))
+        {
+            position = i
+            return negative ? -magnitude : magnitude
+        }
         let (start, end, integral) = try numberToken()
         if integral {
             var value: Int64 = 0
             let negative = bytes[start] == UInt8(ascii: "-")
-            for i in (negative ? start + 1 : start)..<end {
+            let first = negative ? start + 1 : start
+            // Up to 18 digits cannot overflow: the common case, without checks.
+            if end - first <= 18 {
+                for i in first..<end { value = value &* 10 &+ Int64(bytes[i] &- UInt8(ascii: "0")) }
+                return negative ? -value : value
+            }
+            for i in first..<end {
                 let digit = Int64(bytes[i] &- UInt8(ascii: "0"))
                 let (shifted, o1) = value.multipliedReportingOverflow(by: 10)
                 let (next, o2) =
@@ -200,6 +299,12 @@ struct JSONReader {
         }
     }
 
+    @inline(__always)
+    private mutating func push(_ component: PathComponent) {
+        (path.baseAddress! + pathCount).initialize(to: component)
+        pathCount += 1
+    }
+
     private mutating func enter() throws(MLflowError) {
         depth += 1
         guard depth <= Self.maxDepth else { throw syntax("nested deeper than \(Self.maxDepth) levels") }
@@ -209,59 +314,96 @@ struct JSONReader {
     /// or exponent.
     private mutating func numberToken() throws(MLflowError) -> (start: Int, end: Int, integral: Bool) {
         let start = position
+        let count = bytes.count
+        var i = position
+        /// Advances `i` over decimal digits; how many there were.
         func digits() -> Int {
-            let from = position
-            while position < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) {
-                position += 1
-            }
-            return position - from
+            let from = i
+            while i < count, bytes[i] &- UInt8(ascii: "0") < 10 { i += 1 }
+            return i - from
         }
-        if peek() == UInt8(ascii: "-") { position += 1 }
-        let first = peek()
+        if i < count, bytes[i] == UInt8(ascii: "-") { i += 1 }
+        let first: UInt8? = i < count ? bytes[i] : nil
         let whole = digits()
         guard whole > 0 else {
-            position = start
-            throw peek() == nil ? syntax("unexpected end of the body") : typeMismatch("a number")
+            throw i == count ? syntax("unexpected end of the body") : typeMismatch("a number")
         }
-        guard first != UInt8(ascii: "0") || whole == 1 else { throw syntax("a number has a leading zero") }
+        guard first != UInt8(ascii: "0") || whole == 1 else {
+            position = i
+            throw syntax("a number has a leading zero")
+        }
         var integral = true
-        if peek() == UInt8(ascii: ".") {
-            position += 1
+        if i < count, bytes[i] == UInt8(ascii: ".") {
+            i += 1
             integral = false
-            guard digits() > 0 else { throw syntax("a number has no digits after '.'") }
+            guard digits() > 0 else {
+                position = i
+                throw syntax("a number has no digits after '.'")
+            }
         }
-        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
-            position += 1
+        if i < count, bytes[i] | 0x20 == UInt8(ascii: "e") {
+            i += 1
             integral = false
-            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { position += 1 }
-            guard digits() > 0 else { throw syntax("a number has no digits in its exponent") }
+            if i < count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+            guard digits() > 0 else {
+                position = i
+                throw syntax("a number has no digits in its exponent")
+            }
         }
-        return (start, position, integral)
+        position = i
+        return (start, i, integral)
+    }
+
+    /// The common case of a string at the position (which holds its opening quote): no escapes.
+    /// Consumes it and answers the range of its bytes, UTF-8 checked; nil, with nothing
+    /// consumed, when it has an escape.
+    private mutating func plainString() throws(MLflowError) -> Range<Int>? {
+        let start = position + 1
+        let count = bytes.count
+        var i = start
+        var high: UInt8 = 0
+        // Eight bytes at a time while none of them is a quote, a backslash, a control character
+        // or beyond ASCII; the loop below looks at the rest one by one.
+        while i + 8 <= count {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            func hasZeroByte(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
+            guard word & highs == 0, !hasZeroByte(word ^ (ones &* 0x22)), !hasZeroByte(word ^ (ones &* 0x5C)),
+                (word &- ones &* 0x20) & ~word & highs == 0
+            else { break }
+            i += 8
+        }
+        while i < count {
+            let byte = bytes[i]
+            if byte == UInt8(ascii: "\"") {
+                position = i + 1
+                // All ASCII (keys, ids) needs no validation.
+                guard
+                    high < 0x80
+                        || String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self) != nil
+                else { throw syntax("a string is not valid UTF-8") }
+                return start..<i
+            }
+            if byte == UInt8(ascii: "\\") { return nil }
+            guard byte >= 0x20 else {
+                position = i
+                throw syntax("a string holds a raw control character")
+            }
+            high |= byte
+            i += 1
+        }
+        position = i
+        throw syntax("unexpected end of the body")
     }
 
     /// The string at the position (which holds its opening quote), unescaped and UTF-8 checked.
     private mutating func rawString() throws(MLflowError) -> String {
-        position += 1
-        let start = position
-        // The common case: no escapes, taken as it is; all ASCII (keys, ids) needs no validation.
-        var ascii = true
-        while position < bytes.count {
-            let byte = bytes[position]
-            if byte == UInt8(ascii: "\"") {
-                let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<position])
-                position += 1
-                if ascii { return String(decoding: raw, as: UTF8.self) }
-                guard let text = String(validating: raw, as: UTF8.self) else {
-                    throw syntax("a string is not valid UTF-8")
-                }
-                return text
-            }
-            if byte == UInt8(ascii: "\\") { break }
-            guard byte >= 0x20 else { throw syntax("a string holds a raw control character") }
-            ascii = ascii && byte < 0x80
-            position += 1
+        if let plain = try plainString() {
+            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[plain]), as: UTF8.self)
         }
-        var scalars: [UInt8] = Array(bytes[start..<position])
+        position += 1
+        var scalars: [UInt8] = []
         while position < bytes.count {
             let byte = bytes[position]
             position += 1
@@ -323,7 +465,7 @@ struct JSONReader {
     // MARK: Errors
 
     func typeMismatch(_ expected: String) -> MLflowError {
-        path.isEmpty
+        pathCount == 0
             ? MLflowError.invalid("The request body must be \(expected)")
             : MLflowError.invalid("Invalid value for \(qualified): expected \(expected)")
     }
@@ -335,9 +477,12 @@ struct JSONReader {
     /// The full path of the field being read: `metrics[3].value`.
     private var qualified: String {
         var text = ""
-        for component in path {
+        for component in path[0..<pathCount] {
             switch component {
-            case .key(let key): text += (text.isEmpty ? "" : ".") + key
+            case .key(let name):
+                text +=
+                    (text.isEmpty ? "" : ".")
+                    + String(decoding: UnsafeRawBufferPointer(rebasing: bytes[name]), as: UTF8.self)
             case .index(let index): text += "[\(index)]"
             }
         }

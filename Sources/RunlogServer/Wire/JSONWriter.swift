@@ -1,20 +1,80 @@
+import NIOCore
+
 /// Writes JSON straight into bytes, for the answers that carry thousands of values (metric
 /// histories, run listings), where `JSONEncoder` cost several microseconds a value. Doubles are
 /// written in their shortest exact form, non-finite ones as MLflow's strings; strings escaped as
 /// RFC 8259 requires (quote, backslash, control characters), the rest of UTF-8 as it is.
 struct JSONWriter {
-    private(set) var bytes: [UInt8] = []
+    /// What has been written; it becomes the response body as it is.
+    private(set) var buffer: ByteBuffer
+
+    /// The bytes written (a copy, for tests).
+    var bytes: [UInt8] { Array(buffer.readableBytesView) }
 
     init(capacity: Int = 256) {
-        bytes.reserveCapacity(capacity)
+        buffer = ByteBufferAllocator().buffer(capacity: capacity)
     }
 
+    /// Writes with `body` into room for at least `room` bytes, which `body` must not exceed: one
+    /// capacity check for many small writes (a metric's fields), where appending each piece to
+    /// an array cost more than formatting it.
+    @inline(__always)
+    mutating func write(room: Int, _ body: (inout ByteCursor) -> Void) {
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { raw in
+            var cursor = ByteCursor(raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            body(&cursor)
+            return cursor.count
+        }
+    }
+
+    mutating func raw(_ text: StaticString) { buffer.writeStaticString(text) }
+
+    mutating func string(_ text: String) { write(room: ByteCursor.room(text)) { $0.string(text) } }
+
+    mutating func int(_ value: Int64) { write(room: ByteCursor.intRoom) { $0.int(value) } }
+
+    mutating func double(_ value: Double) { write(room: ByteCursor.doubleRoom) { $0.double(value) } }
+
+    /// `"key":` — a field's name, with a comma before it unless it is the object's first.
+    mutating func field(_ name: StaticString, first: Bool = false) {
+        write(room: ByteCursor.fieldRoom(name)) { $0.field(name, first: first) }
+    }
+}
+
+/// Writes JSON pieces into memory the caller has sized (`JSONWriter.write(room:)`), with no
+/// checks of its own: each piece has a `room` it stays within.
+struct ByteCursor: TextOutputStream {
+    private let base: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
+
+    init(_ base: UnsafeMutablePointer<UInt8>) {
+        self.base = base
+    }
+
+    /// Room for `string(text)`: every byte escaped as `\u00XX` at worst, and the quotes.
+    static func room(_ text: String) -> Int { text.utf8.count * 6 + 2 }
+    /// Room for `field(name)`: a comma, the quoted name and a colon.
+    static func fieldRoom(_ name: StaticString) -> Int { name.utf8CodeUnitCount + 4 }
+    /// An Int64 takes at most 20 bytes, its sign included.
+    static let intRoom = 20
+    /// A double's shortest form takes at most 24 bytes (`-2.2250738585072014e-308`), MLflow's
+    /// `"-Infinity"` 11.
+    static let doubleRoom = 32
+
+    @inline(__always)
+    mutating func byte(_ byte: UInt8) {
+        base[count] = byte
+        count += 1
+    }
+
+    @inline(__always)
     mutating func raw(_ text: StaticString) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        (base + count).update(from: text.utf8Start, count: text.utf8CodeUnitCount)
+        count += text.utf8CodeUnitCount
     }
 
     mutating func string(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
+        byte(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { utf8 in
             for byte in utf8 {
@@ -26,29 +86,48 @@ struct JSONWriter {
                 case UInt8(ascii: "\t"): raw(#"\t"#)
                 case 0..<0x20:
                     raw(#"\u00"#)
-                    bytes.append(Self.hex[Int(byte >> 4)])
-                    bytes.append(Self.hex[Int(byte & 0xF)])
-                default: bytes.append(byte)
+                    self.byte(Self.hex[Int(byte >> 4)])
+                    self.byte(Self.hex[Int(byte & 0xF)])
+                default: self.byte(byte)
                 }
             }
         }
-        bytes.append(UInt8(ascii: "\""))
+        byte(UInt8(ascii: "\""))
     }
 
     mutating func int(_ value: Int64) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        if value < 0 { byte(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 20 digits at most, written backwards
-        let count = withUnsafeMutableBytes(of: &digits) { buffer -> Int in
-            var i = 0
-            repeat {
-                buffer[19 - i] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                i += 1
-            } while magnitude > 0
-            return i
+        var digits = 1
+        var scale: UInt64 = 10
+        while digits < 20, magnitude >= scale {
+            digits += 1
+            if digits < 20 { scale &*= 10 }
         }
-        withUnsafeBytes(of: &digits) { bytes.append(contentsOf: $0[(20 - count)..<20]) }
+        var i = count + digits
+        count = i
+        // Two digits a division, from the right.
+        Self.digitPairs.withUnsafeBufferPointer { pairs in
+            while magnitude >= 100 {
+                let pair = Int(magnitude % 100) &* 2
+                magnitude /= 100
+                i -= 2
+                base[i] = pairs[pair]
+                base[i + 1] = pairs[pair + 1]
+            }
+            if magnitude >= 10 {
+                let pair = Int(magnitude) &* 2
+                base[i - 2] = pairs[pair]
+                base[i - 1] = pairs[pair + 1]
+            } else {
+                base[i - 1] = UInt8(ascii: "0") + UInt8(magnitude)
+            }
+        }
+    }
+
+    /// "00", "01", … "99", back to back.
+    private static let digitPairs: [UInt8] = (0..<100).flatMap {
+        [UInt8(ascii: "0") + UInt8($0 / 10), UInt8(ascii: "0") + UInt8($0 % 10)]
     }
 
     mutating func double(_ value: Double) {
@@ -57,17 +136,29 @@ struct JSONWriter {
         } else if value.isInfinite {
             value < 0 ? raw(#""-Infinity""#) : raw(#""Infinity""#)
         } else {
-            // `description` is the shortest text that reads back as the same double.
-            bytes.append(contentsOf: value.description.utf8)
+            // The standard library's shortest text that reads back as the same double (what
+            // `description` is), written through `_writeASCII` below without making a String.
+            value.write(to: &self)
         }
     }
 
     /// `"key":` — a field's name, with a comma before it unless it is the object's first.
     mutating func field(_ name: StaticString, first: Bool = false) {
-        if !first { bytes.append(UInt8(ascii: ",")) }
-        bytes.append(UInt8(ascii: "\""))
+        if !first { byte(UInt8(ascii: ",")) }
+        byte(UInt8(ascii: "\""))
         raw(name)
         raw(#"":"#)
+    }
+
+    // TextOutputStream, for `Double.write(to:)` only (its text is within `doubleRoom`).
+    mutating func write(_ string: String) {
+        for byte in string.utf8.prefix(Self.doubleRoom) { self.byte(byte) }
+    }
+
+    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) {
+        let length = min(buffer.count, Self.doubleRoom)
+        (base + count).update(from: buffer.baseAddress!, count: length)
+        count += length
     }
 
     private static let hex = Array("0123456789abcdef".utf8)
@@ -78,20 +169,29 @@ protocol JSONWritable {
     func write(to writer: inout JSONWriter)
 }
 
-extension WireMetric: JSONWritable {
-    func write(to writer: inout JSONWriter) {
-        writer.field("key", first: true)
-        writer.string(key)
-        writer.field("value")
-        writer.double(value)
-        writer.field("timestamp")
-        writer.int(timestamp)
-        writer.field("step")
-        writer.int(step)
+extension WireMetric {
+    /// Room for `write(to:)`.
+    var room: Int {
+        2 + ByteCursor.fieldRoom("key") + ByteCursor.room(key) + ByteCursor.fieldRoom("value")
+            + ByteCursor.doubleRoom + ByteCursor.fieldRoom("timestamp") + ByteCursor.fieldRoom("step")
+            + 2 * ByteCursor.intRoom + (run_id.map { ByteCursor.fieldRoom("run_id") + ByteCursor.room($0) } ?? 0)
+    }
+
+    /// `{"key","value","timestamp","step"[,"run_id"]}`.
+    func write(to cursor: inout ByteCursor) {
+        cursor.raw(#"{"key":"#)
+        cursor.string(key)
+        cursor.raw(#","value":"#)
+        cursor.double(value)
+        cursor.raw(#","timestamp":"#)
+        cursor.int(timestamp)
+        cursor.raw(#","step":"#)
+        cursor.int(step)
         if let run_id {
-            writer.field("run_id")
-            writer.string(run_id)
+            cursor.raw(#","run_id":"#)
+            cursor.string(run_id)
         }
+        cursor.byte(UInt8(ascii: "}"))
     }
 }
 
@@ -126,9 +226,10 @@ extension JSONWriter {
     mutating func metrics(_ metrics: [WireMetric]) {
         raw("[")
         for (i, metric) in metrics.enumerated() {
-            raw(i == 0 ? "{" : ",{")
-            metric.write(to: &self)
-            raw("}")
+            write(room: 1 + metric.room) { cursor in
+                if i > 0 { cursor.byte(UInt8(ascii: ",")) }
+                metric.write(to: &cursor)
+            }
         }
         raw("]")
     }

@@ -152,13 +152,16 @@ struct LogBatchRequest: Sendable {
                 case "run_id": request.run_id = try reader.string()
                 case "metrics":
                     var beyond = 0
+                    var keys = JSONReader.StringCache()
+                    // Room for as many metrics as the body could hold (one takes 30 bytes or more).
+                    request.metrics.reserveCapacity(min(Limits.batchMetrics, data.count / 30))
                     try reader.array { (reader, _) throws(MLflowError) in
                         // Past the limit the batch is refused: count the rest without keeping it.
                         guard request.metrics.count < Limits.batchMetrics else {
                             beyond += 1
                             return try reader.skip()
                         }
-                        request.metrics.append(try IncomingMetric(&reader))
+                        request.metrics.append(try IncomingMetric(&reader, keys: &keys))
                     }
                     if beyond > 0 { throw LogBatchRequest.tooMany(Limits.batchMetrics + beyond, "metrics") }
                 case "params": request.params = try KeyValue.list(&reader, limit: Limits.batchParams, "params")
