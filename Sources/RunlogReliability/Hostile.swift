@@ -50,6 +50,7 @@ package struct HostileCampaign {
         readOnly(&report)
         manyKeys(&report)
         hostileImport(&report)
+        cliEdges(&report)
         return report
     }
 
@@ -221,6 +222,133 @@ package struct HostileCampaign {
             "hostile import: \(expectation.imported.count) good runs imported, \(expectation.refusedRuns.count) runs "
                 + "and 1 experiment refused, \(expectation.skipped.count) links and special files skipped, "
                 + "in \(fixed(seconds * 1000)) ms")
+    }
+
+    /// The CLI against hostile data: a tag and a param holding a terminal's control sequences and
+    /// a bidirectional override reach `show` and `runs` escaped, CSV with their bytes; ingest's bad
+    /// lines (a hex value, a key past `--max-keys`) cost only themselves and JSON members it does
+    /// not know are skipped; a 200 MiB line is refused without being held in memory; and points
+    /// become readable while the input idles, the pipe still open.
+    private func cliEdges(_ report: inout Report) {
+        guard let cli = cliExecutable else { return }
+        let root = directory + "/cli"
+        mkdir(root, 0o755)
+        let store = root + "/store"
+        var failures: [String] = []
+        let controls: Set<Unicode.Scalar> = ["\u{1B}", "\u{07}", "\u{202E}"]
+        let hostile = "\u{1B}]0;X\u{07}\u{1B}[2J\u{202E}"
+        let started = runlog([
+            "run", "--store", store, "--experiment", "t", "--tag", "note=" + hostile, "--param", "p=" + hostile, "--",
+            "/bin/true",
+        ])
+        let id = started.output.split(separator: " ").first(where: { $0.count == 32 }).map(String.init) ?? "?"
+        for arguments in [["show", id], ["runs", "--experiment", "t"], ["scan", id, "no-such-key"]] {
+            let output = runlog(arguments + ["--store", store]).output
+            if output.unicodeScalars.contains(where: controls.contains) {
+                failures.append("runlog \(arguments[0]) printed a raw control character")
+            }
+        }
+        let csv = runlog(["runs", "--store", store, "--experiment", "t", "--format", "csv"]).output
+        if !csv.contains(hostile) { failures.append("runs --format csv did not keep the param's bytes") }
+
+        let lines = root + "/lines"
+        writeFile(
+            lines,
+            "loss,1,0x10\nloss,2,0.5\n{\"key\":\"acc\",\"step\":1,\"value\":0.7,\"extra\":{\"a\":[1,{\"b\":2}]}}\nk1,1,1\nk2,1,1\n"
+        )
+        let ingest = runlog(["ingest", "--store", store, "--experiment", "i", "--max-keys", "3"], input: lines)
+        for needle in [
+            #"line 1: value "0x10" is not a number"#, "line 5: the run has 3 distinct keys", "3 points, 2 bad lines",
+        ]
+        where !ingest.output.contains(needle) {
+            failures.append("ingest of bad lines: no \"\(needle)\" in: \(ingest.output.suffix(300))")
+        }
+
+        let long = root + "/long"
+        if let file = fopen(long, "w") {
+            let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 1 << 20)
+            for _ in 0..<200 { _ = chunk.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) } }
+            fputs("\nloss,3,1.5\n", file)
+            fclose(file)
+        }
+        var longIngest: (output: String, status: Int32?) = ("cannot start runlog", nil)
+        var childPeak = 0.0
+        if let child = try? ChildProcess(
+            cli, ["ingest", "--store", store, "--experiment", "long"], stdin: long, mergingStderr: true)
+        {
+            childPeak = peakResidentMB(of: child.pid)
+            longIngest = child.finish()
+        }
+        unlink(long)
+        if !longIngest.output.contains("line 1: longer than") || !longIngest.output.contains("1 points") {
+            failures.append("ingest of a 200 MiB line: \(longIngest.output.suffix(300))")
+        }
+        if childPeak > 150 {
+            failures.append("ingest of a 200 MiB line peaked at \(fixed(childPeak)) MB resident")
+        }
+
+        let fifo = root + "/fifo"
+        mkfifo(fifo, 0o600)
+        var idleSeconds = -1.0
+        // The write end opens first (a read end held here lets it), so that the child's open of
+        // its stdin, which posix_spawn runs before the child starts, does not wait for a writer. Both
+        // close on exec: a child holding the write end would never see the end of its input.
+        let holder = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        let writer = open(fifo, O_WRONLY | O_CLOEXEC)
+        if let child = try? ChildProcess(
+            cli, ["ingest", "--store", store, "--experiment", "idle", "--run-name", "idle"], stdin: fifo,
+            mergingStderr: true)
+        {
+            close(holder)
+            let text = (0..<100).map { "loss,\($0),0.5\n" }.joined()
+            _ = text.utf8CString.withUnsafeBytes { write(writer, $0.baseAddress, $0.count - 1) }
+            let written = monotonicSeconds()
+            while idleSeconds < 0 && monotonicSeconds() - written < 10 {
+                let scan = runlog(["scan", "--store", store, "idle/idle", "loss", "--format", "csv"])
+                if scan.output.split(separator: "\n").count == 101 { idleSeconds = monotonicSeconds() - written }
+                usleep(200_000)
+            }
+            close(writer)
+            _ = child.finish()
+        } else {
+            close(holder)
+            close(writer)
+        }
+        if idleSeconds < 0 { failures.append("ingest: 100 points not readable within 10 s while its input idled") }
+        report.failures += failures.map { "CLI edges: \($0)" }
+        report.lines.append(
+            "CLI edges: control sequences in a tag and a param escaped by show, runs and scan's error, kept by CSV; "
+                + "ingest's hex value and 4th key cost their lines only; a 200 MiB line refused, ingest's peak RSS "
+                + "\(fixed(childPeak)) MB; 100 idle points readable after \(fixed(idleSeconds)) s")
+    }
+
+    /// The child's peak resident set in MB, read from /proc until it ends. (Its rusage would not do:
+    /// a child spawned with vfork's shared memory inherits the campaign's own peak.)
+    private func peakResidentMB(of pid: pid_t) -> Double {
+        var peak = 0.0
+        for _ in 0..<3000 {
+            guard let file = fopen("/proc/\(pid)/status", "r") else { break }
+            var found = false
+            var line = [CChar](repeating: 0, count: 256)
+            while fgets(&line, Int32(line.count), file) != nil {
+                let bytes = line.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }
+                let text = String(decoding: bytes, as: UTF8.self)
+                if text.hasPrefix("VmHWM:"), let kB = Double(text.dropFirst(6).filter(\.isNumber)) {
+                    peak = max(peak, kB / 1024)
+                    found = true
+                }
+            }
+            fclose(file)
+            if !found { break }  // a zombie has no memory left to report
+            usleep(10_000)
+        }
+        return peak
+    }
+
+    private func writeFile(_ path: String, _ text: String) {
+        guard let file = fopen(path, "w") else { return }
+        fputs(text, file)
+        fclose(file)
     }
 
     private func manyKeys(_ report: inout Report) {
