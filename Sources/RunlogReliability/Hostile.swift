@@ -97,11 +97,23 @@ package struct HostileCampaign {
                 report.failures.append(
                     "full disk: \(history.count) points back of \(flushed) flushed; verify clean: \(verify.isClean)")
             }
+            // A compaction on the full disk fails to write its new segment and leaves no temporary file.
+            let runDirectory = mountPoint + "/store/runs/\(run.id)"
+            var compaction = "compaction: "
+            do {
+                compaction += "\(try reopened.engine.compact(run.id).outcome)"
+            } catch {
+                compaction += "failed (\(error.description.contains("No space left on device") ? "ENOSPC" : "\(error)"))"
+            }
+            let leftovers = files(under: runDirectory).filter { $0.contains("/compaction-") }
+            if !leftovers.isEmpty {
+                report.failures.append("full disk: \(compaction) left \(leftovers.joined(separator: ", "))")
+            }
             if cliExecutable != nil {
                 report.failures += cliOnFullDisk()
             }
             report.lines.append(
-                "full disk (1 MB tmpfs): ENOSPC after \(flushed) flushed points, reported as \"\(failure)\"; reopened with \(history.count) points, verify clean\(cliExecutable == nil ? "" : "; runlog ingest on a full disk: exit 1 naming ENOSPC, then runs and verify exit 0")"
+                "full disk (1 MB tmpfs): ENOSPC after \(flushed) flushed points, reported as \"\(failure)\"; reopened with \(history.count) points, verify clean; \(compaction), no temporary file left\(cliExecutable == nil ? "" : "; runlog ingest on a full disk: exit 1 naming ENOSPC, then runs and verify exit 0")"
             )
         } catch {
             report.failures.append("full disk: \(error)")
@@ -252,9 +264,9 @@ package struct HostileCampaign {
         if !csv.contains(hostile) { failures.append("runs --format csv did not keep the param's bytes") }
 
         let lines = root + "/lines"
-        writeFile(
+        try? writeFile(
             lines,
-            "loss,1,0x10\nloss,2,0.5\n{\"key\":\"acc\",\"step\":1,\"value\":0.7,\"extra\":{\"a\":[1,{\"b\":2}]}}\nk1,1,1\nk2,1,1\n"
+            Array("loss,1,0x10\nloss,2,0.5\n{\"key\":\"acc\",\"step\":1,\"value\":0.7,\"extra\":{\"a\":[1,{\"b\":2}]}}\nk1,1,1\nk2,1,1\n".utf8)
         )
         let ingest = runlog(["ingest", "--store", store, "--experiment", "i", "--max-keys", "3"], input: lines)
         for needle in [
@@ -345,11 +357,6 @@ package struct HostileCampaign {
         return peak
     }
 
-    private func writeFile(_ path: String, _ text: String) {
-        guard let file = fopen(path, "w") else { return }
-        fputs(text, file)
-        fclose(file)
-    }
 
     private func manyKeys(_ report: inout Report) {
         do {
