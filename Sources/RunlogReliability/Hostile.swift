@@ -103,7 +103,8 @@ package struct HostileCampaign {
             do {
                 compaction += "\(try reopened.engine.compact(run.id).outcome)"
             } catch {
-                compaction += "failed (\(error.description.contains("No space left on device") ? "ENOSPC" : "\(error)"))"
+                compaction +=
+                    "failed (\(error.description.contains("No space left on device") ? "ENOSPC" : "\(error)"))"
             }
             let leftovers = files(under: runDirectory).filter { $0.contains("/compaction-") }
             if !leftovers.isEmpty {
@@ -266,7 +267,9 @@ package struct HostileCampaign {
         let lines = root + "/lines"
         try? writeFile(
             lines,
-            Array("loss,1,0x10\nloss,2,0.5\n{\"key\":\"acc\",\"step\":1,\"value\":0.7,\"extra\":{\"a\":[1,{\"b\":2}]}}\nk1,1,1\nk2,1,1\n".utf8)
+            Array(
+                "loss,1,0x10\nloss,2,0.5\n{\"key\":\"acc\",\"step\":1,\"value\":0.7,\"extra\":{\"a\":[1,{\"b\":2}]}}\nk1,1,1\nk2,1,1\n"
+                    .utf8)
         )
         let ingest = runlog(["ingest", "--store", store, "--experiment", "i", "--max-keys", "3"], input: lines)
         for needle in [
@@ -356,7 +359,6 @@ package struct HostileCampaign {
         }
         return peak
     }
-
 
     private func manyKeys(_ report: inout Report) {
         do {
