@@ -13,9 +13,11 @@ struct Campaign: ParsableCommand {
         discussion: """
             The parts: crash (a writer process SIGKILLed at random, 250 times), compaction (the same \
             with kills while closing and compacting), power (power cuts on a simulated disk under each \
-            durability setting, 4,000 images), corruption (10,000 flipped, zeroed and truncated ranges \
-            in a real store), hostile (a full tmpfs, a read-only mount and a million keys; the mounts \
-            need root and are skipped otherwise). Each checks the store against what was logged and \
+            durability setting, 3,000 images, and a cut at each step of 1,000 compactions), corruption \
+            (10,000 flipped, zeroed and truncated ranges in a real store), hostile (a full tmpfs, a \
+            read-only mount, a million keys, a hostile mlruns directory to import, and the CLI against \
+            control sequences, bad ingest lines, a 200 MiB line and an idle pipe; the mounts need root \
+            and are skipped otherwise). Each checks the store against what was logged and \
             prints its figures; any failure makes the exit status 1 and keeps the stores. --quick runs \
             the short version CI runs. Every random choice comes from --seed; when a kill lands also \
             depends on the machine's timing. RELIABILITY.md explains the checks and the figures.
