@@ -13,10 +13,11 @@ release: deps
 
 # The main job: trains a small model under 4 settings into a fresh ./runlog-store (the demo's
 # own store, ignored by git; replaced on each run), then prints the runs table and a chart. A debug
-# build: the first one takes half the time of a release build, the demo still runs in seconds, and
-# `make test` reuses what it compiled.
+# build without the server (RUNLOG_WITHOUT_SERVER, see Package.swift) is the quickest first build;
+# the demo still runs in seconds, and `make test` reuses what it compiled. `swift build` (or make
+# test, or make server) builds the whole CLI, with `server`, `ui`, `run` and `rerun`.
 demo: deps
-	swift build --product runlog
+	RUNLOG_WITHOUT_SERVER=1 swift build --product runlog
 	rm -rf runlog-store
 	.build/debug/runlog demo --store runlog-store
 

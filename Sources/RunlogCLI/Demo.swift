@@ -141,6 +141,13 @@ struct Demo: ParsableCommand {
               \(runlog)\(storeArgument) run --experiment demo --name trainer -- \(runlog) demo --one --learning-rate 0.1
               \(runlog)\(storeArgument) rerun demo/trainer
             """)
+        #if RUNLOG_WITHOUT_SERVER
+            print(
+                """
+                  (ui, run and rerun need the server, which this quick build leaves out: \
+                `swift build --product runlog` adds it)
+                """)
+        #endif
     }
 }
 

@@ -15,18 +15,13 @@ struct RunlogCommand: ParsableCommand {
         subcommands: commands)
 }
 
-/// Every subcommand; `server` only in builds that have the server (not the sanitizer builds).
-private let commands: [any ParsableCommand.Type] = {
-    var commands: [any ParsableCommand.Type] = [
-        Demo.self, Experiments.self, Runs.self, Show.self, Scan.self, Search.self, Compare.self, Tail.self,
-        Ingest.self, Export.self, Import.self, Stats.self,
-        Verify.self, Compact.self, GC.self,
-    ]
-    #if canImport(RunlogServer)
-        commands += [Server.self, RunProgram.self, Rerun.self]
-    #endif
-    return commands
-}()
+/// Every subcommand. In a build without the server, `server`, `run` and `rerun` are the ones of
+/// WithoutServer.swift, which say how to build them.
+private let commands: [any ParsableCommand.Type] = [
+    Demo.self, Experiments.self, Runs.self, Show.self, Scan.self, Search.self, Compare.self, Tail.self,
+    Ingest.self, Export.self, Import.self, Stats.self,
+    Verify.self, Compact.self, GC.self, Server.self, RunProgram.self, Rerun.self,
+]
 
 /// Where the store is: `--store`, else `$RUNLOG_STORE`, else `./runlog-store`.
 struct StoreOptionsGroup: ParsableArguments {
