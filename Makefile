@@ -15,7 +15,7 @@ release: deps
 # own store, ignored by git; replaced on each run), then prints the runs table and a chart. A debug
 # build without the server (RUNLOG_WITHOUT_SERVER, see Package.swift) is the quickest first build;
 # the demo still runs in seconds, and `make test` reuses what it compiled. `swift build` (or make
-# test, or make server) builds the whole CLI, with `server`, `ui`, `run` and `rerun`.
+# test) builds the whole CLI, with `server`, `ui`, `run` and `rerun`.
 demo: deps
 	RUNLOG_WITHOUT_SERVER=1 swift build --product runlog
 	rm -rf runlog-store

@@ -15,7 +15,7 @@
 
         static func withoutServer(_ name: String) -> String {
             "`runlog \(name)` needs the server, which this build of runlog leaves out (make demo builds it "
-                + "so, to be quick): `swift build --product runlog` builds the whole CLI (about 2 minutes "
+                + "so, to be quick): `swift build --product runlog` builds the whole CLI (about 3 minutes "
                 + "more the first time), then run the command again"
         }
     }
