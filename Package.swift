@@ -3,7 +3,7 @@ import PackageDescription
 
 // RUNLOG_WITHOUT_SERVER=1 leaves the server (and Hummingbird, swift-nio, BoringSSL for its test
 // client, and the `run` and `rerun` commands, which serve a run to their child) out of the build:
-// the sanitizer passes, which do not test it, set it, and `make demo`, to build in half the time.
+// the sanitizer passes, which do not test it, set it, and so does `make demo`, to build quickly.
 let withServer = Context.environment["RUNLOG_WITHOUT_SERVER"] == nil
 
 let package = Package(
