@@ -342,19 +342,9 @@ package struct HostileCampaign {
     private func peakResidentMB(of pid: pid_t) -> Double {
         var peak = 0.0
         for _ in 0..<3000 {
-            guard let file = fopen("/proc/\(pid)/status", "r") else { break }
-            var found = false
-            var line = [CChar](repeating: 0, count: 256)
-            while fgets(&line, Int32(line.count), file) != nil {
-                let bytes = line.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }
-                let text = String(decoding: bytes, as: UTF8.self)
-                if text.hasPrefix("VmHWM:"), let kB = Double(text.dropFirst(6).filter(\.isNumber)) {
-                    peak = max(peak, kB / 1024)
-                    found = true
-                }
-            }
-            fclose(file)
-            if !found { break }  // a zombie has no memory left to report
+            // A zombie has no memory left to report.
+            guard let kB = SystemSampler.fields(of: "/proc/\(pid)/status")["VmHWM"] else { break }
+            peak = max(peak, kB / 1024)
             usleep(10_000)
         }
         return peak

@@ -143,12 +143,14 @@ public struct SystemSampler: ~Copyable {
         return counters
     }
 
-    /// `Key: value kB` lines (`/proc/meminfo`) → key → value.
-    static func fields(of path: String) -> [String: Double] {
+    /// `Key: value kB` lines (`/proc/meminfo`, `/proc/PID/status`, whose values follow a tab) →
+    /// key → value.
+    package static func fields(of path: String) -> [String: Double] {
         var fields: [String: Double] = [:]
         for line in (read(path) ?? "").split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, let value = Double(parts[1].split(separator: " ").first ?? "") else { continue }
+            guard parts.count == 2, let value = Double(parts[1].split(whereSeparator: \.isWhitespace).first ?? "")
+            else { continue }
             fields[String(parts[0])] = value
         }
         return fields
