@@ -32,8 +32,17 @@ struct UIRoutes: Sendable {
             let response = try await pool.runIfActive { ui.respond(uiRequest) }
             return try Self.response(response)
         }
+        // HEAD answers as GET would, without the body (link checkers and `curl -I` ask it).
+        let head: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
+            var response = try await page(request, context)
+            let length = response.body.contentLength
+            response.body = ResponseBody()
+            if let length { response.headers[.contentLength] = String(length) }
+            return response
+        }
         for path in TrackingUI.routes {
             router.get(RouterPath(path), use: page)
+            router.head(RouterPath(path), use: head)
         }
         router.post("/experiments/**", use: page)
     }
@@ -41,7 +50,7 @@ struct UIRoutes: Sendable {
     static func uiRequest(_ request: Request) async throws -> UIRequest {
         let path = request.uri.path.removingPercentEncoding ?? request.uri.path
         let query = UIRequest.fields(Substring(request.uri.query ?? ""))
-        guard request.method == .post else { return UIRequest(method: "GET", path: path, query: query) }
+        guard request.method == .post else { return UIRequest(method: "GET", path: path, query: query) }  // GET, HEAD
         guard sameOrigin(request) else {
             throw HTTPError(.forbidden, message: "a change to the store must come from this server's own pages")
         }

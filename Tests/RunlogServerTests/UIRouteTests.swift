@@ -18,6 +18,12 @@ import Testing
             let home = try await client.get("/")
             #expect(home.status == .ok)
             #expect(home.text.contains(">ui</a>"))
+            // HEAD answers as GET does, with the length GET's body would have and no body.
+            let head = try await client.inner.execute(uri: "/", method: .head) {
+                ($0.status, $0.headers[.contentLength], $0.headers[.contentType], $0.body.readableBytes)
+            }
+            #expect(head.0 == .ok && head.1 == String(home.text.utf8.count) && head.3 == 0)
+            #expect(head.2?.hasPrefix("text/html") == true)
             let table = try await client.get("/experiments/\(experiment)")
             #expect(table.text.contains(">r1</a>"))
             #expect(try await client.get("/runs/\(run)").text.contains(">loss</span>"))

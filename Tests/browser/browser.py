@@ -28,6 +28,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 HOSTILE = "<script>alert(1)</script>"
+GIT_COMMIT = "3f9c2e7a1b8d4c6e0f5a2b9c8d7e6f5a4b3c2d1e"
+DATASET_DIGEST = "9b1c4e2f"
 
 
 class Server:
@@ -95,7 +97,16 @@ def fill(server):
                 body["params"] = [{"key": "lr", "value": str(lr)}, {"key": "batch_size", "value": str(batch)},
                                   {"key": "optimizer", "value": "adam"}]
                 body["tags"] = [{"key": "team", "value": "vision"}]
+                if index == 0:  # what the stock client records of where a run came from
+                    body["tags"] += [{"key": "mlflow.source.name", "value": "train.py"},
+                                     {"key": "mlflow.source.type", "value": "LOCAL"},
+                                     {"key": "mlflow.source.git.commit", "value": GIT_COMMIT}]
             server.api("runs/log-batch", body)
+        if index == 0:
+            server.api("runs/log-inputs", {"run_id": run, "datasets": [{
+                "tags": [{"key": "mlflow.data.context", "value": "training"}],
+                "dataset": {"name": "mnist-train", "digest": DATASET_DIGEST, "source_type": "local",
+                            "source": "/data/mnist/train.npz", "schema": "", "profile": ""}}]})
         request = urllib.request.Request(
             f"{server.base}/api/2.0/mlflow-artifacts/artifacts/{experiment}/{run}/artifacts/notes/summary.txt",
             data=f"lr {lr}, batch {batch}: converged\n".encode(), method="PUT")
@@ -265,7 +276,11 @@ def walk(server, driver, screenshots, small):
     crumbs = driver.find_element(By.CSS_SELECTOR, "nav.crumbs").text
     assert "mnist-sweep" in crumbs and "lr=0.1 batch=32" in crumbs, crumbs
     assert "converged" in driver.find_element(By.CSS_SELECTOR, "figure.preview pre").text
-    check.ok("the run page has every section, charts grouped train / val, breadcrumbs, a text preview")
+    reproduce = driver.find_element(By.XPATH, "//section[h2[@id='reproduce']]").text
+    assert GIT_COMMIT in reproduce and "train.py" in reproduce, reproduce
+    assert "mnist-train" in reproduce and DATASET_DIGEST in reproduce and "training" in reproduce, reproduce
+    check.ok("the run page has every section, its source commit and dataset digest, charts grouped train / val, "
+             "breadcrumbs, a text preview")
     check.console_clean("the run page")
     check.shot("run.png", full_height=1500)
     driver.get(f"{base}/runs/{runs[0]}/artifacts/notes/summary.txt")
