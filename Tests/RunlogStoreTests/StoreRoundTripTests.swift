@@ -116,6 +116,29 @@ import Testing
         try writer.close()
     }
 
+    /// A flush keeps room in each series for what it staged since its last seal, never a whole
+    /// block's: 20,000 keys of a point each kept 20,000 × 8,192 points of room (5 KB resident a
+    /// key in `ratio-figures`, and a large allocation each).
+    @Test func aFlushKeepsRoomOnlyForWhatEachSeriesStaged() throws {
+        let directory = TemporaryDirectory()
+        let store = try Store.open(at: directory.store, options: storeOptions(blockPoints: 8192))
+        let writer = try store.createRun()
+        for k in 0..<20_000 { try writer.log("layer_\(k)/grad_norm", step: 0, timestamp: 0, value: 1) }
+        let hot = try writer.series("loss")
+        for i in 0..<3_000 { try writer.log(hot, step: Int64(i), timestamp: 0, value: 1) }
+        try writer.flush()
+        let (room, hotRoom) = writer.state.withLock { s in
+            (s.staging.reduce(0) { $0 + $1.capacity }, s.staging[s.slots["loss"]!].capacity)
+        }
+        #expect(hotRoom >= 3_000 && hotRoom < 8_192, "the hot series keeps room for what it staged")
+        #expect(room - hotRoom == 0, "\(room - hotRoom) points of room for 20,000 keys of one point")
+        for i in 3_000..<3_100 { try writer.log(hot, step: Int64(i), timestamp: 0, value: 2) }
+        try writer.close()
+        let reader = try store.openReader(writer.runID)
+        #expect(reader.index.series.count == 20_001)
+        #expect(try reader.scan("loss").count == 3_100)
+    }
+
     @Test func flushedDataIsVisibleToAReaderWhileTheWriterRuns() throws {
         let directory = TemporaryDirectory()
         let store = try Store.open(at: directory.store, options: storeOptions(blockPoints: 64))

@@ -49,9 +49,17 @@ struct WriterState {
         if closed { throw StoreError(.closed, "the run writer is closed") }
     }
 
+    /// Below this many staged points, a sealed slot keeps no room (an empty array allocates nothing).
+    static let smallestRoom = 64
+
+    /// Hands the staged points of `slot` to the sealer. The slot keeps room for as many points as
+    /// it just staged, at most `reserve`: a hot series does not regrow its buffer, and a flush of
+    /// many series that each staged a few points does not keep a block's room for each (with a
+    /// million keys, that was a million large allocations).
     mutating func seal(_ slot: Int, reserve: Int) {
         var fresh: [MetricPoint] = []
-        fresh.reserveCapacity(reserve)
+        let staged = staging[slot].count
+        if staged >= Self.smallestRoom { fresh.reserveCapacity(min(reserve, staged)) }
         swap(&fresh, &staging[slot])
         pending.append(.block(key: slotKeys[slot], points: fresh))
         enqueued += 1
