@@ -49,9 +49,16 @@ struct RunIndexBuilder {
     }
 }
 
+/// The runs `filter` matches, by position; run by run and over a listing's columns (what
+/// search uses) must agree.
 func matching(_ filter: String, _ runs: [RunInfo]) throws -> [Int] {
     let expression = try FilterParser.parse(filter)
-    return runs.enumerated().filter { expression?.matches($0.element) ?? true }.map(\.offset)
+    let byRun = runs.enumerated().filter { expression?.matches($0.element) ?? true }.map(\.offset)
+    if let expression {
+        let byColumn = RunListing(runs).mask(expression).enumerated().filter(\.element).map(\.offset)
+        #expect(byColumn == byRun, "\(filter): over columns \(byColumn), run by run \(byRun)")
+    }
+    return byRun
 }
 
 func failure(_ filter: String) -> RunlogError? {

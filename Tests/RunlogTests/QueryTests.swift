@@ -202,6 +202,34 @@ struct Fixture {
         }
     }
 
+    /// Searches answer from a listing kept between them, with the columns they read: a run
+    /// that logs, is deleted or restored, or a new run, shows in the next search and listing.
+    @Test func searchesSeeEveryChangeSinceTheLastOne() throws {
+        let f = try Fixture()
+        let names = { (filter: String) in try f.store.search(filter).runs.map(\.name) }
+        #expect(try names("metrics.loss < 0.5") == ["run2", "run0"])
+        #expect(try names("params.optimizer = 'adam'") == ["run2", "run0"])
+        let experiment = try f.store.experiment(named: "mnist")
+        let late = try f.store.startRun(
+            in: experiment, name: "late", params: ["optimizer": "adam"], captureEnvironment: false)
+        try late.log("loss", 0.9, step: 0)
+        try late.flush()
+        try f.store.refresh()
+        #expect(try names("metrics.loss < 0.5") == ["run2", "run0"])
+        #expect(try names("params.optimizer = 'adam'") == ["late", "run2", "run0"])
+        try late.log("loss", 0.1, step: 1)
+        try late.finish()
+        try f.store.refresh()
+        #expect(try names("metrics.loss < 0.5") == ["late", "run2", "run0"])
+        try f.store.deleteRun(f.runs[2])
+        #expect(try names("metrics.loss < 0.5") == ["late", "run0"])
+        #expect(!f.store.runs().map(\.name).contains("run2"))
+        #expect(try f.store.search("metrics.loss < 0.5", viewType: .deletedOnly).runs.map(\.name) == ["run2"])
+        try f.store.restoreRun(f.runs[2])
+        #expect(try names("metrics.loss < 0.5") == ["late", "run2", "run0"])
+        #expect(f.store.runs().count == 5)
+    }
+
     @Test func pagesCoverTheResultsOnce() throws {
         let f = try Fixture()
         var seen: [String] = []

@@ -44,13 +44,25 @@ extension TrackingStore {
         let fingerprint = PageToken.fingerprint(filter, orderBy, experimentIDs, viewType)
         let offset = try pageToken.map { (token) throws(RunlogError) in try PageToken.offset(token, fingerprint) } ?? 0
         let wanted = experimentIDs.map(Set.init)
-        let matching = catalog.infos.filter { run in
-            (wanted?.contains(run.experimentID) ?? true) && viewType.includes(run.lifecycle)
-                && (expression?.matches(run) ?? true)
+        // Newest first already (the catalog keeps that listing), the filter evaluated over its
+        // columns: only the runs returned (or, to order them, the matching ones) are copied.
+        let listing = catalog.listing(includeDeleted: viewType != .activeOnly)
+        let runs = listing.runs
+        let mask = expression.map(listing.mask)
+        var positions: [Int] = []
+        for i in runs.indices where mask?[i] ?? true {
+            if let wanted, !wanted.contains(runs[i].experimentID) { continue }
+            if viewType.includes(runs[i].lifecycle) { positions.append(i) }
         }
-        let sorted = SearchOrder(order).sortedIndices(matching)
-        let page = sorted.dropFirst(offset).prefix(maxResults).map { matching[$0] }
-        let next = offset + page.count < sorted.count ? PageToken.make(offset + page.count, fingerprint) : nil
+        let page: [RunInfo]
+        let total = positions.count
+        if order.isEmpty {
+            page = positions.dropFirst(offset).prefix(maxResults).map { runs[$0] }
+        } else {
+            let matching = positions.map { runs[$0] }
+            page = SearchOrder(order).sortedIndices(matching).dropFirst(offset).prefix(maxResults).map { matching[$0] }
+        }
+        let next = offset + page.count < total ? PageToken.make(offset + page.count, fingerprint) : nil
         return SearchPage(runs: page, nextPageToken: next)
     }
 }
@@ -69,13 +81,10 @@ struct SearchOrder {
         self.clauses = clauses
     }
 
-    /// The positions of `runs` in order (sorting positions moves no run).
+    /// The positions of `runs`, which are newest first (`RunOrder`), in order (sorting positions
+    /// moves no run); runs equal in every clause keep their newest-first order.
     func sortedIndices(_ runs: [RunInfo]) -> [Int] {
-        let starts = runs.map { $0.startTime ?? Int64.min }
-        let newestFirst = { (a: Int, b: Int) -> Bool in
-            starts[a] != starts[b] ? starts[a] > starts[b] : runs[a].id < runs[b].id
-        }
-        guard !clauses.isEmpty else { return runs.indices.sorted(by: newestFirst) }
+        guard !clauses.isEmpty else { return Array(runs.indices) }
         let keys = runs.map { run in clauses.map { value($0.column, run) } }
         let order = runs.indices.sorted { a, b in
             for (i, clause) in clauses.enumerated() {
@@ -85,7 +94,7 @@ struct SearchOrder {
                 case .orderedDescending: return keys[a][i].isMissing ? false : !clause.ascending
                 }
             }
-            return newestFirst(a, b)
+            return a < b
         }
         return order
     }

@@ -11,7 +11,17 @@ final class Catalog: Sendable {
     }
 
     struct State: Sendable {
-        var entries: [RunID: Entry] = [:]
+        var entries: [RunID: Entry] = [:] {
+            didSet {
+                generation &+= 1
+                listings = nil
+            }
+        }
+        /// Counts changes to `entries`.
+        var generation = 0
+        /// Every run's info newest first, all and active only: built on first use after a change,
+        /// so listing or searching 10,000 runs does not copy and sort 10,000 infos each time.
+        var listings: (all: RunListing, active: RunListing)?
         /// Runs that could not be read, and why.
         var unreadable: [RunID: StoreError] = [:]
         /// Experiments deleted: their runs show as deleted too.
@@ -56,13 +66,15 @@ final class Catalog: Sendable {
     /// Reads new runs and what known runs appended since the last refresh.
     func refresh(deletedExperiments: Set<String>) throws(RunlogError) {
         let ids = try storage("listing the runs of \(engine.path)") { () throws(StoreError) in try engine.runs() }
-        let known = state.withLock { $0.entries }
+        let (known, generation) = state.withLock { ($0.entries, $0.generation) }
         // Runs are independent: read them on every core.
         let workers = Swift.max(1, Swift.min(ProcessInfo.processInfo.activeProcessorCount, ids.count / 64))
-        let results = Mutex<(updated: [RunID: Entry], unreadable: [RunID: StoreError])>(([:], [:]))
+        let results = Mutex<(updated: [RunID: Entry], unreadable: [RunID: StoreError], changed: Bool)>(
+            ([:], [:], false))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var updated: [RunID: Entry] = [:]
             var unreadable: [RunID: StoreError] = [:]
+            var changed = false
             for id in stride(from: worker, to: ids.count, by: workers).map({ ids[$0] }) {
                 do throws(StoreError) {
                     if let entry = known[id] {
@@ -73,13 +85,17 @@ final class Catalog: Sendable {
                             var info = entry.info
                             info.lifecycle = lifecycle(id, experiment: info.experimentID, deletedExperiments)
                             info.damage = entry.reader.problems.filter(\.losesData)
+                            changed =
+                                changed || info.lifecycle != entry.info.lifecycle || info.damage != entry.info.damage
                             updated[id] = Entry(reader: entry.reader, info: info)
                         } else {
+                            changed = true
                             updated[id] = Entry(
                                 reader: entry.reader,
                                 info: info(id, entry.reader, deletedExperiments: deletedExperiments))
                         }
                     } else {
+                        changed = true
                         let reader = try engine.openReader(id)
                         updated[id] = Entry(
                             reader: reader, info: info(id, reader, deletedExperiments: deletedExperiments))
@@ -91,10 +107,17 @@ final class Catalog: Sendable {
             results.withLock {
                 $0.updated.merge(updated) { a, _ in a }
                 $0.unreadable.merge(unreadable) { a, _ in a }
+                $0.changed = $0.changed || changed
             }
         }
-        let (updated, unreadable) = results.withLock { $0 }
-        state.withLock { $0 = State(entries: updated, unreadable: unreadable, deletedExperiments: deletedExperiments) }
+        let (updated, unreadable, changed) = results.withLock { $0 }
+        state.withLock { s in
+            // Same runs, none of them changed, and no other change since `known` was taken: the
+            // listings stand.
+            let listings = !changed && updated.count == known.count && s.generation == generation ? s.listings : nil
+            s = State(entries: updated, unreadable: unreadable, deletedExperiments: deletedExperiments)
+            s.listings = listings
+        }
     }
 
     /// Reads one run (new, or appended to) without touching the others.
@@ -113,7 +136,16 @@ final class Catalog: Sendable {
         state.withLock { $0.entries[id] = entry }
     }
 
-    var infos: [RunInfo] { state.withLock { $0.entries.values.map(\.info) } }
+    /// Every run's info (deleted ones too when `includeDeleted`), newest first (`RunOrder`).
+    func listing(includeDeleted: Bool) -> RunListing {
+        state.withLock { s in
+            if s.listings == nil {
+                let all = RunOrder.newestFirst(s.entries.values.map(\.info))
+                s.listings = (RunListing(all), RunListing(all.filter { $0.lifecycle == .active }))
+            }
+            return includeDeleted ? s.listings!.all : s.listings!.active
+        }
+    }
 
     /// Runs whose log could not be opened at the last refresh, and why.
     var unreadable: [RunID: StoreError] { state.withLock { $0.unreadable } }

@@ -168,10 +168,9 @@ public final class TrackingStore: Sendable {
 
     /// Every run of the store (of the given experiments, when named), newest first.
     public func runs(experimentIDs: [String]? = nil, includeDeleted: Bool = false) -> [RunInfo] {
-        let wanted = experimentIDs.map(Set.init)
-        let runs = catalog.infos
-            .filter { (wanted?.contains($0.experimentID) ?? true) && (includeDeleted || $0.lifecycle == .active) }
-        return RunOrder.newestFirst(runs)
+        let runs = catalog.listing(includeDeleted: includeDeleted).runs
+        guard let wanted = experimentIDs.map(Set.init) else { return runs }
+        return runs.filter { wanted.contains($0.experimentID) }
     }
 
     /// About how many bytes the indexes of all runs hold in memory.
