@@ -54,6 +54,19 @@ let package = Package(
             ],
             path: "Sources/RunlogPeer"
         ),
+        // `swift run -c release ratio-figures`: the engine's figures as ratios to LZ4, memcpy and
+        // SQLite (its C API, in the same process), measured in one run.
+        .executableTarget(
+            name: "ratio-figures",
+            dependencies: [
+                "CLZ4Peer", "CSQLitePeer",
+                .product(name: "Runlog", package: runlog),
+                .product(name: "RunlogWorkloads", package: runlog),
+            ],
+            path: "Sources/RatioFigures"
+        ),
+        .systemLibrary(name: "CLZ4Peer", path: "Sources/CLZ4Peer"),
+        .systemLibrary(name: "CSQLitePeer", path: "Sources/CSQLitePeer"),
         // `swift run -c release engine-figures`: bytes per point, ingest and scan rates as a table.
         .executableTarget(
             name: "engine-figures",

@@ -163,20 +163,7 @@ for (name, series) in [
 
 print("")
 print("physical limits on this machine")
-do {
-    let size = 256 << 20
-    let source = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
-    let destination = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
-    defer {
-        source.deallocate()
-        destination.deallocate()
-    }
-    memset(source.baseAddress!, 1, size)
-    memset(destination.baseAddress!, 0, size)
-    var times: [Double] = []
-    for _ in 0..<7 { times.append(seconds { memcpy(destination.baseAddress!, source.baseAddress!, size) }) }
-    print("  memcpy of 256 MiB: \(fmt(Double(size) / median(times) / 1e9)) GB/s (median of 7)")
-}
+print("  memcpy of 256 MiB: \(fmt(MemoryBandwidth.memcpyBytesPerSecond() / 1e9)) GB/s (median of 7)")
 if let index = arguments.firstIndex(of: "--dump-raw"), index + 1 < arguments.count {
     let path = temporaryStore()
     defer { try? FileManager.default.removeItem(atPath: path) }
