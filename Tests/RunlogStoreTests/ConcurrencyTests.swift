@@ -64,6 +64,34 @@ import Testing
         #expect(final.problems.isEmpty)
     }
 
+    /// Threads stage into shards of their own: a flush from another thread, once they have
+    /// logged, writes what every shard holds, and scans of the writer see each point once.
+    @Test func aFlushWritesWhatEveryThreadsShardStaged() throws {
+        let directory = TemporaryDirectory()
+        var options = storeOptions(blockPoints: 1000)
+        options.maxBufferedPoints = 64_000
+        let store = try Store.open(at: directory.store, options: options)
+        let writer = try store.createRun()
+        #expect(writer.shards.count == 8)
+        let threads = 6
+        let perThread = 2_500  // two blocks and a half: every shard keeps points staged
+        let handles = try (0..<threads).map { try writer.series("t\($0)") }
+        let shared = try writer.series("shared")
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            for i in 0..<perThread {
+                try? writer.log(handles[t], step: Int64(i), timestamp: 0, value: Double(t))
+                try? writer.log(shared, step: Int64(t * perThread + i), timestamp: 0, value: Double(t))
+            }
+        }
+        #expect(try writer.scan("shared").map(\.step) == Array(0..<Int64(threads * perThread)))
+        try writer.flush()
+        let reader = try store.openReader(writer.runID)
+        for t in 0..<threads { #expect(try reader.scan("t\(t)").count == perThread) }
+        #expect(try reader.scan("shared").map(\.step) == Array(0..<Int64(threads * perThread)))
+        try writer.close()
+        #expect(throws: StoreError.self) { try writer.log(shared, step: 0, timestamp: 0, value: 0) }
+    }
+
     @Test func aSecondWriterIsRefusedInTheSameProcess() throws {
         let directory = TemporaryDirectory()
         let store = try Store.open(at: directory.store, options: storeOptions())

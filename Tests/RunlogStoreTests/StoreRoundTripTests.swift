@@ -127,8 +127,14 @@ import Testing
         let hot = try writer.series("loss")
         for i in 0..<3_000 { try writer.log(hot, step: Int64(i), timestamp: 0, value: 1) }
         try writer.flush()
-        let (room, hotRoom) = writer.state.withLock { s in
-            (s.staging.reduce(0) { $0 + $1.capacity }, s.staging[s.slots["loss"]!].capacity)
+        let hotSlot = writer.state.withLock { $0.slots["loss"]! }
+        var room = 0
+        var hotRoom = 0
+        for shard in writer.shards {
+            shard.state.withLock { sh in
+                room += sh.staging.reduce(0) { $0 + $1.capacity }
+                if hotSlot < sh.staging.count { hotRoom += sh.staging[hotSlot].capacity }
+            }
         }
         #expect(hotRoom >= 3_000 && hotRoom < 8_192, "the hot series keeps room for what it staged")
         #expect(room - hotRoom == 0, "\(room - hotRoom) points of room for 20,000 keys of one point")

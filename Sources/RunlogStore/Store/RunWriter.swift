@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// A handle on one series of a writer, for logging without a key lookup.
 public struct Series: Sendable, Hashable {
@@ -18,7 +19,8 @@ public struct RecoveryReport: Sendable {
 
 /// The single writer of one run.
 ///
-/// `log` stages points in memory under a short lock; a background sealer thread encodes, compresses,
+/// `log` stages points in memory under a short lock, its thread's shard's (threads logging into
+/// one run mostly take different locks); a background sealer thread encodes, compresses,
 /// checksums and writes them. `flush()` returns once everything logged before it is written (and
 /// fsynced, with `Durability.onFlush`). After a failed write or fsync the writer is failed: every
 /// later call throws the error that failed it.
@@ -38,6 +40,16 @@ public final class RunWriter: Sendable {
     let sealerThread: JoinableThread
     /// Identifies this writer's `Series` handles (an address could be reused by a later writer).
     let token = UInt64.random(in: 0...UInt64.max)
+    /// Where threads stage their points, a thread's shard chosen by its `ThreadOrdinal`. Lock order: a shard's
+    /// lock, then `state`'s; shards' locks among themselves only in index order (`snapshot`).
+    let shards: [StagingShard]
+    /// Points one shard stages at most before it hands them all to the sealer.
+    let shardBudget: Int
+    /// Points pending for the sealer beyond which a shard that hands it blocks waits: with the
+    /// shards' budgets, at most `maxBufferedPoints` are buffered.
+    let pendingBudget: Int
+    /// Set when the writer starts closing or fails: `log` checks it under its shard's lock.
+    let stopped: StopFlag
 
     init(
         runID: RunID, recovery: RecoveryReport, index: RunIndex, options: StoreOptions, files: SegmentFiles,
@@ -53,7 +65,16 @@ public final class RunWriter: Sendable {
         self.appender = appender
         self.lockFile = lockFile
         self.state = ConditionLock(WriterState(index: index))
-        let sealer = Sealer(state: state, appender: appender, options: options, runID: runID)
+        // A shard per 4 blocks of buffer, at most 8; each stages up to half the buffer's share.
+        let limit = options.maxBufferedPoints
+        let block = options.blockPoints
+        let count = max(1, min(8, limit / (4 * block)))
+        shards = (0..<count).map { _ in StagingShard() }
+        shardBudget = min(limit, max(block, limit / (2 * count)))
+        pendingBudget = max(block, limit - count * shardBudget)
+        let stopped = StopFlag()
+        self.stopped = stopped
+        let sealer = Sealer(state: state, appender: appender, options: options, runID: runID, stopped: stopped)
         sealerThread = try startJoinableThread { sealer.run() }
     }
 
@@ -83,75 +104,110 @@ public final class RunWriter: Sendable {
 
     /// Logs one point to the series named `key` (a dictionary lookup more than with a `Series`).
     public func log(_ key: String, step: Int64, timestamp: Int64, value: Double) throws(StoreError) {
-        try stage(MetricPoint(step: step, timestamp: timestamp, value: value)) { (s) throws(StoreError) in
-            if let slot = s.slots[key] { return slot }
-            try KeyRules.validateKey(key, field: "metric key")
-            return s.addSlot(key)
+        try stage(MetricPoint(step: step, timestamp: timestamp, value: value)) { (shard) throws(StoreError) in
+            if let slot = shard.slots[key] { return slot }
+            let slot = try state.withLock { (s) throws(StoreError) -> Int in
+                try s.checkOpen()
+                if let slot = s.slots[key] { return slot }
+                try KeyRules.validateKey(key, field: "metric key")
+                return s.addSlot(key)
+            }
+            shard.slots[key] = slot
+            return slot
         }
     }
 
-    /// Logs `points[i]` to `series[seriesOf[i]]`, in order, holding the lock once for as many
-    /// points as the buffer takes (a batch of a thousand points is one hold, not a thousand).
-    /// Waits only when the buffer is full, as `log` does.
+    /// Logs `points[i]` to `series[seriesOf[i]]`, in order, holding a lock once for the whole
+    /// batch (a batch of a thousand points is one hold, not a thousand). Waits only when the
+    /// buffer is full, as `log` does.
     public func log(_ points: [MetricPoint], series: [Series], seriesOf: [Int]) throws(StoreError) {
         precondition(points.count == seriesOf.count, "one series index a point")
         for one in series { precondition(one.writer == token, "series \"\(one.key)\" was made by another writer") }
-        let limit = options.maxBufferedPoints
-        let blockPoints = options.blockPoints
-        var next = 0
-        while next < points.count {
-            let (resume, sealed) = try state.withLock(
-                waitingWhile: { $0.bufferedPoints >= limit && $0.failure == nil && !$0.closed }
-            ) { (s) throws(StoreError) -> (Int, Bool) in
-                try s.checkOpen()
-                var i = next
-                var sealed = false
-                repeat {
-                    let slot = series[seriesOf[i]].slot
-                    s.staging[slot].append(points[i])
-                    s.bufferedPoints += 1
-                    if s.staging[slot].count >= blockPoints {
-                        s.seal(slot, reserve: blockPoints)
-                        sealed = true
-                    }
-                    i += 1
-                    if s.bufferedPoints >= limit {
-                        s.sealWhenFull()
-                        sealed = true
-                    }
-                } while i < points.count && s.bufferedPoints < limit
-                if s.bufferedPoints > s.peakBufferedPoints { s.peakBufferedPoints = s.bufferedPoints }
-                return (i, sealed)
+        let shard = self.shard
+        try shard.state.withLock { (sh) throws(StoreError) in
+            try checkNotStopped()
+            defer { shard.count.store(sh.count, ordering: .relaxed) }
+            for i in points.indices {
+                let slot = series[seriesOf[i]].slot
+                sh.append(points[i], slot: slot)
+                try handIfFull(&sh, slot, shard)
             }
-            if sealed { state.broadcast() }
-            next = resume
         }
     }
 
-    /// Stages `point` in the slot `slot(state)` names, under one hold of the lock.
+    /// The shard of the calling thread: threads take shards in turn, by the order they first logged.
+    private var shard: StagingShard {
+        shards.count == 1 ? shards[0] : shards[ThreadOrdinal.current % shards.count]
+    }
+
+    /// Stages `point` in the slot `slot(shard)` names, under one hold of the shard's lock.
     @inline(__always)
     private func stage(
-        _ point: MetricPoint, slot: (inout WriterState) throws(StoreError) -> Int
+        _ point: MetricPoint, slot: (inout ShardState) throws(StoreError) -> Int
     ) throws(StoreError) {
-        let limit = options.maxBufferedPoints
-        let blockPoints = options.blockPoints
-        let sealed = try state.withLock(
-            waitingWhile: { $0.bufferedPoints >= limit && $0.failure == nil && !$0.closed }
-        ) { (s) throws(StoreError) -> Bool in
-            try s.checkOpen()
-            let slot = try slot(&s)
-            s.staging[slot].append(point)
-            s.bufferedPoints += 1
-            if s.bufferedPoints > s.peakBufferedPoints { s.peakBufferedPoints = s.bufferedPoints }
-            if s.bufferedPoints >= limit {
-                s.sealWhenFull()
-                return true
-            }
-            guard s.staging[slot].count >= blockPoints else { return false }
-            s.seal(slot, reserve: blockPoints)
-            return true
+        let shard = self.shard
+        try shard.state.withLock { (sh) throws(StoreError) in
+            try checkNotStopped()
+            let slot = try slot(&sh)
+            sh.append(point, slot: slot)
+            try handIfFull(&sh, slot, shard)
+            shard.count.store(sh.count, ordering: .relaxed)
         }
-        if sealed { state.broadcast() }
+    }
+
+    /// Throws why the writer takes no more points, once it is closing or failed.
+    @inline(__always)
+    private func checkNotStopped() throws(StoreError) {
+        guard stopped.value.load(ordering: .acquiring) else { return }
+        try state.withLock { (s) throws(StoreError) in try s.checkOpen() }
+        throw StoreError(.closed, "the run writer is closed")
+    }
+
+    /// With the shard's lock held: hands `slot`'s points to the sealer once they make a block,
+    /// and everything the shard holds once it has staged its budget (many keys, each with fewer
+    /// points than a block, can fill it).
+    @inline(__always)
+    private func handIfFull(_ sh: inout ShardState, _ slot: Int, _ shard: StagingShard) throws(StoreError) {
+        if sh.count >= shardBudget {
+            try hand(sh.takeAll(reserve: 0), staged: sh.count, by: shard, waiting: true)
+        } else if sh.staging[slot].count >= options.blockPoints {
+            try hand(
+                [(slot, sh.take(slot, reserve: options.blockPoints))], staged: sh.count, by: shard, waiting: true)
+        }
+    }
+
+    /// With `shard`'s lock held (so that no scan sees the points in neither place): enqueues
+    /// `blocks` for the sealer, first waiting, when `waiting`, while more than `pendingBudget`
+    /// points are pending; `staged` is what the shard still holds.
+    private func hand(
+        _ blocks: [(slot: Int, points: [MetricPoint])], staged: Int, by shard: StagingShard, waiting: Bool
+    ) throws(StoreError) {
+        let count = blocks.reduce(0) { $0 + $1.points.count }
+        guard count > 0 else { return }
+        let budget = waiting ? pendingBudget : Int.max
+        try state.withLock(
+            waitingWhile: {
+                $0.pendingPoints > 0 && $0.pendingPoints + count > budget && $0.failure == nil && !$0.closed
+            }
+        ) { (s) throws(StoreError) in
+            if let failure = s.failure { throw failure }
+            s.enqueue(blocks)
+            var buffered = s.pendingPoints + staged
+            for other in shards where other !== shard { buffered += other.count.load(ordering: .relaxed) }
+            if buffered > s.peakBufferedPoints { s.peakBufferedPoints = buffered }
+        }
+        state.broadcast()  // the sealer may be waiting for work; a waiting hand must not wait for it
+    }
+
+    /// Hands everything every shard has staged to the sealer, without waiting for room.
+    private func handAll(reserve: Int) throws(StoreError) {
+        for shard in shards {
+            try shard.state.withLock { (sh) throws(StoreError) in
+                let taken = sh.takeAll(reserve: reserve)
+                shard.count.store(sh.count, ordering: .relaxed)
+                try hand(taken, staged: sh.count, by: shard, waiting: false)
+            }
+        }
     }
 
     /// Appends a metadata record (param, tag, input, status) to the log, in order with the sealed
@@ -159,9 +215,10 @@ public final class RunWriter: Sendable {
     /// end (FINISHED…) has every point logged before it: `tail` and live pages stop there.
     public func append(_ record: RunRecord) throws(StoreError) {
         try record.validate()
+        try checkNotStopped()
+        if case .status = record { try handAll(reserve: 0) }  // a run that ends logs no more: no room kept
         try state.withLock { (s) throws(StoreError) in
             try s.checkOpen()
-            if case .status = record { s.sealAll(reserve: 0) }  // a run that ends logs no more: no room kept
             s.enqueue(.record(record))
         }
         state.broadcast()
@@ -171,9 +228,10 @@ public final class RunWriter: Sendable {
     /// processes — and, with `Durability.onFlush`, fsynced.
     public func flush() throws(StoreError) {
         let sync = options.durability == .onFlush
+        try checkNotStopped()
+        try handAll(reserve: options.blockPoints)
         let target = try state.withLock { (s) throws(StoreError) -> Int in
             try s.checkOpen()
-            s.sealAll(reserve: options.blockPoints)
             s.enqueue(.flush(sync: sync))
             return s.enqueued
         }
@@ -187,13 +245,20 @@ public final class RunWriter: Sendable {
     /// releases the run. Later calls throw; a second `close()` does nothing.
     public func close() throws(StoreError) {
         let sync = options.durability != .never
+        // Later logs throw; what the shards hold now goes to the sealer (a log that took its
+        // shard's lock before this sees the flag after, and throws).
+        stopped.value.store(true, ordering: .releasing)
+        for shard in shards {
+            shard.state.withLock { sh in
+                let taken = sh.takeAll(reserve: 0)
+                shard.count.store(sh.count, ordering: .relaxed)
+                state.withLock { s in if !s.closed && s.failure == nil { s.enqueue(taken) } }
+            }
+        }
         let wasClosed = state.withLock { s in
             defer { s.closed = true }
             guard !s.closed else { return true }
-            if s.failure == nil {
-                s.sealAll(reserve: 0)
-                s.enqueue(.flush(sync: sync))
-            }
+            if s.failure == nil { s.enqueue(.flush(sync: sync)) }
             s.stopping = true
             return false
         }
@@ -240,16 +305,33 @@ public final class RunWriter: Sendable {
     /// The index of what is written so far (not including unsealed points).
     public var index: RunIndex { state.withLock { $0.index } }
 
-    /// The most points that were buffered at once: bounded by `maxBufferedPoints` (plus one block
-    /// per series sealed early by `flush`).
+    /// The most points that were buffered at once (pending and staged), as seen each time a
+    /// shard hands blocks to the sealer: bounded by `maxBufferedPoints` when it is at least
+    /// twice `blockPoints` (plus one block per series sealed early by `flush`).
     public var peakBufferedPoints: Int { state.withLock { $0.peakBufferedPoints } }
 
-    /// The written blocks of `key` and its points not yet written, taken together under the lock.
+    /// The written blocks of `key` and its points not yet written (pending, then staged shard by
+    /// shard), taken together under every shard's lock and the writer's: points move from a
+    /// shard to the sealer under both, so none is missed or seen twice.
     private func snapshot(_ key: String) throws(StoreError) -> ([BlockDescriptor], [MetricPoint])? {
-        try state.withLock { (s) throws(StoreError) -> ([BlockDescriptor], [MetricPoint])? in
-            if let failure = s.failure { throw failure }
-            guard let slot = s.slots[key] else { return nil }
-            return (s.index.series[key]?.blocks ?? [], s.unsealedPoints(slot))
+        try snapshot(key, from: 0)
+    }
+
+    private func snapshot(_ key: String, from shard: Int) throws(StoreError) -> ([BlockDescriptor], [MetricPoint])? {
+        guard shard < shards.count else {
+            return try state.withLock { (s) throws(StoreError) -> ([BlockDescriptor], [MetricPoint])? in
+                if let failure = s.failure { throw failure }
+                guard let slot = s.slots[key] else { return nil }
+                return (s.index.series[key]?.blocks ?? [], s.pendingPoints(slot))
+            }
+        }
+        return try shards[shard].state.withLock { (sh) throws(StoreError) -> ([BlockDescriptor], [MetricPoint])? in
+            guard let (blocks, pending) = try snapshot(key, from: shard + 1) else { return nil }
+            var points = pending
+            if let slot = state.withLock({ $0.slots[key] }), slot < sh.staging.count {
+                points.append(contentsOf: sh.staging[slot])
+            }
+            return (blocks, points)
         }
     }
 
@@ -267,4 +349,16 @@ public final class RunWriter: Sendable {
         guard let (blocks, unsealed) = try snapshot(key) else { return }
         try RangeScan.forEachChunk(blocks: blocks, unsealed: unsealed, range: range, files: files, body)
     }
+}
+
+/// One shard of a writer's staging (`RunWriter.shards`).
+final class StagingShard: Sendable {
+    let state = ConditionLock(ShardState())
+    /// `state`'s count, readable without its lock (for the peak of buffered points).
+    let count = Atomic<Int>(0)
+}
+
+/// Whether a writer has started closing or has failed, readable without its lock.
+final class StopFlag: Sendable {
+    let value = Atomic<Bool>(false)
 }

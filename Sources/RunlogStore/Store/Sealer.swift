@@ -8,6 +8,7 @@ struct Sealer: Sendable {
     let appender: SegmentAppender
     let options: StoreOptions
     let runID: RunID
+    let stopped: StopFlag
 
     func run() {
         var encoder = BlockEncoder()
@@ -77,7 +78,7 @@ struct Sealer: Sendable {
             s.completed += batch.count
             for (key, block) in blocks {
                 s.index.add(block, key: key)
-                s.bufferedPoints -= block.summary.count
+                s.pendingPoints -= block.summary.count
             }
             s.index.records.append(contentsOf: records)
         }
@@ -92,7 +93,9 @@ struct Sealer: Sendable {
         state.withLock { s in
             s.failure = failure
             s.pending.removeAll()
+            s.pendingPoints = 0
         }
+        stopped.value.store(true, ordering: .releasing)
         state.broadcast()
     }
 }

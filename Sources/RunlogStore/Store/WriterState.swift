@@ -7,9 +7,8 @@ enum SealJob {
 }
 
 /// Everything a writer shares between callers and its sealer thread; guarded by the writer's lock.
+/// Points not yet sealed are staged in the writer's shards (`StagingShard`), not here.
 struct WriterState {
-    /// Staged points by series slot, in insertion order.
-    var staging: [[MetricPoint]] = []
     /// Series key by slot, and slot by key.
     var slotKeys: [String] = []
     var slots: [String: Int] = [:]
@@ -18,8 +17,8 @@ struct WriterState {
     /// Jobs ever enqueued, and ever completed: `flush()` waits for `completed` to reach its job.
     var enqueued = 0
     var completed = 0
-    /// Points staged or pending: what backpressure bounds.
-    var bufferedPoints = 0
+    /// Points in `pending` blocks: what backpressure bounds, with what the shards stage.
+    var pendingPoints = 0
     var peakBufferedPoints = 0
     /// Blocks and records written to the log.
     var index: RunIndex
@@ -40,7 +39,6 @@ struct WriterState {
         let slot = slotKeys.count
         slots[key] = slot
         slotKeys.append(key)
-        staging.append([])
         return slot
     }
 
@@ -49,32 +47,13 @@ struct WriterState {
         if closed { throw StoreError(.closed, "the run writer is closed") }
     }
 
-    /// Below this many staged points, a sealed slot keeps no room (an empty array allocates nothing).
-    static let smallestRoom = 64
-
-    /// Hands the staged points of `slot` to the sealer. The slot keeps room for as many points as
-    /// it just staged, at most `reserve`: a hot series does not regrow its buffer, and a flush of
-    /// many series that each staged a few points does not keep a block's room for each (with a
-    /// million keys, that was a million large allocations).
-    mutating func seal(_ slot: Int, reserve: Int) {
-        var fresh: [MetricPoint] = []
-        let staged = staging[slot].count
-        if staged >= Self.smallestRoom { fresh.reserveCapacity(min(reserve, staged)) }
-        swap(&fresh, &staging[slot])
-        pending.append(.block(key: slotKeys[slot], points: fresh))
-        enqueued += 1
-    }
-
-    mutating func sealAll(reserve: Int) {
-        for slot in staging.indices where !staging[slot].isEmpty { seal(slot, reserve: reserve) }
-    }
-
-    /// When the buffer is full, everything staged goes to the sealer, so that what a logger
-    /// waits for (the sealer draining the buffer) happens even when no series has a whole block
-    /// staged: many keys, each with fewer points than a block, can fill it. Without room kept,
-    /// as a million keys would need too much of it.
-    mutating func sealWhenFull() {
-        sealAll(reserve: 0)
+    /// Hands blocks taken from a shard to the sealer.
+    mutating func enqueue(_ blocks: [(slot: Int, points: [MetricPoint])]) {
+        for (slot, points) in blocks where !points.isEmpty {
+            pending.append(.block(key: slotKeys[slot], points: points))
+            pendingPoints += points.count
+            enqueued += 1
+        }
     }
 
     mutating func enqueue(_ job: SealJob) {
@@ -82,14 +61,54 @@ struct WriterState {
         enqueued += 1
     }
 
-    /// The points of `slot` not yet in `index`: pending blocks, then staged points, in insertion order.
-    func unsealedPoints(_ slot: Int) -> [MetricPoint] {
+    /// The points of `slot` in pending blocks, in insertion order.
+    func pendingPoints(_ slot: Int) -> [MetricPoint] {
         let key = slotKeys[slot]
         var points: [MetricPoint] = []
         for case .block(let blockKey, let blockPoints) in pending where blockKey == key {
             points.append(contentsOf: blockPoints)
         }
-        points.append(contentsOf: staging[slot])
         return points
+    }
+}
+
+/// What the threads that hash to one shard have staged, by series slot: `log` takes only its
+/// shard's lock, so threads logging into one run do not all wait on one lock. A shard hands a
+/// series' points to the sealer when they make a block, and all it holds when it has staged its
+/// share of the buffer.
+struct ShardState {
+    var staging: [[MetricPoint]] = []
+    /// Slot by key, as the writer assigned them: `log(key…)` finds its slot without the writer's lock.
+    var slots: [String: Int] = [:]
+    /// Points staged here.
+    var count = 0
+
+    /// Below this many staged points, a sealed slot keeps no room (an empty array allocates nothing).
+    static let smallestRoom = 64
+
+    @inline(__always)
+    mutating func append(_ point: MetricPoint, slot: Int) {
+        while staging.count <= slot { staging.append([]) }
+        staging[slot].append(point)
+        count += 1
+    }
+
+    /// Takes the staged points of `slot`. The slot keeps room for as many points as it just
+    /// staged, at most `reserve`: a hot series does not regrow its buffer, and a flush of many
+    /// series that each staged a few points does not keep a block's room for each (with a million
+    /// keys, that was a million large allocations).
+    mutating func take(_ slot: Int, reserve: Int) -> [MetricPoint] {
+        var fresh: [MetricPoint] = []
+        let staged = staging[slot].count
+        if staged >= Self.smallestRoom { fresh.reserveCapacity(min(reserve, staged)) }
+        swap(&fresh, &staging[slot])
+        count -= fresh.count
+        return fresh
+    }
+
+    mutating func takeAll(reserve: Int) -> [(slot: Int, points: [MetricPoint])] {
+        var taken: [(slot: Int, points: [MetricPoint])] = []
+        for slot in staging.indices where !staging[slot].isEmpty { taken.append((slot, take(slot, reserve: reserve))) }
+        return taken
     }
 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -38,4 +40,23 @@ func startJoinableThread(_ body: @escaping @Sendable () -> Void) throws(StoreErr
         throw StoreError(.io, "starting a thread", underlying: SystemError("pthread_create", path: "-", errno: status))
     }
     return JoinableThread(thread: thread)
+}
+
+/// A small number for the calling thread, given on its first call in the order threads ask
+/// (0, 1, 2, …): writers spread threads over their staging shards by it, so that a few threads
+/// land on different shards, which hashing thread ids did not promise.
+enum ThreadOrdinal {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+    private static let next = Atomic<Int>(0)
+
+    static var current: Int {
+        if let stored = pthread_getspecific(key) { return Int(bitPattern: stored) - 1 }
+        let ordinal = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        pthread_setspecific(key, UnsafeRawPointer(bitPattern: ordinal + 1))
+        return ordinal
+    }
 }
