@@ -4,14 +4,18 @@ import Synchronization
 /// filters have read from them so far: a search evaluates each comparison over a column of
 /// values, not by looking into every run's dictionaries, and copies only the runs it returns.
 final class RunListing: Sendable {
-    /// One filter column's value in each run, by position; nil where a run has none.
-    enum Column: Sendable {
-        case numbers([Double?])
-        case strings([String?])
+    /// Columns read so far: one filter column's value in each run, by position, nil where a run
+    /// has none. Two dictionaries rather than one of an enum of the two arrays: that enum keeps
+    /// its case in the array pointer's spare bits, which LeakSanitizer cannot follow, and it
+    /// reported every cached column as leaked.
+    private struct Columns {
+        var numbers: [FilterColumn: [Double?]] = [:]
+        var strings: [FilterColumn: [String?]] = [:]
+        var count: Int { numbers.count + strings.count }
     }
 
     let runs: [RunInfo]
-    private let columns = Mutex<[FilterColumn: Column]>([:])
+    private let columns = Mutex(Columns())
     /// Columns kept at most (a client naming ever new keys cannot grow the cache without bound).
     static let maxColumns = 256
 
@@ -19,14 +23,23 @@ final class RunListing: Sendable {
         self.runs = runs
     }
 
-    func column(_ column: FilterColumn) -> Column {
-        if let cached = columns.withLock({ $0[column] }) { return cached }
-        let built: Column =
-            column.isNumeric
-            ? .numbers(runs.map { column.number(in: $0) }) : .strings(runs.map { column.string(in: $0) })
+    func numbers(_ column: FilterColumn) -> [Double?] {
+        cached(\.numbers, column) { column.number(in: $0) }
+    }
+
+    func strings(_ column: FilterColumn) -> [String?] {
+        cached(\.strings, column) { column.string(in: $0) }
+    }
+
+    private func cached<T: Sendable>(
+        _ kind: WritableKeyPath<Columns, [FilterColumn: [T?]]> & Sendable, _ column: FilterColumn,
+        _ value: (RunInfo) -> T?
+    ) -> [T?] {
+        if let cached = columns.withLock({ $0[keyPath: kind][column] }) { return cached }
+        let built = runs.map(value)
         columns.withLock { cache in
-            if cache.count >= Self.maxColumns { cache.removeAll() }
-            cache[column] = built
+            if cache.count >= Self.maxColumns { cache = Columns() }
+            cache[keyPath: kind][column] = built
         }
         return built
     }
@@ -35,13 +48,11 @@ final class RunListing: Sendable {
     func mask(_ expression: FilterExpression) -> [Bool] {
         switch expression {
         case .comparison(let comparison):
-            switch column(comparison.column) {
-            case .numbers(let values):
-                return values.map { $0.map { comparison.op.holds($0, comparison.value) } ?? false }
-            case .strings(let values):
-                return values.map {
-                    $0.map { comparison.op.holds($0, comparison.value, pattern: comparison.pattern) } ?? false
-                }
+            if comparison.column.isNumeric {
+                return numbers(comparison.column).map { $0.map { comparison.op.holds($0, comparison.value) } ?? false }
+            }
+            return strings(comparison.column).map {
+                $0.map { comparison.op.holds($0, comparison.value, pattern: comparison.pattern) } ?? false
             }
         case .and(let left, let right):
             var mask = self.mask(left)
