@@ -140,20 +140,8 @@ final class Catalog: Sendable {
     func listing(includeDeleted: Bool) -> RunListing {
         state.withLock { s in
             if s.listings == nil {
-                // Sorts small keys, then copies each info once into each listing: every copy of a
-                // `RunInfo` retains its dictionaries, scattered in memory, so copies (and the
-                // releases of temporary arrays of them) are what a listing of 10,000 runs costs.
-                let order = s.entries.map { (time: $0.value.info.startTime ?? Int64.min, id: $0.key) }
-                    .sorted(by: RunOrder.newestFirst)
-                var all: [RunInfo] = []
-                var active: [RunInfo] = []
-                all.reserveCapacity(order.count)
-                for (_, id) in order {
-                    guard let info = s.entries[id]?.info else { continue }
-                    all.append(info)
-                    if info.lifecycle == .active { active.append(info) }
-                }
-                s.listings = (RunListing(all), RunListing(active))
+                let all = RunOrder.newestFirst(s.entries.values.map(\.info))
+                s.listings = (RunListing(all), RunListing(all.filter { $0.lifecycle == .active }))
             }
             return includeDeleted ? s.listings!.all : s.listings!.active
         }

@@ -194,9 +194,16 @@ public final class TrackingStore: Sendable {
 }
 
 enum RunOrder {
-    /// MLflow's default order: start time descending (a run without one, `Int64.min`, last),
-    /// then run id.
-    static func newestFirst(_ a: (time: Int64, id: RunID), _ b: (time: Int64, id: RunID)) -> Bool {
-        a.time != b.time ? a.time > b.time : a.id < b.id
+    /// MLflow's default order: start time descending, then run id.
+    static func newestFirst(_ a: RunInfo, _ b: RunInfo) -> Bool {
+        let (ta, tb) = (a.startTime ?? Int64.min, b.startTime ?? Int64.min)
+        return ta != tb ? ta > tb : a.id < b.id
+    }
+
+    /// `runs` in that order. Sorts small keys and moves each (large) `RunInfo` once: sorting the
+    /// values themselves moved them log n times, the most of listing 10,000 runs.
+    static func newestFirst(_ runs: [RunInfo]) -> [RunInfo] {
+        let keys = runs.indices.map { (time: runs[$0].startTime ?? Int64.min, id: runs[$0].id, index: $0) }
+        return keys.sorted { $0.time != $1.time ? $0.time > $1.time : $0.id < $1.id }.map { runs[$0.index] }
     }
 }
