@@ -17,7 +17,7 @@ struct Stats: ParsableCommand {
             series += reader.index.series.count
             for s in reader.index.series.values {
                 points += s.summary?.count ?? 0
-                blocks += s.blocks.count
+                blocks += s.blockCount
             }
             segments += Set(reader.index.series.values.flatMap { $0.blocks.map(\.segment) }).count
             bytes += try store.engine.diskUsage(id)

@@ -70,7 +70,7 @@ struct Compaction {
         let live = before.filter { $0.key >= loader.base && !loader.skippedSegments.contains($0.key) }
         report.segmentsBefore = live.count
         report.bytesBefore = live.values.reduce(0, +)
-        report.blocksBefore = loader.index.series.values.reduce(0) { $0 + $1.blocks.count }
+        report.blocksBefore = loader.index.series.values.reduce(0) { $0 + $1.blockCount }
         guard force || needsCompaction(loader, liveSegments: live.count) else { return report }
         guard let last = before.keys.max() else { return report }
         let next = last + 1
@@ -106,7 +106,8 @@ struct Compaction {
     private func needsCompaction(_ loader: RunLogLoader, liveSegments: Int) -> Bool {
         if liveSegments > 1 || !loader.replaced.isEmpty { return true }
         return loader.index.series.values.contains { series in
-            series.blocks.count { $0.summary.count < BlockHeader.maxPoints / 2 } >= options.compactionSmallBlocks
+            series.blockCount >= options.compactionSmallBlocks
+                && series.blocks.count { $0.summary.count < BlockHeader.maxPoints / 2 } >= options.compactionSmallBlocks
         }
     }
 

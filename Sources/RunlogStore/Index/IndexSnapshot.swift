@@ -129,7 +129,6 @@ package struct IndexSnapshot: Sendable {
                 throw DecodeError("block count beyond the snapshot")
             }
             var series = SeriesIndex(key: key)
-            series.blocks.reserveCapacity(blockCount)
             for _ in 0..<blockCount {
                 let segment = try reader.read(UInt32.self, "block segment")
                 let offset = try reader.read(Int64.self, "block offset")

@@ -12,13 +12,60 @@ public struct BlockDescriptor: Sendable, Hashable {
 /// The index of one series: its blocks in log order, and their merged summary.
 public struct SeriesIndex: Sendable {
     public let key: String
-    public internal(set) var blocks: [BlockDescriptor] = []
+    /// A series of one block keeps it inline, its summary the series' (a run with a million keys
+    /// of a few points each is mostly such series): no array to allocate and no second copy of
+    /// the summary, about 160 bytes a key. Longer series keep an array and the merged summary.
+    private enum Storage: Sendable {
+        case empty
+        case one(BlockDescriptor)
+        case many([BlockDescriptor], BlockSummary)
+    }
+    private var storage = Storage.empty
+
+    init(key: String) {
+        self.key = key
+    }
+
+    /// The blocks in log order.
+    public var blocks: [BlockDescriptor] {
+        switch storage {
+        case .empty: []
+        case .one(let block): [block]
+        case .many(let blocks, _): blocks
+        }
+    }
+
+    public var blockCount: Int {
+        switch storage {
+        case .empty: 0
+        case .one: 1
+        case .many(let blocks, _): blocks.count
+        }
+    }
+
     /// Summary of every block (nil before the first block); unsealed points are not included.
-    public internal(set) var summary: BlockSummary?
+    public var summary: BlockSummary? {
+        switch storage {
+        case .empty: nil
+        case .one(let block): block.summary
+        case .many(_, let summary): summary
+        }
+    }
 
     mutating func add(_ block: BlockDescriptor) {
-        blocks.append(block)
-        if summary == nil { summary = block.summary } else { summary!.merge(block.summary) }
+        switch storage {
+        case .empty:
+            storage = .one(block)
+        case .one(let first):
+            var summary = first.summary
+            summary.merge(block.summary)
+            storage = .many([first, block], summary)
+        case .many(var blocks, var summary):
+            storage = .empty  // the array's only reference is `blocks` now: appending does not copy it
+            blocks.append(block)
+            summary.merge(block.summary)
+            storage = .many(blocks, summary)
+        }
     }
 }
 
@@ -38,7 +85,8 @@ public struct RunIndex: Sendable {
     public var estimatedMemory: Int {
         var bytes = MemoryLayout<RunIndex>.size
         for (key, series) in series {
-            bytes += 64 + key.utf8.count + series.blocks.capacity * MemoryLayout<BlockDescriptor>.stride
+            bytes += MemoryLayout<SeriesIndex>.stride + 32 + key.utf8.count
+            if series.blockCount > 1 { bytes += 32 + series.blockCount * MemoryLayout<BlockDescriptor>.stride }
         }
         for record in records {
             bytes += MemoryLayout<RunRecord>.stride + record.payload().count
