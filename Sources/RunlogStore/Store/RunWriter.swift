@@ -40,8 +40,9 @@ public final class RunWriter: Sendable {
     let sealerThread: JoinableThread
     /// Identifies this writer's `Series` handles (an address could be reused by a later writer).
     let token = UInt64.random(in: 0...UInt64.max)
-    /// Where threads stage their points, a thread's shard chosen by its `ThreadOrdinal`. Lock order: a shard's
-    /// lock, then `state`'s; shards' locks among themselves only in index order (`snapshot`).
+    /// Where threads stage their points, a thread's shard chosen by its `ThreadOrdinal`. Lock
+    /// order: a shard's lock, then `state`'s; shards' locks among themselves only in index order
+    /// (`snapshot`).
     let shards: [StagingShard]
     /// Points one shard stages at most before it hands them all to the sealer.
     let shardBudget: Int
@@ -245,8 +246,9 @@ public final class RunWriter: Sendable {
     /// releases the run. Later calls throw; a second `close()` does nothing.
     public func close() throws(StoreError) {
         let sync = options.durability != .never
-        // Later logs throw; what the shards hold now goes to the sealer (a log that took its
-        // shard's lock before this sees the flag after, and throws).
+        // Later logs throw; what the shards hold now goes to the sealer (a log holding its
+        // shard's lock when the flag is set staged its point before the shard is emptied here; a
+        // log that takes the lock after sees the flag and throws).
         stopped.value.store(true, ordering: .releasing)
         for shard in shards {
             shard.state.withLock { sh in
