@@ -248,15 +248,10 @@ public final class RunWriter: Sendable {
         let sync = options.durability != .never
         // Later logs throw; what the shards hold now goes to the sealer (a log holding its
         // shard's lock when the flag is set staged its point before the shard is emptied here; a
-        // log that takes the lock after sees the flag and throws).
+        // log that takes the lock after sees the flag and throws). A failed writer's points
+        // cannot be written, so handing them fails: its failure is thrown below.
         stopped.value.store(true, ordering: .releasing)
-        for shard in shards {
-            shard.state.withLock { sh in
-                let taken = sh.takeAll(reserve: 0)
-                shard.count.store(sh.count, ordering: .relaxed)
-                state.withLock { s in if !s.closed && s.failure == nil { s.enqueue(taken) } }
-            }
-        }
+        try? handAll(reserve: 0)
         let wasClosed = state.withLock { s in
             defer { s.closed = true }
             guard !s.closed else { return true }
@@ -316,24 +311,24 @@ public final class RunWriter: Sendable {
     /// shard), taken together under every shard's lock and the writer's: points move from a
     /// shard to the sealer under both, so none is missed or seen twice.
     private func snapshot(_ key: String) throws(StoreError) -> ([BlockDescriptor], [MetricPoint])? {
-        try snapshot(key, from: 0)
+        try snapshot(key, from: 0).map { ($0.blocks, $0.points) }
     }
 
-    private func snapshot(_ key: String, from shard: Int) throws(StoreError) -> ([BlockDescriptor], [MetricPoint])? {
+    /// `snapshot(key)` holding the locks of shards `shard…` (this one, then the next, inside it).
+    private func snapshot(
+        _ key: String, from shard: Int
+    ) throws(StoreError) -> (blocks: [BlockDescriptor], points: [MetricPoint], slot: Int)? {
         guard shard < shards.count else {
-            return try state.withLock { (s) throws(StoreError) -> ([BlockDescriptor], [MetricPoint])? in
+            return try state.withLock { (s) throws(StoreError) -> ([BlockDescriptor], [MetricPoint], Int)? in
                 if let failure = s.failure { throw failure }
                 guard let slot = s.slots[key] else { return nil }
-                return (s.index.series[key]?.blocks ?? [], s.pendingPoints(slot))
+                return (s.index.series[key]?.blocks ?? [], s.pendingPoints(of: slot), slot)
             }
         }
-        return try shards[shard].state.withLock { (sh) throws(StoreError) -> ([BlockDescriptor], [MetricPoint])? in
-            guard let (blocks, pending) = try snapshot(key, from: shard + 1) else { return nil }
-            var points = pending
-            if let slot = state.withLock({ $0.slots[key] }), slot < sh.staging.count {
-                points.append(contentsOf: sh.staging[slot])
-            }
-            return (blocks, points)
+        return try shards[shard].state.withLock { (sh) throws(StoreError) in
+            guard var found = try snapshot(key, from: shard + 1) else { return nil }
+            if found.slot < sh.staging.count { found.points.append(contentsOf: sh.staging[found.slot]) }
+            return found
         }
     }
 

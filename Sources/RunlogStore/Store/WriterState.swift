@@ -62,7 +62,7 @@ struct WriterState {
     }
 
     /// The points of `slot` in pending blocks, in insertion order.
-    func pendingPoints(_ slot: Int) -> [MetricPoint] {
+    func pendingPoints(of slot: Int) -> [MetricPoint] {
         let key = slotKeys[slot]
         var points: [MetricPoint] = []
         for case .block(let blockKey, let blockPoints) in pending where blockKey == key {
@@ -72,10 +72,10 @@ struct WriterState {
     }
 }
 
-/// What the threads that hash to one shard have staged, by series slot: `log` takes only its
-/// shard's lock, so threads logging into one run do not all wait on one lock. A shard hands a
-/// series' points to the sealer when they make a block, and all it holds when it has staged its
-/// share of the buffer.
+/// What the threads given one shard (by `ThreadOrdinal`) have staged, by series slot: `log`
+/// takes only its shard's lock, so threads logging into one run do not all wait on one lock. A
+/// shard hands a series' points to the sealer when they make a block, and all it holds when it
+/// has staged its share of the buffer.
 struct ShardState {
     var staging: [[MetricPoint]] = []
     /// Slot by key, as the writer assigned them: `log(key…)` finds its slot without the writer's lock.
