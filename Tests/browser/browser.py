@@ -20,7 +20,7 @@ import urllib.request
 
 from selenium import webdriver
 from selenium.common.exceptions import (NoAlertPresentException, NoSuchElementException,
-                                        StaleElementReferenceException, TimeoutException)
+                                        StaleElementReferenceException, TimeoutException, WebDriverException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -139,12 +139,21 @@ class Check:
         self.steps = 0
 
     def wait(self, condition, what, seconds=15):
-        # Live pages replace their charts and rows in place, so an element found by one poll
-        # can be gone when its text is read: that poll fails and the next one looks again.
+        # Live pages replace their charts and rows in place, and a submitted form replaces the
+        # page, so an element found by one poll can be gone when its text is read: that poll
+        # fails and the next one looks again. Chromium reports a node of a page being replaced
+        # as "does not belong to the document", not as a stale element.
+        def poll(d):
+            try:
+                return condition(d)
+            except WebDriverException as error:
+                if "does not belong to the document" in (error.msg or ""):
+                    return False
+                raise
         try:
             return WebDriverWait(self.driver, seconds, poll_frequency=0.1,
                                  ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
-                                 ).until(lambda d: condition(d))
+                                 ).until(poll)
         except TimeoutException:
             raise AssertionError(f"timed out waiting for {what} (at {self.driver.current_url})")
 
