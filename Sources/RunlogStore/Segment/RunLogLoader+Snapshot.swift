@@ -11,6 +11,7 @@ extension RunLogLoader {
             loader.index = snapshot.index
             loader.base = snapshot.base
             loader.position = snapshot.position
+            loader.seen = Set(snapshot.segments.map(\.sequence))
         }
         try loader.refresh()
         return (loader, snapshot != nil)

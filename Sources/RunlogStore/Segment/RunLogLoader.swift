@@ -25,6 +25,9 @@ struct RunLogLoader {
     var base: UInt32 = 0
     /// Replaced segments still on disk (a compaction stopped before deleting them).
     private(set) var replaced: [UInt32] = []
+    /// Segments read (or skipped, or known not to be compacted) since the base: only a segment
+    /// not among them can be a compacted one that this loader has not taken as its base yet.
+    var seen: Set<UInt32> = []
     /// Bytes read at a time; at least one whole record's worth. Tests make records and windows tiny.
     let windowSize: Int
     let maxPayloadLength: Int
@@ -49,7 +52,7 @@ struct RunLogLoader {
         while true {
             do {
                 return try refreshOnce()
-            } catch  where (error.underlying as? SystemError)?.errno == ENOENT && attempts < 8 {
+            } catch  where error.isMissingFile && attempts < 8 {
                 attempts += 1
                 self = RunLogLoader(restartingFrom: self)
             }
@@ -63,13 +66,17 @@ struct RunLogLoader {
         } catch {
             throw StoreError(.io, "listing the segments of run \(runID)", underlying: error)
         }
-        // A compacted segment not read yet replaces everything below it: start over from it.
-        for sequence in sequences.reversed() where sequence > (position?.sequence ?? 0) || position == nil {
-            guard try isCompacted(sequence) else { continue }
-            if sequence > base {
-                if position != nil { self = RunLogLoader(restartingFrom: self) }
-                base = sequence
+        // A compacted segment not read yet replaces everything below it: start over from it. A
+        // writer's live compaction puts its output below the segment the writer appends to, so a
+        // new sequence below the one this loader is reading counts too.
+        for sequence in sequences.reversed() where sequence > base && !seen.contains(sequence) {
+            guard try isCompacted(sequence) else {
+                // Never read below the position: checked once, not on every refresh.
+                if let position, sequence < position.sequence { seen.insert(sequence) }
+                continue
             }
+            if position != nil { self = RunLogLoader(restartingFrom: self) }
+            base = sequence
             break
         }
         replaced = sequences.filter { $0 < base }
@@ -104,6 +111,7 @@ struct RunLogLoader {
     }
 
     private mutating func read(_ sequence: UInt32, isLast: Bool) throws(StoreError) {
+        seen.insert(sequence)
         let path = path(of: sequence)
         var start: Int64 = position?.sequence == sequence ? position!.offset : 0
         var scanner: SegmentScanner

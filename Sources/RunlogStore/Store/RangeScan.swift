@@ -34,7 +34,7 @@ enum RangeScan {
         blocks: [BlockDescriptor], unsealed: [MetricPoint], range: ScanRange, files: SegmentFiles
     ) throws(StoreError) -> [MetricPoint] {
         let selected = range.isAll ? blocks : blocks.filter { range.overlaps($0.summary) }
-        try files.open(Set(selected.map(\.segment)))
+        let held = try files.open(Set(selected.map(\.segment)))
         let capacity = selected.reduce(0) { $0 + $1.summary.count } + unsealed.count
         var record: [UInt8] = []
         var scratch: [UInt8] = []
@@ -44,7 +44,7 @@ enum RangeScan {
             let base = UnsafeMutableRawPointer(buffer.baseAddress!)
             do throws(StoreError) {
                 for block in selected {
-                    try files.readRecord(block, into: &record)
+                    try files.readRecord(block, into: &record, from: held)
                     if range.isAll {
                         try decode(block, record, &scratch, into: base + initialized * MetricPoint.stride, files)
                         initialized += block.summary.count
@@ -86,7 +86,7 @@ enum RangeScan {
         _ body: (UnsafeBufferPointer<MetricPoint>) throws -> Void
     ) throws {
         let selected = range.isAll ? blocks : blocks.filter { range.overlaps($0.summary) }
-        try files.open(Set(selected.map(\.segment)))
+        let held = try files.open(Set(selected.map(\.segment)))
         guard isOrdered(selected, unsealed) else {
             let points = try run(blocks: selected, unsealed: unsealed, range: range, files: files)
             try points.withUnsafeBufferPointer(body)
@@ -97,7 +97,7 @@ enum RangeScan {
         let largest = selected.map(\.summary.count).max() ?? 0
         var chunk = [MetricPoint](repeating: MetricPoint(step: 0, timestamp: 0, value: 0), count: largest)
         for block in selected {
-            try files.readRecord(block, into: &record)
+            try files.readRecord(block, into: &record, from: held)
             let kept = try chunk.withUnsafeMutableBufferPointer { buffer -> Int in
                 try decode(block, record, &scratch, into: UnsafeMutableRawPointer(buffer.baseAddress!), files)
                 guard !range.isAll else { return block.summary.count }

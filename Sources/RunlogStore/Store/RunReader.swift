@@ -1,5 +1,3 @@
-import Synchronization
-
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -10,7 +8,7 @@ import Synchronization
 /// when it was opened or last refreshed.
 public final class RunReader: Sendable {
     public let runID: RunID
-    private let loader: Mutex<RunLogLoader>
+    private let loader: ConditionLock<RunLogLoader>
     let files: SegmentFiles
 
     /// Whether opening used the run's index snapshot rather than reading the whole log.
@@ -19,7 +17,7 @@ public final class RunReader: Sendable {
     /// A reader over `loader`, which has read the log already.
     init(runID: RunID, loader: RunLogLoader, files: SegmentFiles, openedFromSnapshot: Bool) {
         self.runID = runID
-        self.loader = Mutex(loader)
+        self.loader = ConditionLock(loader)
         self.files = files
         self.openedFromSnapshot = openedFromSnapshot
     }
@@ -31,7 +29,7 @@ public final class RunReader: Sendable {
 
     public var index: RunIndex { loader.withLock { $0.index } }
     /// The newest compacted segment read (segments below it are replaced).
-    var base: UInt32 { loader.withLock { $0.base } }
+    package var base: UInt32 { loader.withLock { $0.base } }
     /// Corruption and notices found while reading the log.
     public var problems: [StoreProblem] { loader.withLock { $0.problems } }
     /// Where the log currently ends mid-record, if it does (a writer mid-write, or one that crashed).
@@ -82,7 +80,7 @@ public final class RunReader: Sendable {
         while true {
             do {
                 return try scanOnce()
-            } catch let error as StoreError where (error.underlying as? SystemError)?.errno == ENOENT && attempts < 8 {
+            } catch let error as StoreError where error.isMissingFile && attempts < 8 {
                 // Segments are opened before the first chunk is handed out: nothing was delivered yet.
                 attempts += 1
                 files.closeAll()
@@ -98,7 +96,7 @@ public final class RunReader: Sendable {
         while true {
             do {
                 return try scan()
-            } catch  where (error.underlying as? SystemError)?.errno == ENOENT && attempts < 8 {
+            } catch  where error.isMissingFile && attempts < 8 {
                 attempts += 1
                 files.closeAll()
                 try refresh()

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The one error type of the engine.
 ///
 /// `code` says what kind of failure it is (and can grow without breaking callers); `message` says
@@ -44,6 +50,11 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         self.location = location
         self.underlying = underlying
     }
+
+    /// Whether a file it needed was gone: a segment a compaction replaced and deleted since the
+    /// blocks naming it were taken. A scan that has handed out nothing yet takes the new blocks and
+    /// tries again.
+    public var isMissingFile: Bool { (underlying as? SystemError)?.errno == ENOENT }
 
     public var description: String {
         var text = message
