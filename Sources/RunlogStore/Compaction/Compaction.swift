@@ -25,15 +25,18 @@ public struct CompactionReport: Sendable, CustomStringConvertible {
     public var blocksAfter = 0
     public var bytesAfter: Int64 = 0
     public var points = 0
+    /// A live compaction: the part of the run its writer had finished with, while it wrote on.
+    public var whileWritten = false
 
     public var description: String {
-        switch outcome {
+        let run = whileWritten ? "run \(runID), while written" : "run \(runID)"
+        return switch outcome {
         case .compacted:
-            "run \(runID): \(plural(segmentsBefore, "segment")), \(plural(blocksBefore, "block")), \(bytesBefore) bytes → "
+            "\(run): \(plural(segmentsBefore, "segment")), \(plural(blocksBefore, "block")), \(bytesBefore) bytes → "
                 + "\(plural(segmentsAfter, "segment")), \(plural(blocksAfter, "block")), \(bytesAfter) bytes (\(points) points)"
-        case .notNeeded: "run \(runID): nothing to compact"
-        case .deferred(let why): "run \(runID): deferred, \(why)"
-        case .cancelled: "run \(runID): cancelled"
+        case .notNeeded: "\(run): nothing to compact"
+        case .deferred(let why): "\(run): deferred, \(why)"
+        case .cancelled: "\(run): cancelled"
         }
     }
 }
@@ -72,6 +75,12 @@ struct Compaction {
         report.bytesBefore = live.values.reduce(0, +)
         report.blocksBefore = loader.index.series.values.reduce(0) { $0 + $1.blockCount }
         guard force || needsCompaction(loader, liveSegments: live.count) else { return report }
+        // A run being written is compacted by its writer's store (`LiveCompaction`), which may
+        // delete the segments read here: not read at all while a writer holds the run.
+        guard try io("probing the run's lock", { try !isWritten() }) else {
+            report.outcome = .deferred("a writer holds the run")
+            return report
+        }
         guard let last = before.keys.max() else { return report }
         let next = last + 1
         let temporary = directory + "/\(Compaction.temporaryPrefix)\(getpid())-\(next).tmp"
@@ -95,6 +104,11 @@ struct Compaction {
         } catch {
             // A failed write (a full disk) leaves no temporary behind; once renamed there is none.
             try? fileSystem.remove(temporary)
+            if let error = error as? StoreError, error.isMissingFile {
+                // A writer took the run after the probe and its live compaction deleted a segment.
+                report.outcome = .deferred("the run changed while it was compacted")
+                return report
+            }
             if let error = error as? StoreError { throw error }
             throw StoreError(.io, "compacting run \(runID)", underlying: error)
         }
@@ -116,53 +130,16 @@ struct Compaction {
         _ loader: RunLogLoader, to path: String, sequence: UInt32, report: inout CompactionReport,
         index: inout RunIndex
     ) throws -> Bool {
-        let output = try OutputFile(fileSystem.open(path, writable: true, create: true))
-        defer { try? output.file.close() }  // closed below on success; this covers failures
-        try output.file.truncate(to: 0)
-        try output.append(SegmentHeader(runID: runID, sequence: sequence, compacted: true).encoded())
-        for record in loader.index.records {
-            try output.append(RecordFrame.framed(type: record.type, payload: record.payload()))
-        }
-        index.records = loader.index.records
         let files = SegmentFiles(fileSystem: fileSystem, directory: directory)
         defer { files.closeAll() }
-        var encoder = BlockEncoder()
-        var payload: [UInt8] = []
-        for key in loader.index.keys {
-            guard let series = loader.index.series(key) else { continue }
-            var pending: [MetricPoint] = []
-            func emit(_ points: ArraySlice<MetricPoint>) throws {
-                payload.removeAll(keepingCapacity: true)
-                let header = encoder.encode(
-                    key: key, points: Array(points), compress: options.compression, into: &payload)
-                let record = RecordFrame.framed(type: .block, payload: payload)
-                index.add(
-                    BlockDescriptor(
-                        segment: sequence, offset: output.offset, length: record.count, summary: header.summary),
-                    key: key)
-                try output.append(record)
-                report.blocksAfter += 1
-                report.points += points.count
-            }
-            var cancelled = false
-            try RangeScan.forEachChunk(blocks: series.blocks, unsealed: [], range: .all, files: files) { chunk in
-                guard !cancelled, !isCancelled() else {
-                    cancelled = true
-                    return
-                }
-                pending.append(contentsOf: chunk)
-                // Cut only with a point beyond the block in hand: where the block ends depends on it.
-                while pending.count > BlockHeader.maxPoints {
-                    let cut = Compaction.cut(pending)
-                    try emit(pending[..<cut])
-                    pending.removeFirst(cut)
-                }
-            }
-            if cancelled { return false }
-            if !pending.isEmpty { try emit(pending[...]) }
-        }
-        try output.flush()
-        try output.file.sync()
+        guard
+            let written = try CompactedSegment.write(
+                loader.index, from: files, to: path, sequence: sequence, runID: runID, options: options,
+                isCancelled: isCancelled)
+        else { return false }
+        index = written.index
+        report.blocksAfter = written.blocks
+        report.points = written.points
         return true
     }
 
@@ -204,6 +181,13 @@ struct Compaction {
             options.logger.warning("saving the index snapshot of compacted run \(runID) failed: \(error)")
         }
         return nil
+    }
+
+    /// Whether a writer holds the run's lock now (the lock is released again at once).
+    private func isWritten() throws -> Bool {
+        let lock = try fileSystem.open(directory + "/LOCK", writable: true, create: true)
+        defer { try? lock.close() }  // releases the lock if this took it; nothing was written
+        return try !lock.tryLockExclusive()
     }
 
     /// Every segment's size, by sequence.
