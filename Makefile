@@ -35,8 +35,8 @@ campaign-quick: build
 	.build/debug/runlog-campaign --quick --seed $(SEED)
 
 # The concurrency tests under ThreadSanitizer, the codec and recovery tests under AddressSanitizer.
-TSAN_TESTS = ConcurrencyTests|CompactionTests|FaultInjectionTests|StoreCreationTests|RunTests|ExperimentTests|CampaignTests
-ASAN_TESTS = CRC32CTests|ZigZagTests|RunRecordTests|IntegerColumnTests|BlockCodecTests|RecoveryTests|WindowedScanTests|FixtureTests|IndexSnapshotTests|FilterGrammarTests|DownsampleTests|FuzzCorpusTests
+TSAN_TESTS = ConcurrencyTests|CompactionTests|LiveCompactionTests|FaultInjectionTests|StoreCreationTests|RunTests|ExperimentTests|CampaignTests
+ASAN_TESTS = LiveCompactionTests|CRC32CTests|ZigZagTests|RunRecordTests|IntegerColumnTests|BlockCodecTests|RecoveryTests|WindowedScanTests|FixtureTests|IndexSnapshotTests|FilterGrammarTests|DownsampleTests|FuzzCorpusTests
 # Neither tests the server: RUNLOG_WITHOUT_SERVER leaves it (and Hummingbird) out of their builds.
 tsan: deps
 	RUNLOG_WITHOUT_SERVER=1 swift test --sanitize=thread --scratch-path .build-tsan --filter "$(TSAN_TESTS)"

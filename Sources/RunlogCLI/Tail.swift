@@ -42,42 +42,20 @@ struct Tail: ParsableCommand {
                 printWarning("run \(id) is damaged, what is followed is incomplete: \(problem)")
             }
             var text = ""
-            let index = reader.index
+            var index = reader.index
             for key in index.keys where keys.isEmpty || keys.contains(key) {
-                let blocks = index.series(key)?.blocks ?? []
-                var seen = followed[key] ?? Followed()
-                let points = blocks.reduce(0) { $0 + $1.summary.count }
-                guard points > seen.points else { continue }
-                if followed[key] == nil, let last = lines.count, points > last {
-                    // The first look: only the last `lines` points, from the blocks that hold them.
-                    var first = blocks.count
-                    var held = 0
-                    while first > 0 && held < last {
-                        first -= 1
-                        held += blocks[first].summary.count
-                    }
-                    var skip = held - last
-                    try reader.scan(blocks: blocks[first...]) { chunk in
-                        for p in chunk.dropFirst(min(skip, chunk.count)) { text += line(key, p) + "\n" }
-                        skip = max(0, skip - chunk.count)
-                    }
-                } else if seen.blocks <= blocks.count && (seen.blocks == 0 || blocks[seen.blocks - 1] == seen.lastBlock)
-                {
-                    // The log only grew: the new blocks follow the ones printed.
-                    try reader.scan(blocks: blocks[seen.blocks...]) { chunk in
-                        for p in chunk { text += line(key, p) + "\n" }
-                    }
-                } else {
-                    // A compaction rewrote the blocks (a finished run is compacted as it closes):
-                    // the points printed are the first ones of the rewritten series.
-                    var skip = seen.points
-                    try reader.scan(key) { chunk in
-                        for p in chunk.dropFirst(min(skip, chunk.count)) { text += line(key, p) + "\n" }
-                        skip = max(0, skip - chunk.count)
+                var attempts = 0
+                while true {
+                    do {
+                        try follow(key, index, &followed, &text, reader)
+                        break
+                    } catch let error as StoreError where error.isMissingFile && attempts < 8 {
+                        // A live compaction replaced the blocks (nothing was printed from them): read on.
+                        attempts += 1
+                        try reader.refresh()
+                        index = reader.index
                     }
                 }
-                seen = Followed(blocks: blocks.count, lastBlock: blocks.last, points: points)
-                followed[key] = seen
             }
             if !text.isEmpty { FileHandle.standardOutput.write(Data(text.utf8)) }
             let finished =
@@ -87,6 +65,47 @@ struct Tail: ParsableCommand {
             if finished || interrupted.isSet { return try damage.finish(!reported.isEmpty) }
             usleep(UInt32(interval * 1_000_000))
         }
+    }
+
+    /// Adds to `text` the points of `key` not printed yet.
+    private func follow(
+        _ key: String, _ index: RunIndex, _ followed: inout [String: Followed], _ text: inout String,
+        _ reader: RunReader
+    ) throws {
+        let blocks = index.series(key)?.blocks ?? []
+        var seen = followed[key] ?? Followed()
+        let points = blocks.reduce(0) { $0 + $1.summary.count }
+        guard points > seen.points else { return }
+        if followed[key] == nil, let last = lines.count, points > last {
+            // The first look: only the last `lines` points, from the blocks that hold them.
+            var first = blocks.count
+            var held = 0
+            while first > 0 && held < last {
+                first -= 1
+                held += blocks[first].summary.count
+            }
+            var skip = held - last
+            try reader.scan(blocks: blocks[first...]) { chunk in
+                for p in chunk.dropFirst(min(skip, chunk.count)) { text += line(key, p) + "\n" }
+                skip = max(0, skip - chunk.count)
+            }
+        } else if seen.blocks <= blocks.count && (seen.blocks == 0 || blocks[seen.blocks - 1] == seen.lastBlock) {
+            // The log only grew: the new blocks follow the ones printed.
+            try reader.scan(blocks: blocks[seen.blocks...]) { chunk in
+                for p in chunk { text += line(key, p) + "\n" }
+            }
+        } else {
+            // A compaction rewrote the blocks (a run is compacted as it closes, and while it is
+            // written when it flushes often): the points printed are the first ones of the
+            // rewritten series.
+            var skip = seen.points
+            try reader.scan(key) { chunk in
+                for p in chunk.dropFirst(min(skip, chunk.count)) { text += line(key, p) + "\n" }
+                skip = max(0, skip - chunk.count)
+            }
+        }
+        seen = Followed(blocks: blocks.count, lastBlock: blocks.last, points: points)
+        followed[key] = seen
     }
 
     private func line(_ key: String, _ p: MetricPoint) -> String {

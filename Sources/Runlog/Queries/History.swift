@@ -78,8 +78,11 @@ extension TrackingStore {
         else { return [] }
         var grid = BucketGrid(low: span.lowerBound, high: span.upperBound, count: buckets)
         try scanning("downsampling \(key) of run \(run)") {
-            if axis == .step, let blocks = reader.orderedBlocks(key, range: range), blocks.count >= 8 {
-                grid = try BucketGrid.parallel(grid, blocks: blocks, range: range, reader: reader)
+            if axis == .step, let blocks = reader.orderedBlocks(key, range: range), blocks.count >= 8,
+                let parallel = try Self.retryingAfterCompaction(
+                    { try BucketGrid.parallel(grid, blocks: blocks, range: range, reader: reader) }, reader: reader)
+            {
+                grid = parallel
             } else if axis == .step {
                 // Scans deliver points in step order: buckets are filled one after another.
                 var cursor = BucketCursor(grid: grid)
@@ -117,6 +120,20 @@ extension TrackingStore {
 
     /// Runs a scan that reports through an untyped closure, its failure as a storage error saying
     /// what was being done.
+    /// `scan`, or nil when a compaction replaced the blocks it was given (a live run's writer
+    /// compacts what it has finished with) — after refreshing `reader`, so that a scan by key,
+    /// which takes the new blocks, answers instead. Scans open their segments before they hand
+    /// out a point: nothing was delivered.
+    static func retryingAfterCompaction<T>(_ scan: () throws -> T, reader: RunReader) throws -> T? {
+        do {
+            return try scan()
+        } catch let error as StoreError where error.isMissingFile {
+            reader.closeFiles()
+            try reader.refresh()
+            return nil
+        }
+    }
+
     func scanning(_ doing: @autoclosure () -> String, _ body: () throws -> Void) throws(RunlogError) {
         do {
             try body()

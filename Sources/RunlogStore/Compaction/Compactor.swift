@@ -1,11 +1,21 @@
 import Logging
 
-/// The store's background compaction: one thread, a queue of runs to look at. Runs are queued when
-/// their writer closes; the policy decides whether each is worth compacting. `stop()` cancels the
-/// compaction under way (its output is discarded; the run is untouched) and waits for the thread.
+/// The store's background compaction: one thread, a queue of work. Runs are queued when their
+/// writer closes, and the policy decides whether each is worth compacting; a writer that flushes
+/// often queues live compactions of what it has finished with (`LiveCompaction`). `stop()` cancels
+/// the compaction under way (its output is discarded; the run is untouched) and waits for the thread.
 final class Compactor: Sendable {
+    enum Job: Sendable {
+        case closed(RunID)
+        case live(LiveCompaction)
+
+        func isClosed(_ run: RunID) -> Bool {
+            if case .closed(let id) = self { id == run } else { false }
+        }
+    }
+
     struct State {
-        var queue: [RunID] = []
+        var queue: [Job] = []
         var stopping = false
         var exited = false
         var reports: [CompactionReport] = []
@@ -28,9 +38,19 @@ final class Compactor: Sendable {
 
     func schedule(_ run: RunID) {
         state.withLock { s in
-            if !s.stopping && !s.queue.contains(run) { s.queue.append(run) }
+            if !s.stopping && !s.queue.contains(where: { $0.isClosed(run) }) { s.queue.append(.closed(run)) }
         }
         state.broadcast()
+    }
+
+    /// Queues a live compaction; when the compactor is stopping, drops it (the writer may start
+    /// another, which is dropped too).
+    func schedule(_ live: LiveCompaction) {
+        let queued = state.withLock { s in
+            if !s.stopping { s.queue.append(.live(live)) }
+            return !s.stopping
+        }
+        if queued { state.broadcast() } else { live.finish() }
     }
 
     /// Waits until the queue is empty and nothing is being compacted (for tests and benchmarks).
@@ -41,10 +61,12 @@ final class Compactor: Sendable {
     var reports: [CompactionReport] { state.withLock { $0.reports } }
 
     func stop() {
-        state.withLock { s in
+        let dropped = state.withLock { s in
             s.stopping = true
-            s.queue.removeAll()
+            defer { s.queue.removeAll() }
+            return s.queue  // a live job under way lets its writer go on too: finishing twice is harmless
         }
+        for case .live(let live) in dropped { live.finish() }
         state.broadcast()
         state.withLock(waitingWhile: { !$0.exited }) { _ in }
     }
@@ -58,23 +80,29 @@ private struct CompactorWorker: Sendable {
 
     func run() {
         while true {
-            let next = state.withLock(waitingWhile: { $0.queue.isEmpty && !$0.stopping }) { s -> RunID? in
+            let next = state.withLock(waitingWhile: { $0.queue.isEmpty && !$0.stopping }) { s -> Compactor.Job? in
                 s.stopping ? nil : s.queue.first
             }
-            guard let run = next else { break }
+            guard let job = next else { break }
             let state = self.state
-            let compaction = Compaction(
-                fileSystem: fileSystem, directory: runsDirectory + "/" + run.description, runID: run, options: options,
-                isCancelled: { state.withLock { $0.stopping } })
+            let isCancelled: @Sendable () -> Bool = { state.withLock { $0.stopping } }
             var report: CompactionReport?
-            do {
-                report = try compaction.run(force: false)
-            } catch {
-                options.logger.warning("background compaction of run \(run) failed: \(error)")
+            switch job {
+            case .closed(let run):
+                let compaction = Compaction(
+                    fileSystem: fileSystem, directory: runsDirectory + "/" + run.description, runID: run,
+                    options: options, isCancelled: isCancelled)
+                do {
+                    report = try compaction.run(force: false)
+                } catch {
+                    options.logger.warning("background compaction of run \(run) failed: \(error)")
+                }
+            case .live(let live):
+                report = live.run(isCancelled: isCancelled)
             }
             state.withLock { s in
                 if let report { s.reports.append(report) }
-                s.queue.removeAll { $0 == run }
+                if !s.queue.isEmpty { s.queue.removeFirst() }
             }
             state.broadcast()
         }

@@ -35,6 +35,15 @@ public struct SeriesIndex: Sendable {
         }
     }
 
+    /// The newest block, without building the array.
+    var lastBlock: BlockDescriptor? {
+        switch storage {
+        case .empty: nil
+        case .one(let block): block
+        case .many(let blocks, _): blocks.last
+        }
+    }
+
     public var blockCount: Int {
         switch storage {
         case .empty: 0

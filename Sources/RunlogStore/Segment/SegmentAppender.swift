@@ -70,10 +70,20 @@ final class SegmentAppender: @unchecked Sendable {
         try file.close()
     }
 
-    private func roll() throws {
+    /// Writes out what was added and starts a new segment, leaving one sequence number unused
+    /// between the two for a live compaction's output (`LiveCompaction`); returns the sequence of
+    /// the segment it ended, which is never written again.
+    func rollLeavingGap() throws -> UInt32 {
+        try writeOut()
+        let ended = sequence
+        try roll(skipping: 1)
+        return ended
+    }
+
+    private func roll(skipping gap: UInt32 = 0) throws {
         if syncOnRoll { try sync() }
         try close()
-        sequence += 1
+        sequence += 1 + gap
         written = 0
         try openSegment(at: 0)
     }

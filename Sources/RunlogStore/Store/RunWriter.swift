@@ -32,8 +32,6 @@ public final class RunWriter: Sendable {
     let files: SegmentFiles
     let appender: SegmentAppender
     let lockFile: any FileHandle
-    /// The log's base when the writer opened it (segments below it were replaced by compaction).
-    let base: UInt32
     /// Called with the run's id once the writer has closed (the store queues it for compaction).
     let onClose: @Sendable (RunID) -> Void
     /// Joined by `close()`, so that a closed writer leaves no thread behind.
@@ -55,17 +53,20 @@ public final class RunWriter: Sendable {
     init(
         runID: RunID, recovery: RecoveryReport, index: RunIndex, options: StoreOptions, files: SegmentFiles,
         appender: SegmentAppender, lockFile: any FileHandle, base: UInt32,
+        scheduleLive: (@Sendable (LiveCompaction) -> Void)? = nil,
         onClose: @escaping @Sendable (RunID) -> Void = { _ in }
     ) throws(StoreError) {
         self.onClose = onClose
-        self.base = base
         self.runID = runID
         self.recovery = recovery
         self.options = options
         self.files = files
         self.appender = appender
         self.lockFile = lockFile
-        self.state = ConditionLock(WriterState(index: index))
+        let live = LiveCompaction.Progress(
+            tailStart: appender.sequence,
+            runBytes: LiveCompaction.liveBytes(directory: files.directory, base: base, fileSystem: options.fileSystem))
+        self.state = ConditionLock(WriterState(index: index, base: base, live: live))
         // A shard per 4 blocks of buffer, at most 8; each stages up to half the buffer's share.
         let limit = options.maxBufferedPoints
         let block = options.blockPoints
@@ -75,7 +76,10 @@ public final class RunWriter: Sendable {
         pendingBudget = max(block, limit - count * shardBudget)
         let stopped = StopFlag()
         self.stopped = stopped
-        let sealer = Sealer(state: state, appender: appender, options: options, runID: runID, stopped: stopped)
+        // A damaged run is not compacted while written: the damaged segment's bytes must stay.
+        let sealer = Sealer(
+            state: state, appender: appender, options: options, runID: runID, stopped: stopped,
+            scheduleLive: recovery.problems.isEmpty ? scheduleLive : nil, files: files)
         sealerThread = try startJoinableThread { sealer.run() }
     }
 
@@ -285,7 +289,7 @@ public final class RunWriter: Sendable {
     /// Saves the index beside the log while the lock is still held, so the next open is fast. A
     /// cache: failing to write it costs only speed, so the failure is logged, not thrown.
     private func saveSnapshot() {
-        let index = state.withLock { $0.index }
+        let (index, base) = state.withLock { ($0.index, $0.base) }
         do {
             if let snapshot = try IndexSnapshot.take(
                 of: index, runID: runID, base: base, position: appender.end, directory: files.directory,
@@ -335,16 +339,31 @@ public final class RunWriter: Sendable {
     /// The points of `key` in `range`, in step order (ties by timestamp, then insertion), including
     /// points logged but not yet sealed or written.
     public func scan(_ key: String, range: ScanRange = .all) throws(StoreError) -> [MetricPoint] {
-        guard let (blocks, unsealed) = try snapshot(key) else { return [] }
-        return try RangeScan.run(blocks: blocks, unsealed: unsealed, range: range, files: files)
+        var attempts = 0
+        while true {
+            guard let (blocks, unsealed) = try snapshot(key) else { return [] }
+            do {
+                return try RangeScan.run(blocks: blocks, unsealed: unsealed, range: range, files: files)
+            } catch  where error.isMissingFile && attempts < 8 {
+                attempts += 1  // a live compaction replaced the blocks taken: take the new ones
+            }
+        }
     }
 
     /// `scan(_:range:)` a chunk at a time, as `RunReader.scan(_:range:chunks:)` does.
     public func scan(
         _ key: String, range: ScanRange = .all, chunks body: (UnsafeBufferPointer<MetricPoint>) throws -> Void
     ) throws {
-        guard let (blocks, unsealed) = try snapshot(key) else { return }
-        try RangeScan.forEachChunk(blocks: blocks, unsealed: unsealed, range: range, files: files, body)
+        var attempts = 0
+        while true {
+            guard let (blocks, unsealed) = try snapshot(key) else { return }
+            do {
+                return try RangeScan.forEachChunk(blocks: blocks, unsealed: unsealed, range: range, files: files, body)
+            } catch let error as StoreError where error.isMissingFile && attempts < 8 {
+                // Segments are opened before the first chunk is handed out: nothing was delivered yet.
+                attempts += 1
+            }
+        }
     }
 }
 

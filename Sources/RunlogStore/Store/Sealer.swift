@@ -9,6 +9,10 @@ struct Sealer: Sendable {
     let options: StoreOptions
     let runID: RunID
     let stopped: StopFlag
+    /// Queues a live compaction on the store's compaction thread; nil when the writer never
+    /// compacts while it writes (background compaction is off, or the run is damaged).
+    let scheduleLive: (@Sendable (LiveCompaction) -> Void)?
+    let files: SegmentFiles
 
     func run() {
         var encoder = BlockEncoder()
@@ -33,6 +37,7 @@ struct Sealer: Sendable {
                 var blocks: [(String, BlockDescriptor)] = []
                 var records: [RunRecord] = []
                 var syncRequested = false
+                var bytes = 0
                 for job in batch {
                     switch job {
                     case .block(let key, let points):
@@ -42,6 +47,7 @@ struct Sealer: Sendable {
                             key: key, points: points, compress: options.compression, into: &payload)
                         let record = RecordFrame.framed(type: .block, payload: payload)
                         let (segment, offset) = try appender.add(record)
+                        bytes += record.count
                         blocks.append(
                             (
                                 key,
@@ -49,7 +55,9 @@ struct Sealer: Sendable {
                                     segment: segment, offset: offset, length: record.count, summary: header.summary)
                             ))
                     case .record(let record):
-                        _ = try appender.add(RecordFrame.framed(type: record.type, payload: record.payload()))
+                        let framed = RecordFrame.framed(type: record.type, payload: record.payload())
+                        _ = try appender.add(framed)
+                        bytes += framed.count
                         records.append(record)
                     case .flush(let sync):
                         syncRequested = syncRequested || sync
@@ -60,7 +68,9 @@ struct Sealer: Sendable {
                     try appender.sync()
                     lastSync = monotonicNanoseconds()
                 }
-                publish(batch, blocks, records)
+                if publish(batch, blocks, records, bytes: bytes), let scheduleLive {
+                    scheduleLive(try startLiveCompaction())
+                }
             } catch {
                 fail(error)
                 break
@@ -70,19 +80,45 @@ struct Sealer: Sendable {
         state.broadcast()
     }
 
+    /// Returns whether a live compaction is due (`LiveCompaction.Progress.isDue`), and if so
+    /// marks it running.
     private func publish(
-        _ batch: [SealJob], _ blocks: [(String, BlockDescriptor)], _ records: [RunRecord]
-    ) {
-        state.withLock { s in
+        _ batch: [SealJob], _ blocks: [(String, BlockDescriptor)], _ records: [RunRecord], bytes: Int
+    ) -> Bool {
+        // Blocks under half the configured size are what flushes seal early.
+        let small = options.blockPoints / 2
+        defer { state.broadcast() }
+        return state.withLock { s in
             s.pending.removeFirst(batch.count)
             s.completed += batch.count
+            s.live.runBytes += Int64(bytes)
             for (key, block) in blocks {
+                if scheduleLive != nil { s.live.count(block, after: s.index.series[key]?.lastBlock, smallBelow: small) }
                 s.index.add(block, key: key)
                 s.pendingPoints -= block.summary.count
             }
             s.index.records.append(contentsOf: records)
+            guard scheduleLive != nil, !s.stopping, s.live.isDue(minimum: options.liveCompactionBytes) else {
+                return false
+            }
+            s.live.running = true
+            return true
         }
-        state.broadcast()
+    }
+
+    /// Ends the segment being written, leaving a sequence number for the compaction's output, and
+    /// returns the job that compacts everything up to it. A failure to start the next segment
+    /// fails the writer, as any failed write does.
+    private func startLiveCompaction() throws -> LiveCompaction {
+        let ended = try appender.rollLeavingGap()
+        let (source, base) = state.withLock { s in
+            s.live.tailStart = ended + 2
+            s.live.mergeableBytes = 0
+            return (s.index, s.base)
+        }
+        return LiveCompaction(
+            runID: runID, directory: appender.directory, source: source, base: base, ended: ended, state: state,
+            files: files, options: options)
     }
 
     private func fail(_ error: any Error) {

@@ -175,6 +175,7 @@ public final class Store: Sendable {
                 (sequence, offset) = (sequence + 1, 0)
             }
             try removeReplaced(loader, directory)
+            try removeLiveCompactionLeftovers(directory)
             let appender: SegmentAppender
             do {
                 appender = try SegmentAppender(
@@ -187,6 +188,7 @@ public final class Store: Sendable {
                 runID: id, recovery: recovery, index: loader.index, options: options,
                 files: SegmentFiles(fileSystem: fileSystem, directory: directory), appender: appender,
                 lockFile: lockFile, base: loader.base,
+                scheduleLive: liveScheduler(),
                 onClose: { [compactor] run in compactor?.schedule(run) })
         } catch {
             try? lockFile.close()  // releasing the lock on the way out; the open error is what matters
@@ -251,6 +253,25 @@ public final class Store: Sendable {
 
     /// What background compaction did so far.
     public var backgroundCompactionReports: [CompactionReport] { compactor?.reports ?? [] }
+
+    /// How a writer queues its live compactions: on the compaction thread, when there is one.
+    private func liveScheduler() -> (@Sendable (LiveCompaction) -> Void)? {
+        guard let compactor else { return nil }
+        return { live in compactor.schedule(live) }
+    }
+
+    /// Deletes what a live compaction left when its process died before publishing it: only the
+    /// run's writer makes them, and this one has just taken the run's lock.
+    private func removeLiveCompactionLeftovers(_ directory: String) throws(StoreError) {
+        do {
+            for entry in try fileSystem.contentsOfDirectory(directory)
+            where entry.hasPrefix(LiveCompaction.temporaryPrefix) && entry.hasSuffix(".tmp") {
+                try fileSystem.remove(directory + "/" + entry)
+            }
+        } catch {
+            throw StoreError(.io, "removing an interrupted live compaction's output in \(directory)", underlying: error)
+        }
+    }
 
     /// Deletes segments a compaction replaced but did not get to delete (it was interrupted).
     private func removeReplaced(_ loader: RunLogLoader, _ directory: String) throws(StoreError) {

@@ -29,8 +29,15 @@ public struct StoreOptions: Sendable {
     /// the snapshot was taken shows when the damaged block is scanned (every block read is
     /// checksummed) or under `verify`, which never uses snapshots.
     public var indexSnapshots = true
-    /// Compact runs in the background when their writer closes (see `Store.compact`).
+    /// Compact runs in the background when their writer closes (see `Store.compact`), and, while
+    /// a writer that flushes often writes, the part of its run it has finished with (see
+    /// `liveCompactionBytes`).
     public var backgroundCompaction = true
+    /// A writer's small blocks (under half `blockPoints`: what a flush seals early), counted from
+    /// the second of each series since the last live compaction, start a live compaction once
+    /// they reach this many bytes and an eighth of the run's bytes. A run flushed every 100 steps
+    /// then stays within about an eighth of its compacted size while it is written.
+    public var liveCompactionBytes = 64 << 10
     /// A series with this many blocks under half the largest block size makes a run worth compacting.
     public var compactionSmallBlocks = 4
     /// Recovery notices (torn tails truncated, corruption skipped) and background failures.
@@ -44,6 +51,9 @@ public struct StoreOptions: Sendable {
         }
         guard segmentSize >= 4096 else {
             throw StoreError(.invalidArgument, "segmentSize \(segmentSize) is below 4096")
+        }
+        guard liveCompactionBytes >= 0 else {
+            throw StoreError(.invalidArgument, "liveCompactionBytes \(liveCompactionBytes) is negative")
         }
         guard maxBufferedPoints >= blockPoints else {
             throw StoreError(

@@ -22,6 +22,10 @@ struct WriterState {
     var peakBufferedPoints = 0
     /// Blocks and records written to the log.
     var index: RunIndex
+    /// The log's base: the newest compacted segment (segments below it are replaced).
+    var base: UInt32
+    /// What decides when a live compaction starts (`LiveCompaction`).
+    var live: LiveCompaction.Progress
     /// Set once a write or fsync fails; every later call throws it.
     var failure: StoreError?
     var closed = false
@@ -29,8 +33,10 @@ struct WriterState {
     var stopping = false
     var sealerExited = false
 
-    init(index: RunIndex) {
+    init(index: RunIndex, base: UInt32, live: LiveCompaction.Progress) {
         self.index = index
+        self.base = base
+        self.live = live
         for key in index.keys { addSlot(key) }
     }
 
