@@ -12,8 +12,10 @@ struct Campaign: ParsableCommand {
         abstract: "Runlog's reliability campaign: crash loops, power loss, corruption and hostile input.",
         discussion: """
             The parts: crash (a writer process SIGKILLed at random, 250 times), compaction (the same \
-            with kills while closing and compacting), power (power cuts on a simulated disk under each \
-            durability setting, 3,000 images, and a cut at each step of 1,000 compactions), corruption \
+            with kills while closing and compacting), live (the same with a writer that flushes every \
+            20 steps, so that its run is compacted while it is written), power (power cuts on a simulated disk under each \
+            durability setting, and while a run is compacted as it is written, 4,000 images, and a cut \
+            at each step of 800 compactions), corruption \
             (10,000 flipped, zeroed and truncated ranges in a real store), hostile (a full tmpfs, a \
             read-only mount, a million keys, a hostile mlruns directory to import, and the CLI against \
             control sequences, bad ingest lines, a 200 MiB line and an idle pipe; the mounts need root \
@@ -29,15 +31,15 @@ struct Campaign: ParsableCommand {
     @Option(help: "The seed of every random choice (kill moments, mutations, power-loss points).")
     var seed: UInt64 = 1
 
-    @Option(help: "Parts to run, comma-separated: crash, compaction, power, corruption, hostile.")
-    var only: String = "crash,compaction,power,corruption,hostile"
+    @Option(help: "Parts to run, comma-separated: crash, compaction, live, power, corruption, hostile.")
+    var only: String = "crash,compaction,live,power,corruption,hostile"
 
     @Option(help: "Where to make the stores (a fresh directory under it; removed unless a part fails).")
     var directory: String = "/tmp"
 
     func run() throws {
         let parts = Set(only.split(separator: ",").map(String.init))
-        let known: Set = ["crash", "compaction", "power", "corruption", "hostile"]
+        let known: Set = ["crash", "compaction", "live", "power", "corruption", "hostile"]
         if let unknown = parts.subtracting(known).first {
             throw ValidationError(
                 "unknown part \"\(unknown)\"; the parts are \(known.sorted().joined(separator: ", "))")
@@ -49,15 +51,18 @@ struct Campaign: ParsableCommand {
         func say(_ line: String) {
             _ = Array((line + "\n").utf8).withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
         }
-        for (name, churn) in [("crash", false), ("compaction", true)] where parts.contains(name) {
+        for (name, churn, live) in [("crash", false, false), ("compaction", true, false), ("live", false, true)]
+        where parts.contains(name) {
             let loopDirectory = root + "/" + name
             mkdir(loopDirectory, 0o755)
-            let loop = CrashLoop(
+            var loop = CrashLoop(
                 writerExecutable: executables.writer, cliExecutable: executables.cli, directory: loopDirectory,
                 iterations: quick ? 20 : 250, seed: seed, churn: churn)
+            loop.live = live
             let report = loop.run { say("  \($0)") }
+            let title = churn ? " with compaction" : live ? " with live compaction" : ""
             say(
-                "crash loop\(churn ? " with compaction" : ""): \(report.iterations) kills (\(report.killedLogging) logging, \(report.killedClosing) closing, \(report.killedCompacting) compacting), \(report.tornTails) torn tails, \(report.pointsChecked) points checked, \(report.unacknowledgedPresent) unacknowledged points present, \(report.failures.count) failures, \(fixed(report.seconds)) s"
+                "crash loop\(title): \(report.iterations) kills (\(report.killedLogging) logging, \(report.killedClosing) closing, \(report.killedCompacting) compacting), \(report.tornTails) torn tails, \(report.compactedBase) checks starting at a compacted segment, \(report.pointsChecked) points checked, \(report.unacknowledgedPresent) unacknowledged points present, \(report.failures.count) failures, \(fixed(report.seconds)) s"
             )
             for failure in report.failures { say("  FAIL \(failure)") }
             failed = failed || !report.failures.isEmpty
@@ -67,7 +72,7 @@ struct Campaign: ParsableCommand {
             for mode in PowerLoss.Mode.allCases {
                 guard let tally = report.tallies[mode] else { continue }
                 say(
-                    "power loss, \(mode): \(tally.images) images, \(tally.acknowledgedPoints) acknowledged points required, \(tally.pointsLost) unacknowledged points lost, \(tally.tornTails) torn tails, \(tally.damageReported) with damage reported"
+                    "power loss, \(mode): \(tally.images) images, \(tally.acknowledgedPoints) acknowledged points required, \(tally.pointsLost) unacknowledged points lost, \(tally.tornTails) torn tails, \(tally.damageReported) with damage reported, \(tally.compactedBase) starting at a compacted segment"
                 )
             }
             say("power loss: \(report.failures.count) failures, \(fixed(report.seconds)) s")

@@ -21,6 +21,9 @@ package struct CrashLoop {
         package var killedCompacting = 0
         /// Torn tails the readers saw right after a kill (the next writer truncates them).
         package var tornTails = 0
+        /// Checks that found the run starting at a compacted segment (with `live`: one written
+        /// while the run was).
+        package var compactedBase = 0
         package var pointsChecked = 0
         /// Points present beyond the acknowledged ones (logged, written, not yet acknowledged).
         package var unacknowledgedPresent = 0
@@ -36,6 +39,8 @@ package struct CrashLoop {
     package var seed: UInt64
     /// With churn, the writer closes and compacts the run every few thousand steps.
     package var churn: Bool
+    /// With live, the run is compacted while it is written: the writer flushes every 20 steps.
+    package var live = false
     /// The longest a writer lives before its kill.
     package var maxLifeMilliseconds = 120
     package var flushEvery = 500
@@ -66,8 +71,12 @@ package struct CrashLoop {
                 run = RunID(bytes: (0..<16).map { _ in UInt8(truncatingIfNeeded: random.next()) })
                 unlink(ackPath)
             }
-            var arguments = [storePath, run.description, "ledger", String(flushEvery), ackPath]
-            if churn { arguments.append(String(2_000 + random.below(20_000))) }
+            var arguments = [storePath, run.description, "ledger", String(live ? 20 : flushEvery), ackPath]
+            if churn {
+                arguments.append(String(2_000 + random.below(20_000)))
+            } else if live {
+                arguments.append("live")
+            }
             let life = UInt32(1 + random.below(maxLifeMilliseconds))
             // Half the kills count their life from the start, so they land in opening and
             // recovery too; the other half from the writer's first acknowledged flush, so that
@@ -102,7 +111,9 @@ package struct CrashLoop {
             report.failures += failures.map { "iteration \(iteration) (seed \(seed), run \(run), \(when)): \($0)" }
             report.iterations += 1
             if iteration % 10 == 9 {
-                progress("crash loop\(churn ? " with compaction" : ""): \(iteration + 1)/\(iterations)")
+                progress(
+                    "crash loop\(churn ? " with compaction" : live ? " with live compaction" : ""): \(iteration + 1)/\(iterations)"
+                )
             }
             if report.failures.count > 20 { break }
         }
@@ -137,6 +148,7 @@ package struct CrashLoop {
         do {
             let reader = try store.openReader(run)
             if reader.tornTail != nil { report.tornTails += 1 }
+            if reader.base > 0 { report.compactedBase += 1 }
             failures += reader.problems.filter(\.isCorruption).map { "reader reports \($0)" }
             let findings = Ledger.check(reader, acknowledged: acknowledged, expectation: .prefix)
             failures += findings.all

@@ -17,21 +17,28 @@ package struct LedgerWriter {
     /// With churn, the writer closes the run every `roundSteps` steps and compacts it before
     /// opening it again, so that kills land in closing and in compaction too.
     package var roundSteps: Int?
+    /// With live compaction, the store compacts the run while the writer writes it (the writer
+    /// flushes often, so its small blocks call for it every few kilobytes): kills land in those too.
+    package var live: Bool
 
-    package init(storePath: String, run: RunID, flushEvery: Int, ackPath: String, roundSteps: Int? = nil) {
+    package init(
+        storePath: String, run: RunID, flushEvery: Int, ackPath: String, roundSteps: Int? = nil, live: Bool = false
+    ) {
         self.storePath = storePath
         self.run = run
         self.flushEvery = flushEvery
         self.ackPath = ackPath
         self.roundSteps = roundSteps
+        self.live = live
     }
 
-    package static func options() -> StoreOptions {
+    package static func options(live: Bool = false) -> StoreOptions {
         var options = StoreOptions()
         options.durability = .never  // the crash loop kills processes; the kernel keeps their writes
         options.blockPoints = 1024
         options.segmentSize = 256 << 10
-        options.backgroundCompaction = false
+        options.backgroundCompaction = live
+        options.liveCompactionBytes = 8 << 10
         options.logger = quietLogger
         return options
     }
@@ -39,7 +46,7 @@ package struct LedgerWriter {
     /// Runs until killed (or a store error, which is returned).
     package func logUntilKilled() throws -> Never {
         let ack = try AckFile(path: ackPath)
-        let store = try Store.open(at: storePath, options: Self.options())
+        let store = try Store.open(at: storePath, options: Self.options(live: live))
         while true {
             let writer = try store.runs().contains(run) ? store.openWriter(run) : store.createRun(run)
             let series = try Ledger.keys.map { try writer.series($0) }

@@ -18,10 +18,12 @@ import Synchronization
 /// - `interval`: every point acknowledged before the latest completed background fsync began;
 /// - `never`: nothing is promised, but the store opens and holds nothing that was never logged.
 /// In every case the store opens, a writer recovers the run, and nothing acknowledged is lost
-/// by that recovery. A fourth mode cuts the power at every step of a compaction of a closed run.
+/// by that recovery. A fourth mode cuts the power at every step of a compaction of a closed run;
+/// a fifth at random moments of a writer that flushes every few steps, with `onFlush`, while live
+/// compactions of its run (`LiveCompaction`) write, rename and delete on the compaction thread.
 package struct PowerLoss {
     package enum Mode: String, CaseIterable, Sendable {
-        case never, onFlush, interval, compaction
+        case never, onFlush, interval, compaction, live
     }
 
     package struct Tally: Sendable {
@@ -32,6 +34,8 @@ package struct PowerLoss {
         /// Images whose run ended in a torn tail, or had damage reported (zeroed pages).
         package var tornTails = 0
         package var damageReported = 0
+        /// Images whose run starts at a compacted segment (in `live`: one written while the run was).
+        package var compactedBase = 0
     }
 
     package struct Report: Sendable {
@@ -75,20 +79,22 @@ package struct PowerLoss {
         options.durability =
             switch mode {
             case .never: .never
-            case .onFlush, .compaction: .onFlush
+            case .onFlush, .compaction, .live: .onFlush
             case .interval: .interval(milliseconds: 1 + random.below(3))
             }
         options.blockPoints = [16, 128, 1024][random.below(3)]
         options.segmentSize = 4096 << random.below(5)
         options.compression = random.below(2) == 0
-        options.backgroundCompaction = false
+        options.backgroundCompaction = mode == .live
+        options.liveCompactionBytes = 512 << random.below(4)
         options.logger = quietLogger
         let run = RunID(bytes: (0..<16).map { _ in UInt8(truncatingIfNeeded: random.next()) })
         let store = try Store.open(at: "/store", options: options)
+        defer { store.close() }  // stops the compaction thread before the disk goes
         let writer = try store.createRun(run)
         let series = try Ledger.keys.map { try writer.series($0) }
         let steps = random.below(6_000)
-        let flushEvery = 1 + random.below(500)
+        let flushEvery = 1 + random.below(mode == .live ? 20 : 500)
         let cut = mode == .compaction ? steps : random.below(steps + 1)
         var acknowledged = [0, 0, 0]
         var acks: [(operation: Int, counts: [Int])] = []
@@ -148,7 +154,7 @@ package struct PowerLoss {
         switch mode {
         case .never:
             (required, expectation) = ([0, 0, 0], .nothingPromised)
-        case .onFlush, .compaction:
+        case .onFlush, .compaction, .live:
             (required, expectation) = (acknowledged, .acknowledgedPresent)
         case .interval:
             let covered = acks.last { syncStart != nil && $0.operation < syncStart! }
@@ -183,6 +189,7 @@ package struct PowerLoss {
             let reader = try store.openReader(run)
             if reader.tornTail != nil { tally.tornTails += 1 }
             if reader.problems.contains(where: \.isCorruption) { tally.damageReported += 1 }
+            if reader.base > 0 { tally.compactedBase += 1 }
             let findings = Ledger.check(reader, acknowledged: required, expectation: expectation)
             failures += findings.all
             tally.pointsLost += logged - findings.counts.reduce(0, +)

@@ -7,9 +7,10 @@ import RunlogWorkloads
 //   crash N        log the "loss" series without end, flushing every N points and printing
 //                  "flushed <count>" after each flush returns; tests SIGKILL it at random moments.
 //   compact        compact the run again and again (forced), printing "compacted" after each.
-//   ledger FLUSH ACK [ROUND]
+//   ledger FLUSH ACK [ROUND | live]
 //                  the crash loop's writer (`LedgerWriter`): the ledger's series, a flush every
-//                  FLUSH steps acknowledged in file ACK; with ROUND, close and compact every ROUND steps.
+//                  FLUSH steps acknowledged in file ACK; with ROUND, close and compact every ROUND
+//                  steps; with `live`, the run is compacted while it is written.
 // `RunlogTestWriter STORE experiment NAME` creates or gets experiment NAME and prints its id.
 #if canImport(Glibc)
     import Glibc
@@ -40,7 +41,8 @@ if arguments.count >= 6, arguments[3] == "ledger", let flushEvery = Int(argument
     do {
         try LedgerWriter(
             storePath: arguments[1], run: runID, flushEvery: flushEvery, ackPath: arguments[5],
-            roundSteps: arguments.count > 6 ? Int(arguments[6]) : nil
+            roundSteps: arguments.count > 6 ? Int(arguments[6]) : nil,
+            live: arguments.count > 6 && arguments[6] == "live"
         ).logUntilKilled()
     } catch {
         FileHandleStderr.write("error: \(error)\n")

@@ -34,10 +34,22 @@ import Testing
         #expect(report.iterations == 10)
     }
 
-    @Test func powerLossKeepsWhatEachDurabilitySettingPromises() {
-        let report = PowerLoss(iterations: 80, seed: seed).run()
+    @Test func killsDuringLiveCompactionLoseNothingFlushed() throws {
+        let directory = TemporaryDirectory()
+        var loop = CrashLoop(
+            writerExecutable: builtProduct("RunlogTestWriter"), cliExecutable: nil, directory: directory.path,
+            iterations: 10, seed: seed, churn: false)
+        loop.live = true
+        let report = loop.run()
         #expect(report.failures == [])
-        #expect([.never, .onFlush, .interval].allSatisfy { report.tallies[$0]?.images == 20 })
+        #expect(report.iterations == 10)
+    }
+
+    @Test func powerLossKeepsWhatEachDurabilitySettingPromises() {
+        let report = PowerLoss(iterations: 100, seed: seed).run()
+        #expect(report.failures == [])
+        #expect([.never, .onFlush, .interval, .live].allSatisfy { report.tallies[$0]?.images == 20 })
+        #expect(report.tallies[.live]!.compactedBase > 0, "some cuts land after a live compaction")
         #expect(report.tallies[.compaction]!.images > 20 * 6, "a cut at each step of 20 compactions' ends")
         #expect(report.tallies[.onFlush]!.acknowledgedPoints > 0)
     }
