@@ -11,21 +11,73 @@ final class Catalog: Sendable {
     }
 
     struct State: Sendable {
-        var entries: [RunID: Entry] = [:] {
-            didSet {
-                generation &+= 1
-                listings = nil
-            }
-        }
+        /// Every run read, by id: changed through `set`, which keeps the listings up to date.
+        private(set) var entries: [RunID: Entry]
         /// Counts changes to `entries`.
-        var generation = 0
-        /// Every run's info newest first, all and active only: built on first use after a change,
-        /// so listing or searching 10,000 runs does not copy and sort 10,000 infos each time.
-        var listings: (all: RunListing, active: RunListing)?
+        private(set) var generation: Int
+        /// Every run's info newest first, all and active only, as of `stale` being empty: built by
+        /// a refresh of every run that found changes, or on first use, so listing or searching
+        /// 10,000 runs does not copy and sort 10,000 infos each time.
+        private var listings: (all: RunListing, active: RunListing)?
+        /// Runs changed since `listings` were brought up to date, each with its info as they
+        /// list it (nil: a run they do not hold). The next listing merges just these in.
+        private var stale: [RunID: RunInfo?] = [:]
         /// Runs that could not be read, and why.
-        var unreadable: [RunID: StoreError] = [:]
+        var unreadable: [RunID: StoreError]
         /// Experiments deleted: their runs show as deleted too.
-        var deletedExperiments: Set<String> = []
+        var deletedExperiments: Set<String>
+
+        init(
+            entries: [RunID: Entry] = [:], generation: Int = 0,
+            listings: (all: RunListing, active: RunListing)? = nil,
+            unreadable: [RunID: StoreError] = [:], deletedExperiments: Set<String> = []
+        ) {
+            self.entries = entries
+            self.generation = generation
+            self.listings = listings
+            self.unreadable = unreadable
+            self.deletedExperiments = deletedExperiments
+        }
+
+        /// Records a run's entry (nil: the run is gone).
+        mutating func set(_ id: RunID, _ entry: Entry?) {
+            let before = entry.map { entries.updateValue($0, forKey: id) } ?? entries.removeValue(forKey: id)
+            generation &+= 1
+            guard listings != nil else { return }
+            if stale.index(forKey: id) == nil { stale[id] = .some(before?.info) }
+            // Past an eighth of the runs, sorting them all again costs about what merging does.
+            if stale.count > Swift.max(64, entries.count / 8) { (listings, stale) = (nil, [:]) }
+        }
+
+        /// The listings, with what changed since they were made merged in.
+        mutating func currentListings() -> (all: RunListing, active: RunListing) {
+            if let listings, stale.isEmpty { return listings }
+            guard let listings else {
+                let built = Catalog.listings(of: entries)
+                self.listings = built
+                return built
+            }
+            var dropped: (all: [Int], active: [Int]) = ([], [])
+            var added: [RunInfo] = []
+            for (id, listed) in stale {
+                if let listed {
+                    let key = RunOrder.key(listed)
+                    if let position = listings.all.position(of: key) { dropped.all.append(position) }
+                    if listed.lifecycle == .active, let position = listings.active.position(of: key) {
+                        dropped.active.append(position)
+                    }
+                }
+                if let info = entries[id]?.info { added.append(info) }
+            }
+            added = RunOrder.newestFirst(added)
+            let merged = (
+                all: listings.all.merging(dropping: dropped.all.sorted(), adding: added),
+                active: listings.active.merging(
+                    dropping: dropped.active.sorted(), adding: added.filter { $0.lifecycle == .active })
+            )
+            (self.listings, stale) = (merged, [:])
+            return merged
+        }
     }
 
     let engine: Store
@@ -58,7 +110,9 @@ final class Catalog: Sendable {
         state.withLock { s in
             if deleted { s.deletedExperiments.insert(id) } else { s.deletedExperiments.remove(id) }
             for (run, entry) in s.entries where entry.info.experimentID == id {
-                s.entries[run]!.info.lifecycle = deleted || engine.isDeleted(run) ? .deleted : .active
+                var changed = entry
+                changed.info.lifecycle = deleted || engine.isDeleted(run) ? .deleted : .active
+                s.set(run, changed)
             }
         }
     }
@@ -111,13 +165,29 @@ final class Catalog: Sendable {
             }
         }
         let (updated, unreadable, changed) = results.withLock { $0 }
+        // Same runs and none of them changed: the listings stand. Otherwise they are built here,
+        // outside the lock, so the first listing after open (or after a refresh that found
+        // changes) is ready rather than sorted by whoever asks first.
+        let unchanged = !changed && updated.count == known.count
+        let built = unchanged ? nil : Self.listings(of: updated)
         state.withLock { s in
-            // Same runs, none of them changed, and no other change since `known` was taken: the
-            // listings stand.
-            let listings = !changed && updated.count == known.count && s.generation == generation ? s.listings : nil
-            s = State(entries: updated, unreadable: unreadable, deletedExperiments: deletedExperiments)
-            s.listings = listings
+            if unchanged && s.generation == generation {
+                // The same entries (and no change since `known` was taken): the listings stand.
+                (s.unreadable, s.deletedExperiments) = (unreadable, deletedExperiments)
+                return
+            }
+            // Built from `updated` unless a run was refreshed meanwhile (`updated` replaces it
+            // too): then on first use.
+            s = State(
+                entries: updated, generation: s.generation &+ 1, listings: unchanged ? nil : built,
+                unreadable: unreadable, deletedExperiments: deletedExperiments)
         }
+    }
+
+    /// Every run's info newest first, all and active only.
+    fileprivate static func listings(of entries: [RunID: Entry]) -> (all: RunListing, active: RunListing) {
+        let all = RunOrder.newestFirst(entries.values.map(\.info))
+        return (RunListing(all), RunListing(all.filter { $0.lifecycle == .active }))
     }
 
     /// Reads one run (new, or appended to) without touching the others.
@@ -133,17 +203,14 @@ final class Catalog: Sendable {
             }
             return Entry(reader: reader, info: info(id, reader, deletedExperiments: deletedExperiments))
         }
-        state.withLock { $0.entries[id] = entry }
+        state.withLock { $0.set(id, entry) }
     }
 
     /// Every run's info (deleted ones too when `includeDeleted`), newest first (`RunOrder`).
     func listing(includeDeleted: Bool) -> RunListing {
         state.withLock { s in
-            if s.listings == nil {
-                let all = RunOrder.newestFirst(s.entries.values.map(\.info))
-                s.listings = (RunListing(all), RunListing(all.filter { $0.lifecycle == .active }))
-            }
-            return includeDeleted ? s.listings!.all : s.listings!.active
+            let listings = s.currentListings()
+            return includeDeleted ? listings.all : listings.active
         }
     }
 
@@ -152,7 +219,7 @@ final class Catalog: Sendable {
 
     /// Forgets a run whose files are gone.
     func remove(_ id: RunID) {
-        _ = state.withLock { $0.entries.removeValue(forKey: id) }
+        state.withLock { $0.set(id, nil) }
     }
 
     func entry(_ id: RunID) throws(RunlogError) -> Entry {

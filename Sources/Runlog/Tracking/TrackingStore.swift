@@ -194,16 +194,22 @@ public final class TrackingStore: Sendable {
 }
 
 enum RunOrder {
+    /// What a run is ordered by.
+    typealias Key = (time: Int64, id: RunID)
+
+    static func key(_ run: RunInfo) -> Key { (run.startTime ?? Int64.min, run.id) }
+
     /// MLflow's default order: start time descending, then run id.
-    static func newestFirst(_ a: RunInfo, _ b: RunInfo) -> Bool {
-        let (ta, tb) = (a.startTime ?? Int64.min, b.startTime ?? Int64.min)
-        return ta != tb ? ta > tb : a.id < b.id
+    static func precedes(_ a: Key, _ b: Key) -> Bool {
+        a.time != b.time ? a.time > b.time : a.id < b.id
     }
+
+    static func newestFirst(_ a: RunInfo, _ b: RunInfo) -> Bool { precedes(key(a), key(b)) }
 
     /// `runs` in that order. Sorts small keys and moves each (large) `RunInfo` once: sorting the
     /// values themselves moved them log n times, the most of listing 10,000 runs.
     static func newestFirst(_ runs: [RunInfo]) -> [RunInfo] {
-        let keys = runs.indices.map { (time: runs[$0].startTime ?? Int64.min, id: runs[$0].id, index: $0) }
-        return keys.sorted { $0.time != $1.time ? $0.time > $1.time : $0.id < $1.id }.map { runs[$0.index] }
+        let keys = runs.indices.map { (key: key(runs[$0]), index: $0) }
+        return keys.sorted { precedes($0.key, $1.key) }.map { runs[$0.index] }
     }
 }
