@@ -42,12 +42,15 @@ let package = Package(
         ),
         // CRC-32C with the CPU's instruction (SSE4.2, ARMv8 CRC); the engine falls back to tables.
         .target(name: "CRunlogCRC"),
+        // The calling thread's ordinal in a thread-local variable, read inline by `log`.
+        .target(name: "CRunlogThread"),
         // The engine: formats, codecs, segment log, index, recovery, file I/O seam.
         .target(
             name: "RunlogStore",
             dependencies: [
                 "CLZ4",
                 "CRunlogCRC",
+                "CRunlogThread",
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Format/FORMAT.md"]

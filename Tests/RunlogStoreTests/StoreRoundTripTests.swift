@@ -130,8 +130,8 @@ import Testing
         let hotSlot = writer.state.withLock { $0.slots["loss"]! }
         var room = 0
         var hotRoom = 0
-        for shard in writer.shards {
-            shard.state.withLock { sh in
+        for shard in 0..<writer.shards.count {
+            writer.shards[shard].state.withLock { sh in
                 room += sh.staging.reduce(0) { $0 + $1.capacity }
                 if hotSlot < sh.staging.count { hotRoom += sh.staging[hotSlot].capacity }
             }

@@ -41,7 +41,7 @@ public final class RunWriter: Sendable {
     /// Where threads stage their points, a thread's shard chosen by its `ThreadOrdinal`. Lock
     /// order: a shard's lock, then `state`'s; shards' locks among themselves only in index order
     /// (`snapshot`).
-    let shards: [StagingShard]
+    let shards: StagingShards
     /// Points one shard stages at most before it hands them all to the sealer.
     let shardBudget: Int
     /// Points pending for the sealer beyond which a shard that hands it blocks waits: with the
@@ -67,11 +67,13 @@ public final class RunWriter: Sendable {
             tailStart: appender.sequence,
             runBytes: LiveCompaction.liveBytes(directory: files.directory, base: base, fileSystem: options.fileSystem))
         self.state = ConditionLock(WriterState(index: index, base: base, live: live))
-        // A shard per 4 blocks of buffer, at most 8; each stages up to half the buffer's share.
+        // A shard per 4 blocks of buffer, at most 8, a power of two (a thread finds its shard by
+        // a mask, not a division); each stages up to half the buffer's share.
         let limit = options.maxBufferedPoints
         let block = options.blockPoints
-        let count = max(1, min(8, limit / (4 * block)))
-        shards = (0..<count).map { _ in StagingShard() }
+        let wanted = max(1, min(8, limit / (4 * block)))
+        let count = 1 << (Int.bitWidth - 1 - wanted.leadingZeroBitCount)
+        shards = StagingShards(count: count)
         shardBudget = min(limit, max(block, limit / (2 * count)))
         pendingBudget = max(block, limit - count * shardBudget)
         let stopped = StopFlag()
@@ -80,7 +82,12 @@ public final class RunWriter: Sendable {
         let sealer = Sealer(
             state: state, appender: appender, options: options, runID: runID, stopped: stopped,
             scheduleLive: recovery.problems.isEmpty ? scheduleLive : nil, files: files)
-        sealerThread = try startJoinableThread { sealer.run() }
+        do {
+            sealerThread = try startJoinableThread { sealer.run() }
+        } catch {
+            shards.deallocate()  // deinit does not run for a writer that did not finish its init
+            throw error
+        }
     }
 
     deinit {
@@ -89,6 +96,7 @@ public final class RunWriter: Sendable {
         } catch {
             options.logger.error("closing run \(runID) on deinit failed: \(error)")
         }
+        shards.deallocate()
     }
 
     /// The series named `key`, defined on first use.
@@ -129,9 +137,9 @@ public final class RunWriter: Sendable {
         precondition(points.count == seriesOf.count, "one series index a point")
         for one in series { precondition(one.writer == token, "series \"\(one.key)\" was made by another writer") }
         let shard = self.shard
-        try shard.state.withLock { (sh) throws(StoreError) in
+        try shards[shard].state.withLock { (sh) throws(StoreError) in
             try checkNotStopped()
-            defer { shard.count.store(sh.count, ordering: .relaxed) }
+            defer { shards[shard].count.store(sh.count, ordering: .relaxed) }
             for i in points.indices {
                 let slot = series[seriesOf[i]].slot
                 sh.append(points[i], slot: slot)
@@ -141,8 +149,9 @@ public final class RunWriter: Sendable {
     }
 
     /// The shard of the calling thread: threads take shards in turn, by the order they first logged.
-    private var shard: StagingShard {
-        shards.count == 1 ? shards[0] : shards[ThreadOrdinal.current % shards.count]
+    @inline(__always)
+    private var shard: Int {
+        shards.count == 1 ? 0 : ThreadOrdinal.current & (shards.count - 1)
     }
 
     /// Stages `point` in the slot `slot(shard)` names, under one hold of the shard's lock.
@@ -151,12 +160,12 @@ public final class RunWriter: Sendable {
         _ point: MetricPoint, slot: (inout ShardState) throws(StoreError) -> Int
     ) throws(StoreError) {
         let shard = self.shard
-        try shard.state.withLock { (sh) throws(StoreError) in
+        try shards[shard].state.withLock { (sh) throws(StoreError) in
             try checkNotStopped()
             let slot = try slot(&sh)
             sh.append(point, slot: slot)
             try handIfFull(&sh, slot, shard)
-            shard.count.store(sh.count, ordering: .relaxed)
+            shards[shard].count.store(sh.count, ordering: .relaxed)
         }
     }
 
@@ -172,7 +181,7 @@ public final class RunWriter: Sendable {
     /// and everything the shard holds once it has staged its budget (many keys, each with fewer
     /// points than a block, can fill it).
     @inline(__always)
-    private func handIfFull(_ sh: inout ShardState, _ slot: Int, _ shard: StagingShard) throws(StoreError) {
+    private func handIfFull(_ sh: inout ShardState, _ slot: Int, _ shard: Int) throws(StoreError) {
         if sh.count >= shardBudget {
             try hand(sh.takeAll(reserve: 0), staged: sh.count, by: shard, waiting: true)
         } else if sh.staging[slot].count >= options.blockPoints {
@@ -181,11 +190,11 @@ public final class RunWriter: Sendable {
         }
     }
 
-    /// With `shard`'s lock held (so that no scan sees the points in neither place): enqueues
+    /// With the lock of shard `shard` held (so that no scan sees the points in neither place): enqueues
     /// `blocks` for the sealer, first waiting, when `waiting`, while more than `pendingBudget`
     /// points are pending; `staged` is what the shard still holds.
     private func hand(
-        _ blocks: [(slot: Int, points: [MetricPoint])], staged: Int, by shard: StagingShard, waiting: Bool
+        _ blocks: [(slot: Int, points: [MetricPoint])], staged: Int, by shard: Int, waiting: Bool
     ) throws(StoreError) {
         let count = blocks.reduce(0) { $0 + $1.points.count }
         guard count > 0 else { return }
@@ -198,7 +207,9 @@ public final class RunWriter: Sendable {
             if let failure = s.failure { throw failure }
             s.enqueue(blocks)
             var buffered = s.pendingPoints + staged
-            for other in shards where other !== shard { buffered += other.count.load(ordering: .relaxed) }
+            for other in 0..<shards.count where other != shard {
+                buffered += shards[other].count.load(ordering: .relaxed)
+            }
             if buffered > s.peakBufferedPoints { s.peakBufferedPoints = buffered }
         }
         state.broadcast()  // the sealer may be waiting for work; a waiting hand must not wait for it
@@ -206,10 +217,10 @@ public final class RunWriter: Sendable {
 
     /// Hands everything every shard has staged to the sealer, without waiting for room.
     private func handAll(reserve: Int) throws(StoreError) {
-        for shard in shards {
-            try shard.state.withLock { (sh) throws(StoreError) in
+        for shard in 0..<shards.count {
+            try shards[shard].state.withLock { (sh) throws(StoreError) in
                 let taken = sh.takeAll(reserve: reserve)
-                shard.count.store(sh.count, ordering: .relaxed)
+                shards[shard].count.store(sh.count, ordering: .relaxed)
                 try hand(taken, staged: sh.count, by: shard, waiting: false)
             }
         }
@@ -367,11 +378,51 @@ public final class RunWriter: Sendable {
     }
 }
 
-/// One shard of a writer's staging (`RunWriter.shards`).
-final class StagingShard: Sendable {
-    let state = ConditionLock(ShardState())
+/// One shard of a writer's staging (`RunWriter.shards`). No one waits on a shard, so its lock is
+/// a `Mutex` (an atomic exchange when uncontended), not a `ConditionLock`.
+struct StagingShard: ~Copyable {
+    let state = Mutex(ShardState())
     /// `state`'s count, readable without its lock (for the peak of buffered points).
     let count = Atomic<Int>(0)
+}
+
+/// A writer's shards, in one allocation the writer frees when it is deinitialized: `log` reaches
+/// its shard without retaining an array or a class instance (two retains and two releases were
+/// 80 of the 330 instructions of a `log` by handle, under callgrind). Each shard starts a cache
+/// line pair of its own, so threads on different cores do not share a line as they log.
+///
+/// `@unchecked Sendable`: a shard's staging is reached only under its `Mutex`, its count is atomic,
+/// and the allocation outlives every call into the writer.
+struct StagingShards: @unchecked Sendable {
+    private let base: UnsafeMutableRawPointer
+    let count: Int
+    private static let alignment = 128
+    private static let stride =
+        (MemoryLayout<StagingShard>.stride + alignment - 1) / alignment * alignment
+
+    init(count: Int) {
+        precondition(count >= 1 && count & (count - 1) == 0, "a power of two of shards")
+        self.count = count
+        base = .allocate(byteCount: count * Self.stride, alignment: Self.alignment)
+        for i in 0..<count {
+            (base + i * Self.stride).bindMemory(to: StagingShard.self, capacity: 1).initialize(to: StagingShard())
+        }
+    }
+
+    subscript(_ shard: Int) -> StagingShard {
+        unsafeAddress {
+            precondition(shard >= 0 && shard < count, "shard \(shard) of \(count)")
+            return UnsafePointer((base + shard &* Self.stride).assumingMemoryBound(to: StagingShard.self))
+        }
+    }
+
+    /// Call once, when no one can reach the shards any more.
+    func deallocate() {
+        for i in 0..<count {
+            _ = (base + i * Self.stride).assumingMemoryBound(to: StagingShard.self).deinitialize(count: 1)
+        }
+        base.deallocate()
+    }
 }
 
 /// Whether a writer has started closing or has failed, readable without its lock.

@@ -1,3 +1,4 @@
+import CRunlogThread
 import Synchronization
 
 #if canImport(Glibc)
@@ -44,19 +45,21 @@ func startJoinableThread(_ body: @escaping @Sendable () -> Void) throws(StoreErr
 
 /// A small number for the calling thread, given on its first call in the order threads ask
 /// (0, 1, 2, …): writers spread threads over their staging shards by it, so that a few threads
-/// land on different shards, which hashing thread ids did not promise.
+/// land on different shards, which hashing thread ids did not promise. Kept in a C thread-local
+/// (`CRunlogThread`), read inline.
 enum ThreadOrdinal {
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key, nil)
-        return key
-    }()
     private static let next = Atomic<Int>(0)
 
+    @inline(__always)
     static var current: Int {
-        if let stored = pthread_getspecific(key) { return Int(bitPattern: stored) - 1 }
+        let stored = runlog_thread_ordinal_get()
+        return stored != 0 ? stored - 1 : assign()
+    }
+
+    @inline(never)
+    private static func assign() -> Int {
         let ordinal = next.wrappingAdd(1, ordering: .relaxed).oldValue
-        pthread_setspecific(key, UnsafeRawPointer(bitPattern: ordinal + 1))
+        runlog_thread_ordinal_set(ordinal + 1)
         return ordinal
     }
 }
