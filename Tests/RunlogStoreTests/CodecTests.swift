@@ -111,6 +111,38 @@ import Testing
         }
     }
 
+    /// The bit writer stores a 64-bit word at a time; its bytes are those of writing each value
+    /// a bit at a time, low bits first, for every width and every alignment the words cross.
+    @Test(arguments: [31, 32] as [UInt64])
+    func theBitWriterWritesTheBitsOneAtATimeWould(seed: UInt64) {
+        var random = SeededRandom(seed: seed)
+        for _ in 0..<200 {
+            let count = Int(random.next() % 300)
+            let widths = (0..<count).map { _ in 1 + Int(random.next() % 64) }
+            let values = widths.map { width in
+                width == 64 ? random.next() : random.next() & ((1 << UInt64(width)) - 1)
+            }
+            var expected: [UInt8] = [0xAA]  // a byte before the stream, left alone
+            var bit = 0
+            for (value, width) in zip(values, widths) {
+                for b in 0..<width {
+                    if bit % 8 == 0 { expected.append(0) }
+                    expected[expected.count - 1] |= UInt8((value >> UInt64(b)) & 1) << UInt8(bit % 8)
+                    bit += 1
+                }
+            }
+            var out = [UInt8](repeating: 0xAA, count: expected.count + 16)
+            let end = out.withUnsafeMutableBufferPointer { buffer in
+                var writer = BitWriter(out: buffer.baseAddress!, position: 1)
+                for (value, width) in zip(values, widths) { writer.put(value, width: width) }
+                return writer.finish()
+            }
+            #expect(end == expected.count, "seed \(seed)")
+            #expect(Array(out[..<end]) == expected, "seed \(seed)")
+            #expect(out[end...].allSatisfy { $0 == 0xAA }, "nothing written past the stream")
+        }
+    }
+
     @Test func regularStepsCostNoBitsPerPoint() throws {
         let values = (0..<10_000).map { Int64($0) * 10 + 5 }
         var encoded = [UInt8](repeating: 0, count: IntegerColumn.maxEncodedSize(values.count))
@@ -204,6 +236,31 @@ import Testing
         #expect(summary.minValue == -2 && summary.maxValue == 3)
         #expect(summary.latest == MetricPoint(step: 5, timestamp: 50, value: 3))
         #expect(summary.first == MetricPoint(step: 2, timestamp: 90, value: .nan))
+    }
+
+    /// The encoder summarises a block from its sorted points' ends and one pass; that equals the
+    /// point-by-point summary, NaN, infinities, signed zeros and equal (step, timestamp) included.
+    @Test(arguments: [41, 42, 43] as [UInt64])
+    func theSortedSummaryEqualsThePointByPointOne(seed: UInt64) {
+        var random = SeededRandom(seed: seed)
+        let specials: [Double] = [.nan, .infinity, -.infinity, 0, -0.0, 1, -1]
+        for _ in 0..<300 {
+            let count = 1 + Int(random.next() % 40)
+            var points = (0..<count).map { _ in
+                MetricPoint(
+                    step: Int64(random.next() % 6), timestamp: Int64(random.next() % 3),
+                    value: random.next() % 3 == 0
+                        ? specials[Int(random.next() % UInt64(specials.count))] : Double(random.next() % 5))
+            }
+            if random.next() % 4 == 0 {
+                points = points.map { MetricPoint(step: $0.step, timestamp: $0.timestamp, value: .nan) }
+            }
+            let sorted = points.enumerated().sorted {
+                ($0.element.step, $0.element.timestamp, $0.offset) < ($1.element.step, $1.element.timestamp, $1.offset)
+            }.map(\.element)
+            let (fast, slow) = sorted.withUnsafeBufferPointer { (BlockSummary(ofSorted: $0), BlockSummary(of: $0)) }
+            #expect(fast == slow, "seed \(seed): \(sorted)")
+        }
     }
 
     @Test func incompressibleBlocksAreStoredRaw() throws {

@@ -83,10 +83,8 @@ package struct BlockHeader: Sendable, Hashable {
 
 /// Encodes blocks. Owns scratch buffers, so one encoder serves many blocks without allocating.
 struct BlockEncoder {
+    /// The points of a block logged out of order, sorted (a block in order is read in place).
     private var sorted: [MetricPoint] = []
-    private var steps: [Int64] = []
-    private var times: [Int64] = []
-    private var values: [Double] = []
     private var raw: [UInt8] = []
     private var compressedScratch: [UInt8] = []
 
@@ -97,26 +95,35 @@ struct BlockEncoder {
         key: String, points: [MetricPoint], compress: Bool, into payload: inout [UInt8]
     ) -> BlockHeader {
         precondition(!points.isEmpty && points.count <= BlockHeader.maxPoints, "block of \(points.count) points")
-        let count = points.count
-        sortStably(points)
-        steps.removeAll(keepingCapacity: true)
-        times.removeAll(keepingCapacity: true)
-        values.removeAll(keepingCapacity: true)
-        for point in sorted {
-            steps.append(point.step)
-            times.append(point.timestamp)
-            values.append(point.value)
+        if Self.isSorted(points) {
+            return points.withUnsafeBufferPointer { encode(key: key, sorted: $0, compress: compress, into: &payload) }
         }
-        let codec = ValueCodec(float32: values.withUnsafeBufferPointer(ValueColumn.fitsFloat32))
+        var sorted = self.sorted  // taken out of self for the call below, which mutates self
+        self.sorted = []
+        defer { self.sorted = sorted }
+        sorted.removeAll(keepingCapacity: true)
+        let order = points.indices.sorted { a, b in
+            (points[a].step, points[a].timestamp, a) < (points[b].step, points[b].timestamp, b)
+        }
+        for i in order { sorted.append(points[i]) }
+        return sorted.withUnsafeBufferPointer { encode(key: key, sorted: $0, compress: compress, into: &payload) }
+    }
+
+    /// `encode(key:points:compress:into:)` of points already in (step, timestamp) order: each
+    /// column is encoded straight from the points.
+    private mutating func encode(
+        key: String, sorted points: UnsafeBufferPointer<MetricPoint>, compress: Bool, into payload: inout [UInt8]
+    ) -> BlockHeader {
+        let count = points.count
+        let codec = ValueCodec(float32: ValueColumn.fitsFloat32(points))
         let bound = 2 * IntegerColumn.maxEncodedSize(count) + count * 8
         if raw.count < bound { raw = [UInt8](repeating: 0, count: bound) }
         let (stepsLength, timesLength, rawLength) = raw.withUnsafeMutableBufferPointer { out in
             let base = out.baseAddress!
-            let stepsLength = steps.withUnsafeBufferPointer { IntegerColumn.encode($0, to: base) }
-            let timesLength = times.withUnsafeBufferPointer { IntegerColumn.encode($0, to: base + stepsLength) }
-            values.withUnsafeBufferPointer {
-                ValueColumn.encode($0, codec: codec, to: base + stepsLength + timesLength)
-            }
+            let stepsLength = IntegerColumn.encode(points, fieldOffset: MetricPoint.stepOffset, to: base)
+            let timesLength = IntegerColumn.encode(
+                points, fieldOffset: MetricPoint.timestampOffset, to: base + stepsLength)
+            ValueColumn.encode(points, codec: codec, to: base + stepsLength + timesLength)
             return (stepsLength, timesLength, stepsLength + timesLength + count * codec.bytesPerValue)
         }
         var compressedLength = 0
@@ -131,11 +138,9 @@ struct BlockEncoder {
         }
         // A block LZ4 does not shrink is stored raw.
         let keepCompressed = compressedLength > 0 && compressedLength < rawLength
-        let header = sorted.withUnsafeBufferPointer { buffer in
-            BlockHeader(
-                key: key, summary: BlockSummary(of: buffer), compressed: keepCompressed,
-                valueCodec: codec, stepsLength: stepsLength, timesLength: timesLength, rawLength: rawLength)
-        }
+        let header = BlockHeader(
+            key: key, summary: BlockSummary(ofSorted: points), compressed: keepCompressed,
+            valueCodec: codec, stepsLength: stepsLength, timesLength: timesLength, rawLength: rawLength)
         header.append(to: &payload)
         if keepCompressed {
             payload.append(contentsOf: compressedScratch[..<compressedLength])
@@ -145,23 +150,17 @@ struct BlockEncoder {
         return header
     }
 
-    private mutating func sortStably(_ points: [MetricPoint]) {
-        sorted.removeAll(keepingCapacity: true)
-        var isSorted = true
-        for i in 1..<max(points.count, 1)
-        where points[i].step < points[i - 1].step
-            || (points[i].step == points[i - 1].step && points[i].timestamp < points[i - 1].timestamp)
-        {
-            isSorted = false
-            break
-        }
-        if isSorted {
-            sorted.append(contentsOf: points)
-        } else {
-            let order = points.indices.sorted { a, b in
-                (points[a].step, points[a].timestamp, a) < (points[b].step, points[b].timestamp, b)
+    /// Whether `points` are in (step, timestamp) order.
+    private static func isSorted(_ points: [MetricPoint]) -> Bool {
+        points.withUnsafeBufferPointer { points in
+            var previous = points[0]
+            for point in points.dropFirst() {
+                if point.step < previous.step || (point.step == previous.step && point.timestamp < previous.timestamp) {
+                    return false
+                }
+                previous = point
             }
-            for i in order { sorted.append(points[i]) }
+            return true
         }
     }
 }

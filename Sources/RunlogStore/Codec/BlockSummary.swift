@@ -25,6 +25,40 @@ public struct BlockSummary: Sendable, Hashable {
         self = summary
     }
 
+    /// The summary of `points` in (step, timestamp) order, ties in logging order, as a block
+    /// stores them; `points` must not be empty. Equal to `init(of:)` of the same points (steps
+    /// and the first and latest point come from the ends; one pass reads timestamps and values).
+    init(ofSorted points: UnsafeBufferPointer<MetricPoint>) {
+        let first = points[0]
+        let last = points[points.count - 1]
+        var minTimestamp = first.timestamp
+        var maxTimestamp = first.timestamp
+        // NaN compares false, so it changes neither; `numbers` tells all-NaN from all-infinite.
+        var minValue = Double.infinity
+        var maxValue = -Double.infinity
+        var numbers = 0
+        for point in points {
+            minTimestamp = Swift.min(minTimestamp, point.timestamp)
+            maxTimestamp = Swift.max(maxTimestamp, point.timestamp)
+            let value = point.value
+            minValue = value < minValue ? value : minValue  // Swift.min's choice among equals
+            maxValue = value >= maxValue ? value : maxValue  // Swift.max's
+            numbers &+= value.isNaN ? 0 : 1
+        }
+        // The latest is among the points of the last (step, timestamp): the first of those
+        // whose value no later one exceeds in total order.
+        var tail = points.count - 1
+        while tail > 0 && points[tail - 1].step == last.step && points[tail - 1].timestamp == last.timestamp {
+            tail -= 1
+        }
+        var latest = points[tail]
+        for point in points[(tail + 1)...] where BlockSummary.isLater(point, than: latest) { latest = point }
+        self.init(
+            count: points.count, minStep: first.step, maxStep: last.step, minTimestamp: minTimestamp,
+            maxTimestamp: maxTimestamp, minValue: numbers == 0 ? .nan : minValue,
+            maxValue: numbers == 0 ? .nan : maxValue, first: first, latest: latest)
+    }
+
     init(
         count: Int, minStep: Int64, maxStep: Int64, minTimestamp: Int64, maxTimestamp: Int64,
         minValue: Double, maxValue: Double, first: MetricPoint, latest: MetricPoint

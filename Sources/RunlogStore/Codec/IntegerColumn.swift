@@ -20,40 +20,66 @@ enum IntegerColumn {
     /// Encodes `values` at `out`, which has room for `maxEncodedSize(values.count)` bytes;
     /// returns the bytes written.
     static func encode(_ values: UnsafeBufferPointer<Int64>, to out: UnsafeMutablePointer<UInt8>) -> Int {
-        let count = values.count
+        guard let base = values.baseAddress else { return 0 }
+        return encode(count: values.count, to: out) { base[$0] }
+    }
+
+    /// Encodes the `Int64` field at `fieldOffset` of each of `points` (a column read in place,
+    /// without splitting the points into arrays first), as `encode(_:to:)` does.
+    static func encode(
+        _ points: UnsafeBufferPointer<MetricPoint>, fieldOffset: Int, to out: UnsafeMutablePointer<UInt8>
+    ) -> Int {
+        guard let base = points.baseAddress else { return 0 }
+        let raw = UnsafeRawPointer(base)
+        let stride = MetricPoint.stride
+        return encode(count: points.count, to: out) {
+            raw.load(fromByteOffset: $0 &* stride &+ fieldOffset, as: Int64.self)
+        }
+    }
+
+    /// The encoder, over values `value(0..<count)`.
+    @inline(__always)
+    private static func encode(
+        count: Int, to out: UnsafeMutablePointer<UInt8>, _ value: (Int) -> Int64
+    ) -> Int {
         guard count > 0 else { return 0 }
         var position = 0
         func put64(_ value: Int64) {
             UnsafeMutableRawPointer(out + position).storeBytes(of: value.littleEndian, as: Int64.self)
             position += 8
         }
-        put64(values[0])
+        put64(value(0))
         guard count > 1 else { return position }
-        var delta = values[1] &- values[0]
+        var previous = value(1)
+        var delta = previous &- value(0)
         put64(delta)
-        var zigzags = [UInt64](repeating: 0, count: miniblockLength)
-        var start = 2
-        while start < count {
-            let k = min(miniblockLength, count - start)
-            var widest: UInt64 = 0
-            for j in 0..<k {
-                let next = values[start + j] &- values[start + j - 1]
-                let z = ZigZag.encode(next &- delta)
-                delta = next
-                zigzags[j] = z
-                widest |= z
+        return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: miniblockLength) { zigzags in
+            let zigzags = zigzags.baseAddress!
+            var start = 2
+            while start < count {
+                let k = min(miniblockLength, count &- start)
+                var widest: UInt64 = 0
+                for j in 0..<k {
+                    let current = value(start &+ j)
+                    let next = current &- previous
+                    let z = ZigZag.encode(next &- delta)
+                    previous = current
+                    delta = next
+                    zigzags[j] = z
+                    widest |= z
+                }
+                let width = 64 &- widest.leadingZeroBitCount
+                out[position] = UInt8(truncatingIfNeeded: width)
+                position &+= 1
+                if width > 0 {
+                    var writer = BitWriter(out: out, position: position)
+                    for j in 0..<k { writer.put(zigzags[j], width: width) }
+                    position = writer.finish()
+                }
+                start &+= k
             }
-            let width = 64 - widest.leadingZeroBitCount
-            out[position] = UInt8(width)
-            position += 1
-            var writer = BitWriter(out: out, position: position)
-            if width > 0 {
-                for j in 0..<k { writer.put(zigzags[j], width: width) }
-            }
-            position = writer.finish()
-            start += k
+            return position
         }
-        return position
     }
 
     /// Decodes `count` values from `bytes[start..<end]` (exactly that range) into the `Int64` field at
@@ -112,11 +138,13 @@ enum IntegerColumn {
     }
 }
 
-/// Appends values of 0…64 bits, low bits first, into bytes.
+/// Appends values of 1…64 bits, low bits first, into bytes: a 64-bit word at a time (one
+/// unaligned store per 64 bits, not one per byte), then the last partial word's bytes.
 struct BitWriter {
     let out: UnsafeMutablePointer<UInt8>
     var position: Int
     private var accumulator: UInt64 = 0
+    /// Bits held in `accumulator`, 0…63.
     private var bits = 0
 
     init(out: UnsafeMutablePointer<UInt8>, position: Int) {
@@ -124,34 +152,33 @@ struct BitWriter {
         self.position = position
     }
 
+    /// Appends the low `width` bits of `value`, 1 ≤ `width` ≤ 64, whose higher bits are zero.
     @inline(__always)
     mutating func put(_ value: UInt64, width: Int) {
-        var value = value
-        var left = width
-        while left > 0 {
-            let take = min(left, 64 - bits)
-            let part = take == 64 ? value : value & ((1 << UInt64(take)) - 1)
-            accumulator |= part << UInt64(bits)
-            bits += take
-            left -= take
-            value = take == 64 ? 0 : value >> UInt64(take)
-            while bits >= 8 {
-                out[position] = UInt8(truncatingIfNeeded: accumulator)
-                position += 1
-                accumulator >>= 8
-                bits -= 8
-            }
+        accumulator |= value &<< UInt64(bits)
+        let filled = bits &+ width
+        if filled < 64 {
+            bits = filled
+            return
         }
+        UnsafeMutableRawPointer(out + position).storeBytes(of: accumulator.littleEndian, as: UInt64.self)
+        position &+= 8
+        // What did not fit: the value's bits above the 64 - `bits` that did (none when bits is 0).
+        accumulator = bits == 0 ? 0 : value &>> UInt64(64 &- bits)
+        bits = filled &- 64
     }
 
-    /// Writes the last partial byte and returns the position after it.
+    /// Writes the last partial word's bytes and returns the position after them.
     mutating func finish() -> Int {
-        if bits > 0 {
+        var left = bits
+        while left > 0 {
             out[position] = UInt8(truncatingIfNeeded: accumulator)
-            position += 1
-            accumulator = 0
-            bits = 0
+            position &+= 1
+            accumulator &>>= 8
+            left &-= 8
         }
+        accumulator = 0
+        bits = 0
         return position
     }
 }

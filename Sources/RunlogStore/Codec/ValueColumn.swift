@@ -30,19 +30,40 @@ struct ValueCodec: Hashable, Sendable {
 }
 
 enum ValueColumn {
-    /// Whether every value survives a round trip through `Float` bit-exactly.
-    static func fitsFloat32(_ values: UnsafeBufferPointer<Double>) -> Bool {
-        for value in values where Double(Float(value)).bitPattern != value.bitPattern { return false }
+    /// Whether the value of every one of `points` survives a round trip through `Float`
+    /// bit-exactly.
+    static func fitsFloat32(_ points: UnsafeBufferPointer<MetricPoint>) -> Bool {
+        for point in points where Double(Float(point.value)).bitPattern != point.value.bitPattern { return false }
         return true
     }
 
-    /// Writes `values.count * codec.bytesPerValue` bytes at `out`.
-    static func encode(_ values: UnsafeBufferPointer<Double>, codec: ValueCodec, to out: UnsafeMutablePointer<UInt8>) {
-        let count = values.count
-        for j in 0..<count {
-            let bits = codec.float32 ? UInt64(Float(values[j]).bitPattern) : values[j].bitPattern
-            for plane in 0..<codec.bytesPerValue {
-                out[plane &* count &+ j] = UInt8(truncatingIfNeeded: bits >> UInt64(plane &* 8))
+    /// Writes the values of `points`, `points.count * codec.bytesPerValue` bytes, at `out`: one
+    /// loop per width with its planes' pointers held, not a loop over planes for every value.
+    static func encode(
+        _ points: UnsafeBufferPointer<MetricPoint>, codec: ValueCodec, to out: UnsafeMutablePointer<UInt8>
+    ) {
+        let count = points.count
+        let p0 = out, p1 = out + count, p2 = out + 2 &* count, p3 = out + 3 &* count
+        if codec.float32 {
+            for j in 0..<count {
+                let bits = Float(points[j].value).bitPattern
+                p0[j] = UInt8(truncatingIfNeeded: bits)
+                p1[j] = UInt8(truncatingIfNeeded: bits &>> 8)
+                p2[j] = UInt8(truncatingIfNeeded: bits &>> 16)
+                p3[j] = UInt8(truncatingIfNeeded: bits &>> 24)
+            }
+        } else {
+            let p4 = out + 4 &* count, p5 = out + 5 &* count, p6 = out + 6 &* count, p7 = out + 7 &* count
+            for j in 0..<count {
+                let bits = points[j].value.bitPattern
+                p0[j] = UInt8(truncatingIfNeeded: bits)
+                p1[j] = UInt8(truncatingIfNeeded: bits &>> 8)
+                p2[j] = UInt8(truncatingIfNeeded: bits &>> 16)
+                p3[j] = UInt8(truncatingIfNeeded: bits &>> 24)
+                p4[j] = UInt8(truncatingIfNeeded: bits &>> 32)
+                p5[j] = UInt8(truncatingIfNeeded: bits &>> 40)
+                p6[j] = UInt8(truncatingIfNeeded: bits &>> 48)
+                p7[j] = UInt8(truncatingIfNeeded: bits &>> 56)
             }
         }
     }
