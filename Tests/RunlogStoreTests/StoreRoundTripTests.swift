@@ -127,7 +127,7 @@ import Testing
         let hot = try writer.series("loss")
         for i in 0..<3_000 { try writer.log(hot, step: Int64(i), timestamp: 0, value: 1) }
         try writer.flush()
-        let hotSlot = writer.state.withLock { $0.slots["loss"]! }
+        let hotSlot = writer.state.withLock { $0.slot(of: "loss")! }
         var room = 0
         var hotRoom = 0
         for shard in 0..<writer.shards.count {

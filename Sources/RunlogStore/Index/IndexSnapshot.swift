@@ -155,7 +155,7 @@ package struct IndexSnapshot: Sendable {
                             maxTimestamp: times.1,
                             minValue: values.0, maxValue: values.1, first: first, latest: latest)))
             }
-            index.series[key] = series
+            index.series.set(series)
         }
         guard reader.remaining == 0 else { throw DecodeError("bytes after the snapshot's series") }
         return IndexSnapshot(

@@ -78,9 +78,76 @@ public struct SeriesIndex: Sendable {
     }
 }
 
+/// A run's series by key: the series in one array, in the order they were added, and a table of
+/// positions into it (`KeyPositions`). A dictionary of key to `SeriesIndex` kept a 152-byte value
+/// in every bucket, and at a million keys it has two million buckets: about 350 bytes a key for
+/// the table alone, where the array holds 152 bytes a key and the positions 8.
+public struct SeriesTable: Sendable, Sequence {
+    private var positions = KeyPositions()
+    private var entries: [SeriesIndex] = []
+
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+    /// The series, in the order they were added.
+    public var values: [SeriesIndex] { entries }
+    /// Their keys, in the same order.
+    public var keys: LazyMapSequence<[SeriesIndex], String> { entries.lazy.map(\.key) }
+
+    public subscript(key: String) -> SeriesIndex? {
+        position(of: key).map { entries[$0] }
+    }
+
+    private func position(of key: String) -> Int? {
+        positions.find(key) { entries[$0].key }
+    }
+
+    /// Stores `series` under its key, in place of the series of that key if there is one.
+    mutating func set(_ series: SeriesIndex) {
+        if let position = position(of: series.key) {
+            entries[position] = series
+        } else {
+            append(series)
+        }
+    }
+
+    /// Adds `block` to the series `key`, defining the series on its first block.
+    mutating func add(_ block: BlockDescriptor, key: String) {
+        if let position = position(of: key) {
+            entries[position].add(block)
+        } else {
+            var series = SeriesIndex(key: key)
+            series.add(block)
+            append(series)
+        }
+    }
+
+    private mutating func append(_ series: SeriesIndex) {
+        entries.append(series)
+        let keys = entries  // a second reference only until the positions have it
+        positions.insert(series.key, at: keys.count - 1) { keys[$0].key }
+    }
+
+    public func mapValues<T>(_ transform: (SeriesIndex) throws -> T) rethrows -> [String: T] {
+        var result: [String: T] = [:]
+        result.reserveCapacity(entries.count)
+        for series in entries { result[series.key] = try transform(series) }
+        return result
+    }
+
+    public struct Iterator: IteratorProtocol {
+        var base: IndexingIterator<[SeriesIndex]>
+        public mutating func next() -> (key: String, value: SeriesIndex)? {
+            base.next().map { ($0.key, $0) }
+        }
+    }
+
+    /// The series as (key, series) pairs, in the order they were added.
+    public func makeIterator() -> Iterator { Iterator(base: entries.makeIterator()) }
+}
+
 /// What a run's log holds: its series and their blocks, and its metadata records in log order.
 public struct RunIndex: Sendable {
-    public internal(set) var series: [String: SeriesIndex] = [:]
+    public internal(set) var series = SeriesTable()
     public internal(set) var records: [RunRecord] = []
 
     public var keys: [String] { series.keys.sorted() }
@@ -104,7 +171,7 @@ public struct RunIndex: Sendable {
     }
 
     mutating func add(_ block: BlockDescriptor, key: String) {
-        series[key, default: SeriesIndex(key: key)].add(block)
+        series.add(block, key: key)
     }
 
     /// Applies one record of the log. Returns why it was refused, if it was.

@@ -104,7 +104,7 @@ public final class RunWriter: Sendable {
         try KeyRules.validateKey(key, field: "metric key")
         let slot = try state.withLock { (s) throws(StoreError) -> Int in
             try s.checkOpen()
-            return s.slots[key] ?? s.addSlot(key)
+            return s.slot(of: key) ?? s.addSlot(key)
         }
         return Series(key: key, slot: slot, writer: token)
     }
@@ -121,7 +121,7 @@ public final class RunWriter: Sendable {
             if let slot = shard.slots[key] { return slot }
             let slot = try state.withLock { (s) throws(StoreError) -> Int in
                 try s.checkOpen()
-                if let slot = s.slots[key] { return slot }
+                if let slot = s.slot(of: key) { return slot }
                 try KeyRules.validateKey(key, field: "metric key")
                 return s.addSlot(key)
             }
@@ -336,7 +336,7 @@ public final class RunWriter: Sendable {
         guard shard < shards.count else {
             return try state.withLock { (s) throws(StoreError) -> ([BlockDescriptor], [MetricPoint], Int)? in
                 if let failure = s.failure { throw failure }
-                guard let slot = s.slots[key] else { return nil }
+                guard let slot = s.slot(of: key) else { return nil }
                 return (s.index.series[key]?.blocks ?? [], s.pendingPoints(of: slot), slot)
             }
         }

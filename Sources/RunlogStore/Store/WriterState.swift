@@ -9,9 +9,9 @@ enum SealJob {
 /// Everything a writer shares between callers and its sealer thread; guarded by the writer's lock.
 /// Points not yet sealed are staged in the writer's shards (`StagingShard`), not here.
 struct WriterState {
-    /// Series key by slot, and slot by key.
-    var slotKeys: [String] = []
-    var slots: [String: Int] = [:]
+    /// Series key by slot, and slot by key (`slot(of:)`).
+    private(set) var slotKeys: [String] = []
+    private var slotPositions = KeyPositions()
     /// Jobs waiting for the sealer or being written by it; removed once published to `index`.
     var pending: [SealJob] = []
     /// Jobs ever enqueued, and ever completed: `flush()` waits for `completed` to reach its job.
@@ -40,11 +40,17 @@ struct WriterState {
         for key in index.keys { addSlot(key) }
     }
 
+    /// The slot of the series `key`, if it has one.
+    func slot(of key: String) -> Int? {
+        slotPositions.find(key) { slotKeys[$0] }
+    }
+
     @discardableResult
     mutating func addSlot(_ key: String) -> Int {
         let slot = slotKeys.count
-        slots[key] = slot
         slotKeys.append(key)
+        let keys = slotKeys  // a second reference only until the positions have it
+        slotPositions.insert(key, at: slot) { keys[$0] }
         return slot
     }
 
