@@ -131,7 +131,7 @@ import Testing
         var room = 0
         var hotRoom = 0
         for shard in 0..<writer.shards.count {
-            writer.shards[shard].state.withLock { sh in
+            writer.shards.withLock(shard) { sh in
                 room += sh.staging.reduce(0) { $0 + $1.capacity }
                 if hotSlot < sh.staging.count { hotRoom += sh.staging[hotSlot].capacity }
             }

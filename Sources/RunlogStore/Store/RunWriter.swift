@@ -1,3 +1,4 @@
+import CRunlogThread
 import Logging
 import Synchronization
 
@@ -137,7 +138,7 @@ public final class RunWriter: Sendable {
         precondition(points.count == seriesOf.count, "one series index a point")
         for one in series { precondition(one.writer == token, "series \"\(one.key)\" was made by another writer") }
         let shard = self.shard
-        try shards[shard].state.withLock { (sh) throws(StoreError) in
+        try shards.withLock(shard) { (sh) throws(StoreError) in
             try checkNotStopped()
             defer { shards[shard].count.store(sh.count, ordering: .relaxed) }
             for i in points.indices {
@@ -160,7 +161,7 @@ public final class RunWriter: Sendable {
         _ point: MetricPoint, slot: (inout ShardState) throws(StoreError) -> Int
     ) throws(StoreError) {
         let shard = self.shard
-        try shards[shard].state.withLock { (sh) throws(StoreError) in
+        try shards.withLock(shard) { (sh) throws(StoreError) in
             try checkNotStopped()
             let slot = try slot(&sh)
             sh.append(point, slot: slot)
@@ -218,7 +219,7 @@ public final class RunWriter: Sendable {
     /// Hands everything every shard has staged to the sealer, without waiting for room.
     private func handAll(reserve: Int) throws(StoreError) {
         for shard in 0..<shards.count {
-            try shards[shard].state.withLock { (sh) throws(StoreError) in
+            try shards.withLock(shard) { (sh) throws(StoreError) in
                 let taken = sh.takeAll(reserve: reserve)
                 shards[shard].count.store(sh.count, ordering: .relaxed)
                 try hand(taken, staged: sh.count, by: shard, waiting: false)
@@ -340,7 +341,7 @@ public final class RunWriter: Sendable {
                 return (s.index.series[key]?.blocks ?? [], s.pendingPoints(of: slot), slot)
             }
         }
-        return try shards[shard].state.withLock { (sh) throws(StoreError) in
+        return try shards.withLock(shard) { (sh) throws(StoreError) in
             guard var found = try snapshot(key, from: shard + 1) else { return nil }
             if found.slot < sh.staging.count { found.points.append(contentsOf: sh.staging[found.slot]) }
             return found
@@ -409,11 +410,24 @@ struct StagingShards: @unchecked Sendable {
         }
     }
 
-    subscript(_ shard: Int) -> StagingShard {
-        unsafeAddress {
-            precondition(shard >= 0 && shard < count, "shard \(shard) of \(count)")
-            return UnsafePointer((base + shard &* Self.stride).assumingMemoryBound(to: StagingShard.self))
+    /// Runs `body` on the staging of shard `shard`, under its lock.
+    @inline(__always)
+    func withLock<R, E: Error>(_ shard: Int, _ body: (inout ShardState) throws(E) -> R) throws(E) -> R {
+        let address = UnsafeMutableRawPointer(mutating: self.address(of: shard))
+        return try self[shard].state.withLock { (sh) throws(E) -> R in
+            runlog_tsan_acquire(address)
+            defer { runlog_tsan_release(address) }
+            return try body(&sh)
         }
+    }
+
+    private func address(of shard: Int) -> UnsafeRawPointer {
+        precondition(shard >= 0 && shard < count, "shard \(shard) of \(count)")
+        return UnsafeRawPointer(base + shard &* Self.stride)
+    }
+
+    subscript(_ shard: Int) -> StagingShard {
+        unsafeAddress { address(of: shard).assumingMemoryBound(to: StagingShard.self) }
     }
 
     /// Call once, when no one can reach the shards any more.
