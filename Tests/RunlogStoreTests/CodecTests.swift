@@ -80,8 +80,10 @@ import Testing
 }
 
 @Suite struct IntegerColumnTests {
-    func roundTrip(_ values: [Int64]) throws -> [Int64] {
-        var encoded = [UInt8](repeating: 0, count: IntegerColumn.maxEncodedSize(values.count))
+    /// Encodes and decodes `values`; `slack` readable bytes past the column's end, as a
+    /// decompressed block has, let the decoder take its word-at-a-time paths to the last value.
+    func roundTrip(_ values: [Int64], slack: Int = 0) throws -> [Int64] {
+        var encoded = [UInt8](repeating: 0, count: IntegerColumn.maxEncodedSize(values.count) + slack)
         let length = encoded.withUnsafeMutableBufferPointer { out in
             values.withUnsafeBufferPointer { IntegerColumn.encode($0, to: out.baseAddress!) }
         }
@@ -89,11 +91,40 @@ import Testing
         try encoded.withUnsafeBufferPointer { bytes in
             try points.withUnsafeMutableBytes { raw in
                 try IntegerColumn.decode(
-                    bytes.baseAddress!, start: 0, end: length, limit: length, count: values.count,
+                    bytes.baseAddress!, start: 0, end: length, limit: length + slack, count: values.count,
                     into: raw.baseAddress!, fieldOffset: MetricPoint.timestampOffset)
             }
         }
         return points.map(\.timestamp)
+    }
+
+    /// The decoder unpacks narrow miniblocks eight values at a time with the width a constant,
+    /// others a value at a time, and the column's last bytes byte by byte: every width 1…64, with
+    /// miniblocks whole and cut short at every remainder of eight, with and without slack.
+    @Test func everyWidthRoundTripsOnEveryPath() throws {
+        var random = SeededRandom(seed: 41)
+        for width in 1...64 {
+            for tail in [0, 1, 3, 7, 8, 9, 15, 127] {
+                let count = 2 + 128 * 2 + tail
+                // Delta-of-deltas whose zigzag form is exactly `width` bits wide in each miniblock.
+                var value = Int64(bitPattern: random.next())
+                var delta = Int64(bitPattern: random.next())
+                var values = [value, value &+ delta]
+                value &+= delta
+                for i in 2..<count {
+                    let mask = width == 64 ? UInt64.max : (1 << UInt64(width)) - 1
+                    var z = random.next() & mask
+                    if (i - 2) % 128 == 5 { z |= 1 << UInt64(width - 1) }
+                    delta &+= ZigZag.decode(z)
+                    value &+= delta
+                    values.append(value)
+                }
+                for slack in [0, 8] {
+                    #expect(
+                        try roundTrip(values, slack: slack) == values, "width \(width), tail \(tail), slack \(slack)")
+                }
+            }
+        }
     }
 
     @Test(arguments: [11, 12, 13, 14] as [UInt64])
@@ -208,8 +239,10 @@ import Testing
         }
     }
 
-    @Test func float32PrecisionValuesUseTheNarrowCodecAndStayExact() throws {
-        let points = TrainingCurves.series(.loss, count: 4096, seed: 3).map {
+    /// Counts around the decoder's runs of 256 values as well as a whole block.
+    @Test(arguments: [1, 255, 257, 4096])
+    func float32PrecisionValuesUseTheNarrowCodecAndStayExact(count: Int) throws {
+        let points = TrainingCurves.series(.loss, count: count, seed: 3).map {
             MetricPoint(step: $0.step, timestamp: $0.timestamp, value: $0.value)
         }
         let (header, payload) = encode(points, compress: true)
@@ -217,7 +250,7 @@ import Testing
         #expect(try decode(payload, capacity: points.count) == points)
         // A single value that float32 cannot hold switches the block to 64-bit values.
         var wide = points
-        wide[100].value = 0.1
+        wide[count / 2].value = 0.1
         let (wideHeader, widePayload) = encode(wide, compress: true)
         #expect(!wideHeader.valueCodec.float32)
         #expect(try decode(widePayload, capacity: wide.count) == wide)

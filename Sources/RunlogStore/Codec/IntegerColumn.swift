@@ -120,8 +120,12 @@ enum IntegerColumn {
                 if width == 0 {
                     for j in 0..<k {
                         value &+= delta
-                        store(i + j, value)
+                        store(i &+ j, value)
                     }
+                } else if width <= 56 && limit - position >= packedLength + 8 {
+                    unpack(
+                        bytes + position, width: width, count: k,
+                        into: out + (i &* stride &+ fieldOffset), delta: &delta, value: &value)
                 } else {
                     var reader = BitReader(bytes: bytes, bitPosition: position * 8, limit: limit)
                     for j in 0..<k {
@@ -135,6 +139,100 @@ enum IntegerColumn {
             }
         }
         guard position == end else { throw DecodeError("integer column has \(end - position) bytes past its values") }
+    }
+}
+
+extension IntegerColumn {
+    /// Adds `count` zigzag delta-of-deltas of `width` bits, packed from byte `bytes` on, to
+    /// `delta` and `value`, and stores each value at `out`, one `MetricPoint` stride apart. The
+    /// caller has checked that `width` ≤ 56 and that 8 bytes can be read at every value's first
+    /// byte: each value, with its bit shift (at most 7), is then one load, shift and mask. Kept
+    /// apart from `decode` so that its few live values stay in registers.
+    @inline(never)
+    fileprivate static func unpack(
+        _ bytes: UnsafePointer<UInt8>, width: Int, count: Int, into out: UnsafeMutableRawPointer,
+        delta: inout Int64, value: inout Int64
+    ) {
+        var state = Unpacking(bytes: bytes, out: out, delta: delta, value: value)
+        // Eight values of `width` bits fill `width` bytes: with the width a constant, every
+        // value's byte and shift inside a group of eight is one too. Timestamps with jitter take
+        // a few bits; wider miniblocks are rare and take the loop below.
+        let groups = count &>> 3
+        switch width {
+        case 1: state.groups(groups, width: 1)
+        case 2: state.groups(groups, width: 2)
+        case 3: state.groups(groups, width: 3)
+        case 4: state.groups(groups, width: 4)
+        case 5: state.groups(groups, width: 5)
+        case 6: state.groups(groups, width: 6)
+        case 7: state.groups(groups, width: 7)
+        case 8: state.groups(groups, width: 8)
+        case 9: state.groups(groups, width: 9)
+        case 10: state.groups(groups, width: 10)
+        case 11: state.groups(groups, width: 11)
+        case 12: state.groups(groups, width: 12)
+        default: break
+        }
+        state.values(count &- state.done, width: width)
+        delta = state.delta
+        value = state.value
+    }
+}
+
+/// The running state of `IntegerColumn.unpack`: where the next value's bits start (at a byte
+/// boundary between groups) and where its point is.
+private struct Unpacking {
+    var bytes: UnsafePointer<UInt8>
+    var bit = 0
+    var out: UnsafeMutableRawPointer
+    var delta: Int64
+    var value: Int64
+    var done = 0
+
+    init(bytes: UnsafePointer<UInt8>, out: UnsafeMutableRawPointer, delta: Int64, value: Int64) {
+        self.bytes = bytes
+        self.out = out
+        self.delta = delta
+        self.value = value
+    }
+
+    @inline(__always)
+    private mutating func add(_ word: UInt64, shift: Int, mask: UInt64, at offset: Int) {
+        delta &+= ZigZag.decode((word &>> UInt64(shift)) & mask)
+        value &+= delta
+        out.storeBytes(of: value, toByteOffset: offset, as: Int64.self)
+    }
+
+    @inline(__always)
+    private func word(at byte: Int) -> UInt64 {
+        UInt64(littleEndian: UnsafeRawPointer(bytes + byte).loadUnaligned(as: UInt64.self))
+    }
+
+    /// `count` groups of eight values, `width` bytes each; `width` a constant where inlined.
+    @inline(__always)
+    mutating func groups(_ count: Int, width: Int) {
+        let mask = UInt64.max &>> UInt64(64 &- width)
+        let stride = MetricPoint.stride
+        for _ in 0..<count {
+            for m in 0..<8 {
+                let first = m &* width
+                add(word(at: first &>> 3), shift: first & 7, mask: mask, at: m &* stride)
+            }
+            bytes += width
+            out += 8 &* stride
+        }
+        done &+= 8 &* count
+    }
+
+    /// `count` values one at a time, from `bit` on.
+    mutating func values(_ count: Int, width: Int) {
+        let mask = UInt64.max &>> UInt64(64 &- width)
+        for _ in 0..<count {
+            add(word(at: bit &>> 3), shift: bit & 7, mask: mask, at: 0)
+            out += MetricPoint.stride
+            bit &+= width
+        }
+        done &+= count
     }
 }
 

@@ -69,26 +69,54 @@ enum ValueColumn {
     }
 
     /// Reads `count` values from `bytes` (exactly `count * codec.bytesPerValue` of them) into the
-    /// `value` field of each `MetricPoint` at `out`.
+    /// `value` field of each `MetricPoint` at `out`. A run of values at a time is gathered from its
+    /// planes into contiguous words first — a loop the compiler turns into vector instructions —
+    /// and then stored into the points, which a single loop over the strided points would not be.
     static func decode(
         _ bytes: UnsafePointer<UInt8>, count: Int, codec: ValueCodec, into out: UnsafeMutableRawPointer
     ) {
         let stride = MetricPoint.stride
         let offset = MetricPoint.valueOffset
         if codec.float32 {
-            let p0 = bytes, p1 = bytes + count, p2 = bytes + 2 &* count, p3 = bytes + 3 &* count
-            for j in 0..<count {
-                let bits = UInt32(p0[j]) | UInt32(p1[j]) << 8 | UInt32(p2[j]) << 16 | UInt32(p3[j]) << 24
-                let value = Double(Float(bitPattern: bits))
-                out.storeBytes(of: value, toByteOffset: j &* stride &+ offset, as: Double.self)
+            inRuns(of: UInt32.self, count: count) { start, n, words in
+                let p0 = bytes + start, p1 = p0 + count, p2 = p1 + count, p3 = p2 + count
+                for j in 0..<n {
+                    words[j] = UInt32(p0[j]) | UInt32(p1[j]) &<< 8 | UInt32(p2[j]) &<< 16 | UInt32(p3[j]) &<< 24
+                }
+                let points = out + (start &* stride &+ offset)
+                for j in 0..<n {
+                    points.storeBytes(
+                        of: Double(Float(bitPattern: words[j])), toByteOffset: j &* stride, as: Double.self)
+                }
             }
         } else {
-            let p0 = bytes, p1 = bytes + count, p2 = bytes + 2 &* count, p3 = bytes + 3 &* count
-            let p4 = bytes + 4 &* count, p5 = bytes + 5 &* count, p6 = bytes + 6 &* count, p7 = bytes + 7 &* count
-            for j in 0..<count {
-                var bits = UInt64(p0[j]) | UInt64(p1[j]) << 8 | UInt64(p2[j]) << 16 | UInt64(p3[j]) << 24
-                bits |= UInt64(p4[j]) << 32 | UInt64(p5[j]) << 40 | UInt64(p6[j]) << 48 | UInt64(p7[j]) << 56
-                out.storeBytes(of: bits, toByteOffset: j &* stride &+ offset, as: UInt64.self)
+            inRuns(of: UInt64.self, count: count) { start, n, words in
+                let p0 = bytes + start, p1 = p0 + count, p2 = p1 + count, p3 = p2 + count
+                let p4 = p3 + count, p5 = p4 + count, p6 = p5 + count, p7 = p6 + count
+                for j in 0..<n {
+                    let low = UInt64(p0[j]) | UInt64(p1[j]) &<< 8 | UInt64(p2[j]) &<< 16 | UInt64(p3[j]) &<< 24
+                    let high = UInt64(p4[j]) | UInt64(p5[j]) &<< 8 | UInt64(p6[j]) &<< 16 | UInt64(p7[j]) &<< 24
+                    words[j] = low | high &<< 32
+                }
+                let points = out + (start &* stride &+ offset)
+                for j in 0..<n { points.storeBytes(of: words[j], toByteOffset: j &* stride, as: UInt64.self) }
+            }
+        }
+    }
+
+    /// Calls `body` with each run of up to 256 of `count` values — its first index and length —
+    /// and room on the stack for gathering the run's words.
+    @inline(__always)
+    private static func inRuns<Word>(
+        of _: Word.Type, count: Int, _ body: (_ start: Int, _ length: Int, _ words: UnsafeMutablePointer<Word>) -> Void
+    ) {
+        let run = 256
+        withUnsafeTemporaryAllocation(of: Word.self, capacity: run) { words in
+            var start = 0
+            while start < count {
+                let length = min(run, count &- start)
+                body(start, length, words.baseAddress!)
+                start &+= length
             }
         }
     }
