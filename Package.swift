@@ -44,12 +44,15 @@ let package = Package(
         .target(name: "CRunlogCRC"),
         // The calling thread's ordinal in a thread-local variable, read inline by `log`.
         .target(name: "CRunlogThread"),
+        // The value column's byte-plane gather, 16 values at a time in vector registers.
+        .target(name: "CRunlogCodec"),
         // The engine: formats, codecs, segment log, index, recovery, file I/O seam.
         .target(
             name: "RunlogStore",
             dependencies: [
                 "CLZ4",
                 "CRunlogCRC",
+                "CRunlogCodec",
                 "CRunlogThread",
                 .product(name: "Logging", package: "swift-log"),
             ],

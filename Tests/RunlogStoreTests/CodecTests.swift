@@ -208,6 +208,47 @@ import Testing
     }
 }
 
+/// The value decoder gathers 16 values at a time with vector instructions and the rest one at a
+/// time; both give the bits of gathering each value's bytes from its planes by hand, for any bits
+/// (float32 NaN payloads, subnormals and infinities widened as `Double(Float)` widens them).
+@Suite struct ValueColumnTests {
+    func decode(_ planes: [UInt8], count: Int, float32: Bool) -> [UInt64] {
+        var points = [MetricPoint](repeating: MetricPoint(step: 1, timestamp: 2, value: 3), count: count)
+        planes.withUnsafeBufferPointer { bytes in
+            points.withUnsafeMutableBytes { raw in
+                ValueColumn.decode(
+                    bytes.baseAddress!, count: count, codec: ValueCodec(float32: float32), into: raw.baseAddress!)
+            }
+        }
+        #expect(points.allSatisfy { $0.step == 1 && $0.timestamp == 2 }, "only the value field is written")
+        return points.map(\.value.bitPattern)
+    }
+
+    @Test(arguments: [false, true])
+    func anyBitsDecodeAsGatheringEachValueByHand(float32: Bool) {
+        var random = SeededRandom(seed: 51)
+        let width = float32 ? 4 : 8
+        for count in Array(0...40) + [255, 256, 257, 4096] {
+            var planes = (0..<(count * width + 1)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            if float32 && count > 3 {
+                // A quiet NaN with a payload, a signalling one, a subnormal, an infinity.
+                let special: [UInt32] = [0x7FC0_1234, 0x7F80_0001, 0x0000_0007, 0xFF80_0000]
+                for (i, bits) in special.enumerated() {
+                    for k in 0..<4 { planes[k * count + i] = UInt8(truncatingIfNeeded: bits >> (8 * UInt32(k))) }
+                }
+            }
+            let expected: [UInt64] = (0..<count).map { i in
+                var bits: UInt64 = 0
+                for k in 0..<width { bits |= UInt64(planes[k * count + i]) << (8 * UInt64(k)) }
+                return float32 ? Double(Float(bitPattern: UInt32(bits))).bitPattern : bits
+            }
+            let decoded = decode(planes, count: count, float32: float32)
+            let wrong = decoded.indices.first { decoded[$0] != expected[$0] }
+            #expect(wrong == nil, "count \(count): value \(wrong ?? 0) decodes wrong")
+        }
+    }
+}
+
 @Suite struct BlockCodecTests {
     func encode(_ points: [MetricPoint], compress: Bool) -> (BlockHeader, [UInt8]) {
         var encoder = BlockEncoder()
