@@ -71,8 +71,8 @@ enum ValueColumn {
     }
 
     /// Reads `count` values from `bytes` (exactly `count * codec.bytesPerValue` of them) into the
-    /// `value` field of each `MetricPoint` at `out`: a transpose of 16 values at a time in C with
-    /// SSE2, which the compiler does not find in a loop over the strided points.
+    /// `value` field of each `MetricPoint` at `out`: a transpose of 16 values at a time in vector
+    /// registers (`CRunlogCodec`), which the compiler does not find in a loop over strided points.
     static func decode(
         _ bytes: UnsafePointer<UInt8>, count: Int, codec: ValueCodec, into out: UnsafeMutableRawPointer
     ) {
