@@ -280,7 +280,7 @@ import Testing
         }
     }
 
-    /// Counts around the decoder's runs of 256 values as well as a whole block.
+    /// Counts that are not whole groups of the value decoder's 16, as well as a whole block.
     @Test(arguments: [1, 255, 257, 4096])
     func float32PrecisionValuesUseTheNarrowCodecAndStayExact(count: Int) throws {
         let points = TrainingCurves.series(.loss, count: count, seed: 3).map {
