@@ -54,20 +54,23 @@ extension FileHandle {
         try bytes.withUnsafeBytes { try writeAll($0, at: offset) }
     }
 
-    /// Reads exactly `count` bytes at `offset`, or fewer when the file ends first.
-    package func read(count: Int, at offset: Int64) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        let got = try bytes.withUnsafeMutableBytes { buffer in
-            var done = 0
-            while done < count {
-                let n = try read(
-                    into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + Int64(done))
-                if n == 0 { break }
-                done += n
-            }
-            return done
+    /// Fills `buffer` from `offset`, looping over short reads; returns the bytes read, fewer
+    /// than `buffer.count` only when the file ends first.
+    package func readFully(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + Int64(done))
+            if n == 0 { break }
+            done += n
         }
-        if got < count { bytes.removeLast(count - got) }
-        return bytes
+        return done
+    }
+
+    /// Reads exactly `count` bytes at `offset`, or fewer when the file ends first, into a new
+    /// array (not zeroed first: the reads fill it).
+    package func read(count: Int, at offset: Int64) throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = try readFully(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
+        }
     }
 }

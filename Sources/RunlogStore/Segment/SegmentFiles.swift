@@ -54,29 +54,15 @@ final class SegmentFiles: Sendable {
         defer { withExtendedLifetime(segment) {} }  // its descriptor stays open while read
         let file = segment.file
         let location = DiskLocation(file: file.path, offset: block.offset)
-        func readFully(into raw: UnsafeMutableRawBufferPointer) throws -> Int {
-            var done = 0
-            while done < raw.count {
-                let n = try file.read(
-                    into: UnsafeMutableRawBufferPointer(rebasing: raw[done...]), at: block.offset + Int64(done))
-                if n == 0 { break }
-                done += n
-            }
-            return done
-        }
         do {
             let got: Int
             if buffer.count == block.length {
-                got = try buffer.withUnsafeMutableBytes(readFully)
+                got = try buffer.withUnsafeMutableBytes { try file.readFully(into: $0, at: block.offset) }
             } else {
-                // Read straight into a new buffer of the record's length: zeroing one first cost
+                // A new buffer of the record's length, filled by the reads: zeroing one first cost
                 // nearly a tenth of the instructions of a full scan.
-                var read = 0
-                buffer = try [UInt8](unsafeUninitializedCapacity: block.length) { raw, initialized in
-                    read = try readFully(into: UnsafeMutableRawBufferPointer(raw))
-                    initialized = read
-                }
-                got = read
+                buffer = try file.read(count: block.length, at: block.offset)
+                got = buffer.count
             }
             guard got == block.length else {
                 throw StoreError(
