@@ -115,6 +115,9 @@ import Testing
                     let mask = width == 64 ? UInt64.max : (1 << UInt64(width)) - 1
                     var z = random.next() & mask
                     if (i - 2) % 128 == 5 { z |= 1 << UInt64(width - 1) }
+                    // The widest negative and positive delta-of-delta of the width.
+                    if (i - 2) % 128 == 6 { z = mask }
+                    if (i - 2) % 128 == 7 { z = mask - 1 }
                     delta &+= ZigZag.decode(z)
                     value &+= delta
                     values.append(value)

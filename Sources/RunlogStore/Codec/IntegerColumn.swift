@@ -155,8 +155,9 @@ extension IntegerColumn {
     ) {
         var state = Unpacking(bytes: bytes, out: out, delta: delta, value: value)
         // Eight values of `width` bits fill `width` bytes: with the width a constant, every
-        // value's byte and shift inside a group of eight is one too. Timestamps with jitter take
-        // a few bits; wider miniblocks are rare and take the loop below.
+        // value's place inside a group of eight is one too. Timestamps with jitter take a few
+        // bits, a pause for evaluation a miniblock of 13-16; wider ones are rare and take the
+        // loop below.
         let groups = count &>> 3
         switch width {
         case 1: state.groups(groups, width: 1)
@@ -171,6 +172,10 @@ extension IntegerColumn {
         case 10: state.groups(groups, width: 10)
         case 11: state.groups(groups, width: 11)
         case 12: state.groups(groups, width: 12)
+        case 13: state.groups(groups, width: 13)
+        case 14: state.groups(groups, width: 14)
+        case 15: state.groups(groups, width: 15)
+        case 16: state.groups(groups, width: 16)
         default: break
         }
         state.values(count &- state.done, width: width)
@@ -208,15 +213,31 @@ private struct Unpacking {
         UInt64(littleEndian: UnsafeRawPointer(bytes + byte).loadUnaligned(as: UInt64.self))
     }
 
-    /// `count` groups of eight values, `width` bytes each; `width` a constant where inlined.
+    /// `count` groups of eight values, `width` ≤ 16 bytes each (a constant where inlined). A
+    /// group is one word of eight fields up to 8 bits, else two words of four, the second shifted
+    /// to its first field (4 bits at most: it still holds the four). A word's zigzag fields are
+    /// decoded together — each field's low bit spread over the field by a multiply, XORed onto
+    /// the field's other bits shifted down — into `width`-bit two's complement fields, each then
+    /// taken out sign-extended by two shifts.
     @inline(__always)
     mutating func groups(_ count: Int, width: Int) {
-        let mask = UInt64.max &>> UInt64(64 &- width)
+        let perWord = width <= 8 ? 8 : 4
+        var lowBits: UInt64 = 0
+        for f in 0..<perWord { lowBits |= 1 &<< UInt64(f &* width) }
+        let field = UInt64.max &>> UInt64(64 &- width)
+        let highBits = lowBits &* (field &>> 1)
         let stride = MetricPoint.stride
         for _ in 0..<count {
-            for m in 0..<8 {
-                let first = m &* width
-                add(word(at: first &>> 3), shift: first & 7, mask: mask, at: m &* stride)
+            for first in Swift.stride(from: 0, to: 8, by: perWord) {
+                let bit = first &* width
+                let word = self.word(at: bit &>> 3) &>> UInt64(bit & 7)
+                let decoded = ((word &>> 1) & highBits) ^ ((word & lowBits) &* field)
+                for f in 0..<perWord {
+                    let signed = Int64(bitPattern: decoded &<< UInt64(64 &- width &* (f &+ 1)))
+                    delta &+= signed &>> Int64(64 &- width)
+                    value &+= delta
+                    out.storeBytes(of: value, toByteOffset: (first &+ f) &* stride, as: Int64.self)
+                }
             }
             bytes += width
             out += 8 &* stride
