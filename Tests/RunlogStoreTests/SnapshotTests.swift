@@ -81,6 +81,11 @@ import Testing
         last[last.count - 3] ^= 0x01
         try writeFile(segments.last!, last)
         #expect(try store.openReader(run).openedFromSnapshot, "restored: valid again")
+        // The last segment ends before what the snapshot covers (its tail is what shows it): stale.
+        try writeFile(segments.last!, Array(last.prefix(last.count - 5)))
+        #expect(!(try store.openReader(run).openedFromSnapshot), "a last segment shorter than the snapshot's end")
+        try writeFile(segments.last!, last)
+        #expect(try store.openReader(run).openedFromSnapshot, "restored: valid once more")
         // A segment it lists is gone or another appeared below its end: stale.
         try writeFile(segments.first! + ".bak", try readFile(segments.first!))
         try PosixFileSystem().remove(segments.first!)

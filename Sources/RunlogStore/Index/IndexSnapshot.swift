@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A run's index saved beside its log (`runs/<id>/INDEX`), so that opening the run reads one small
 /// file instead of every segment. It is a cache, never the truth: it is used only when it checks
 /// out against the segments it describes (see `RunLogLoader.fromSnapshot`), and rebuilt otherwise.
@@ -234,13 +240,20 @@ extension IndexSnapshot {
 
     static func read(directory: String, fileSystem: any FileSystem) -> Reading {
         let path = directory + "/" + fileName
-        guard let size = fileSystem.fileSize(path) else { return .none }
-        guard size <= maxSize else {
-            return .damaged(path: path, reason: "\(size) bytes exceed the limit of \(maxSize)")
-        }
+        let file: any FileHandle
         do {
-            let file = try fileSystem.open(path, writable: false, create: false)
-            defer { try? file.close() }  // read-only
+            file = try fileSystem.open(path, writable: false, create: false)
+        } catch let error as SystemError where error.errno == ENOENT {
+            return .none
+        } catch {
+            return .damaged(path: path, reason: "\(error)")
+        }
+        defer { try? file.close() }  // read-only
+        do {
+            let size = try file.size()
+            guard size <= maxSize else {
+                return .damaged(path: path, reason: "\(size) bytes exceed the limit of \(maxSize)")
+            }
             let bytes = try file.read(count: Int(size), at: 0)
             return .snapshot(
                 try bytes.withUnsafeBytes { raw in

@@ -6,21 +6,29 @@ extension RunLogLoader {
         fileSystem: any FileSystem, directory: String, runID: RunID, useSnapshot: Bool
     ) throws(StoreError) -> (loader: RunLogLoader, fromSnapshot: Bool) {
         var loader = RunLogLoader(fileSystem: fileSystem, directory: directory, runID: runID)
-        let snapshot = useSnapshot ? validSnapshot(fileSystem: fileSystem, directory: directory, runID: runID) : nil
+        var listing: [UInt32]?
+        let snapshot =
+            useSnapshot
+            ? validSnapshot(fileSystem: fileSystem, directory: directory, runID: runID, listing: &listing) : nil
         if let snapshot {
             loader.index = snapshot.index
             loader.base = snapshot.base
             loader.position = snapshot.position
             loader.seen = Set(snapshot.segments.map(\.sequence))
         }
-        try loader.refresh()
+        // The refresh reads from the segments the check listed, as if it had listed them itself
+        // that instant: whatever a writer or compaction changed since is read by the next one.
+        try loader.refresh(listing: listing)
         return (loader, snapshot != nil)
     }
 
     /// The run's snapshot if it describes the segments on disk: the same live segments, each of the
     /// recorded size (the last one may have grown since), and the same bytes at the end of what it
-    /// covers. Anything else — missing, stale, torn, corrupt, another run's — is nil.
-    static func validSnapshot(fileSystem: any FileSystem, directory: String, runID: RunID) -> IndexSnapshot? {
+    /// covers. Anything else — missing, stale, torn, corrupt, another run's — is nil. `listing` is
+    /// the segments it listed, if it got that far.
+    static func validSnapshot(
+        fileSystem: any FileSystem, directory: String, runID: RunID, listing: inout [UInt32]?
+    ) -> IndexSnapshot? {
         guard case .snapshot(let snapshot) = IndexSnapshot.read(directory: directory, fileSystem: fileSystem) else {
             return nil
         }
@@ -28,13 +36,16 @@ extension RunLogLoader {
             guard snapshot.runID == runID, snapshot.segments.last?.sequence == snapshot.position.sequence else {
                 return nil
             }
-            let onDisk = try SegmentName.list(in: directory, fileSystem: fileSystem)
-                .filter { $0 >= snapshot.base && $0 <= snapshot.position.sequence }
+            let sequences = try SegmentName.list(in: directory, fileSystem: fileSystem)
+            listing = sequences
+            let onDisk = sequences.filter { $0 >= snapshot.base && $0 <= snapshot.position.sequence }
             guard onDisk == snapshot.segments.map(\.sequence) else { return nil }
-            for (sequence, recorded) in snapshot.segments {
-                guard let actual = fileSystem.fileSize(directory + "/" + SegmentName.fileName(sequence)),
-                    sequence == snapshot.position.sequence ? actual >= recorded : actual == recorded
-                else { return nil }
+            // The last segment holds at least what the snapshot covers when its tail reads whole.
+            guard snapshot.segments.last?.size == snapshot.position.offset else { return nil }
+            for (sequence, recorded) in snapshot.segments.dropLast() {
+                guard fileSystem.fileSize(directory + "/" + SegmentName.fileName(sequence)) == recorded else {
+                    return nil
+                }
             }
             let tail = try IndexSnapshot.tailChecksum(
                 directory: directory, position: snapshot.position, fileSystem: fileSystem)

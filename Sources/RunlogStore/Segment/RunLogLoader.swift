@@ -47,22 +47,25 @@ struct RunLogLoader {
 
     /// Reads what was appended since the last call. A segment that disappears under it was deleted
     /// by a compaction, which left a compacted segment in its place: the read starts over.
-    mutating func refresh() throws(StoreError) {
+    /// `listing`, the run's segments as just listed, saves listing them again on the first try.
+    mutating func refresh(listing: [UInt32]? = nil) throws(StoreError) {
         var attempts = 0
+        var listing = listing
         while true {
             do {
-                return try refreshOnce()
+                return try refreshOnce(listing: listing)
             } catch  where error.isMissingFile && attempts < 8 {
                 attempts += 1
+                listing = nil
                 self = RunLogLoader(restartingFrom: self)
             }
         }
     }
 
-    private mutating func refreshOnce() throws(StoreError) {
+    private mutating func refreshOnce(listing: [UInt32]?) throws(StoreError) {
         let sequences: [UInt32]
         do {
-            sequences = try SegmentName.list(in: directory, fileSystem: fileSystem)
+            sequences = try listing ?? SegmentName.list(in: directory, fileSystem: fileSystem)
         } catch {
             throw StoreError(.io, "listing the segments of run \(runID)", underlying: error)
         }
