@@ -146,8 +146,8 @@ extension IntegerColumn {
     /// Adds `count` zigzag delta-of-deltas of `width` bits, packed from byte `bytes` on, to
     /// `delta` and `value`, and stores each value at `out`, one `MetricPoint` stride apart. The
     /// caller has checked that `width` ≤ 56 and that 8 bytes can be read at every value's first
-    /// byte: each value, with its bit shift (at most 7), is then one load, shift and mask. Kept
-    /// apart from `decode` so that its few live values stay in registers.
+    /// byte: a group of eight values, or each value with its bit shift (at most 7), then loads
+    /// as words. Kept apart from `decode` so that its few live values stay in registers.
     @inline(never)
     fileprivate static func unpack(
         _ bytes: UnsafePointer<UInt8>, width: Int, count: Int, into out: UnsafeMutableRawPointer,

@@ -171,7 +171,7 @@ struct LiveCompaction: Sendable {
             for sequence in replaced {
                 do {
                     try fileSystem.remove(path(of: sequence))
-                } catch let error as SystemError where error.errno == ENOENT {
+                } catch let error as SystemError where error.isMissingFile {
                     continue  // already gone (a later writer's open removed it)
                 }
             }

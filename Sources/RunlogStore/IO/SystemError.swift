@@ -16,6 +16,9 @@ public struct SystemError: Error, Sendable, CustomStringConvertible {
         self.errno = errno
     }
 
+    /// Whether the path does not exist (`ENOENT`).
+    public var isMissingFile: Bool { errno == ENOENT }
+
     public var description: String {
         "\(operation) \(path): \(String(cString: strerror(errno))) (errno \(errno))"
     }

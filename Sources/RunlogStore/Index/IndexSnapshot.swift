@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// A run's index saved beside its log (`runs/<id>/INDEX`), so that opening the run reads one small
 /// file instead of every segment. It is a cache, never the truth: it is used only when it checks
 /// out against the segments it describes (see `RunLogLoader.fromSnapshot`), and rebuilt otherwise.
@@ -243,7 +237,7 @@ extension IndexSnapshot {
         let file: any FileHandle
         do {
             file = try fileSystem.open(path, writable: false, create: false)
-        } catch let error as SystemError where error.errno == ENOENT {
+        } catch let error as SystemError where error.isMissingFile {
             return .none
         } catch {
             return .damaged(path: path, reason: "\(error)")

@@ -106,7 +106,7 @@ struct RunLogLoader {
             defer { try? file.close() }  // read-only
             let bytes = try file.read(count: SegmentHeader.size, at: 0)
             return bytes.withUnsafeBytes { (try? SegmentHeader.read($0))?.compacted ?? false }
-        } catch let error as SystemError where error.errno == ENOENT {
+        } catch let error as SystemError where error.isMissingFile {
             return false  // deleted by a compaction since the listing
         } catch {
             throw StoreError(.io, "reading the header of segment \(path(of: sequence))", underlying: error)

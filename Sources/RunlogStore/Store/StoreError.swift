@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// The one error type of the engine.
 ///
 /// `code` says what kind of failure it is (and can grow without breaking callers); `message` says
@@ -54,7 +48,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// Whether a file it needed was gone: a segment a compaction replaced and deleted since the
     /// blocks naming it were taken. A scan that has handed out nothing yet takes the new blocks and
     /// tries again.
-    public var isMissingFile: Bool { (underlying as? SystemError)?.errno == ENOENT }
+    public var isMissingFile: Bool { (underlying as? SystemError)?.isMissingFile ?? false }
 
     public var description: String {
         var text = message
