@@ -1,5 +1,6 @@
 import RunlogReliability
 import RunlogWorkloads
+import Synchronization
 import Testing
 
 @testable import RunlogStore
@@ -29,6 +30,36 @@ import Testing
         // A writer reopening the run starts from it too, and appends where the log ends.
         try writeSession(store, run, steps: 1000..<1500)
         #expect(try store.openReader(run).scan("loss").map(\.step) == Array(0..<1500))
+    }
+
+    @Test func anUnchangedRunOpensEachOfItsFilesOnceAndAskingForAMissingOneNamesIt() throws {
+        // The tail check reads a byte past the snapshot's end: none there, the refresh has nothing
+        // to read in the last segment and does not open it again; the directory's listing stands
+        // for a stat of the directory.
+        let directory = TemporaryDirectory()
+        let files = CountingFileSystem()
+        var options = storeOptions(blockPoints: 100, indexSnapshots: true)
+        options.fileSystem = files
+        let store = try Store.open(at: directory.store, options: options)
+        let run = RunID.random()
+        try writeSession(store, run, steps: 0..<1000)
+        let segments = try segmentPaths(store, run).map { String($0.split(separator: "/").last!) }
+        #expect(segments.count == 1, "an earlier segment would be held to its recorded size by a stat")
+        files.reset()
+        let reader = try store.openReader(run)
+        #expect(reader.openedFromSnapshot && !reader.isDeleted)
+        let opened = files.opened.map { String($0.split(separator: "/").last!) }
+        #expect(opened == ["INDEX", segments.last!])
+        #expect(files.stats.isEmpty)
+        #expect(try reader.scan("loss").map(\.step) == Array(0..<1000))
+        // What is appended later is still read by the next refresh.
+        try writeSession(store, run, steps: 1000..<1010)
+        try reader.refresh()
+        #expect(try reader.scan("loss").map(\.step) == Array(0..<1010))
+        try store.deleteRun(run, at: 1)
+        try reader.refresh()
+        #expect(reader.isDeleted)
+        #expect { try store.openReader(RunID.random()) } throws: { ($0 as? StoreError)?.code == .notFound }
     }
 
     @Test func aStaleSnapshotServesAsAPrefixOfAGrownLog() throws {
@@ -151,4 +182,34 @@ import Testing
         #expect(reader.index.records == records)
         #expect(try reader.scan("v").map(\.value.bitPattern) == [Double.nan, .infinity, -0.0, 1].map(\.bitPattern))
     }
+}
+
+/// The real file system, remembering which files were opened and which paths were stat'ed.
+final class CountingFileSystem: FileSystem {
+    private let base = PosixFileSystem()
+    private let seen = Mutex<(opened: [String], stats: [String])>(([], []))
+
+    var opened: [String] { seen.withLock { $0.opened } }
+    var stats: [String] { seen.withLock { $0.stats } }
+    func reset() { seen.withLock { $0 = ([], []) } }
+
+    func open(_ path: String, writable: Bool, create: Bool) throws -> any FileHandle {
+        seen.withLock { $0.opened.append(path) }
+        return try base.open(path, writable: writable, create: create)
+    }
+    func exists(_ path: String) -> (exists: Bool, isDirectory: Bool) {
+        seen.withLock { $0.stats.append(path) }
+        return base.exists(path)
+    }
+    func fileSize(_ path: String) -> Int64? {
+        seen.withLock { $0.stats.append(path) }
+        return base.fileSize(path)
+    }
+    func createDirectory(_ path: String) throws { try base.createDirectory(path) }
+    func contentsOfDirectory(_ path: String) throws -> [String] { try base.contentsOfDirectory(path) }
+    func syncDirectory(_ path: String) throws { try base.syncDirectory(path) }
+    func rename(_ source: String, to destination: String) throws { try base.rename(source, to: destination) }
+    func link(_ source: String, to destination: String) throws -> Bool { try base.link(source, to: destination) }
+    func remove(_ path: String) throws { try base.remove(path) }
+    func removeDirectory(_ path: String) throws { try base.removeDirectory(path) }
 }

@@ -20,6 +20,22 @@ import Testing
         #expect(try f.store.run(f.runs[0]).lifecycle == .active)
     }
 
+    @Test func anOpenStoreSeesAnotherProcessDeleteAndRestoreOnRefresh() throws {
+        // The refresh learns of the tombstone from the listing of the run it makes anyway.
+        let f = try Fixture()
+        let other = try makeStore(f.directory)
+        #expect(other.runs().count == 4)
+        try f.store.deleteRun(f.runs[2])
+        #expect(other.runs().count == 4, "not refreshed yet")
+        try other.refresh()
+        #expect(other.runs().map(\.id).sorted() == [f.runs[0], f.runs[1], f.runs[3]].sorted())
+        #expect(try other.run(f.runs[2]).lifecycle == .deleted)
+        try f.store.restoreRun(f.runs[2])
+        try other.refresh()
+        #expect(other.runs().count == 4)
+        #expect(try other.run(f.runs[2]).lifecycle == .active)
+    }
+
     @Test func deletingAnExperimentHidesItsRuns() throws {
         let f = try Fixture()
         try f.store.deleteExperiment(f.mnist.id)

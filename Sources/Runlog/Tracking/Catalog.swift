@@ -90,13 +90,14 @@ final class Catalog: Sendable {
     /// The run's info with its lifecycle: deleted when it has a tombstone or its experiment is deleted.
     private func info(_ id: RunID, _ reader: RunReader, deletedExperiments: Set<String>) -> RunInfo {
         var info = RunInfo(id: id, index: reader.index)
-        info.lifecycle = lifecycle(id, experiment: info.experimentID, deletedExperiments)
+        info.lifecycle = lifecycle(reader, experiment: info.experimentID, deletedExperiments)
         info.damage = reader.problems.filter(\.losesData)
         return info
     }
 
-    private func lifecycle(_ id: RunID, experiment: String, _ deletedExperiments: Set<String>) -> Lifecycle {
-        engine.isDeleted(id) || deletedExperiments.contains(experiment) ? .deleted : .active
+    /// The lifecycle of a run whose reader was just opened or refreshed, which saw its tombstone if any.
+    private func lifecycle(_ reader: RunReader, experiment: String, _ deletedExperiments: Set<String>) -> Lifecycle {
+        reader.isDeleted || deletedExperiments.contains(experiment) ? .deleted : .active
     }
 
     /// What a run's summary depends on, counted: a log only grows (compaction rewrites blocks,
@@ -137,7 +138,8 @@ final class Catalog: Sendable {
                         if Self.signature(entry.reader.index) == before {
                             // Nothing appended: the summary stands; only the lifecycle may change.
                             var info = entry.info
-                            info.lifecycle = lifecycle(id, experiment: info.experimentID, deletedExperiments)
+                            info.lifecycle = lifecycle(
+                                entry.reader, experiment: info.experimentID, deletedExperiments)
                             info.damage = entry.reader.problems.filter(\.losesData)
                             changed =
                                 changed || info.lifecycle != entry.info.lifecycle || info.damage != entry.info.damage

@@ -181,23 +181,37 @@ extension IndexSnapshot {
             segments.append((sequence, size))
         }
         guard segments.last?.0 == position.sequence,
-            let tail = try tailChecksum(directory: directory, position: position, fileSystem: fileSystem)
+            let tail = try tail(directory: directory, position: position, fileSystem: fileSystem)
         else { return nil }
         return IndexSnapshot(
-            runID: runID, base: base, position: position, tailCRC: tail, segments: segments, index: index)
+            runID: runID, base: base, position: position, tailCRC: tail.checksum, segments: segments, index: index)
     }
 
-    static func tailChecksum(
+    /// The checksum of the `tailLength` bytes before `position` in its segment, and whether the
+    /// segment was seen to end there (it has not grown since): nil when it is shorter.
+    static func tail(
         directory: String, position: (sequence: UInt32, offset: Int64), fileSystem: any FileSystem
-    ) throws -> UInt32? {
+    ) throws -> (checksum: UInt32, endsThere: Bool)? {
         let file = try fileSystem.open(
             directory + "/" + SegmentName.fileName(position.sequence), writable: false, create: false)
         defer { try? file.close() }  // read-only
         let start = max(0, position.offset - Int64(tailLength))
-        let bytes = try file.read(count: Int(position.offset - start), at: start)
-        // A file shorter than the end the snapshot covers has no such tail.
-        guard bytes.count == Int(position.offset - start) else { return nil }
-        return CRC32C.checksum(bytes)
+        let count = Int(position.offset - start)
+        // One read of a byte more than the tail: fewer than asked only at the end of the file, so
+        // exactly the tail says the file ends there. A read shorter still is finished in full and
+        // says nothing of the end.
+        var bytes = [UInt8](repeating: 0, count: count + 1)
+        let first = try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: start) }
+        if first < count {
+            let rest = try bytes.withUnsafeMutableBytes { buffer in
+                try file.readFully(
+                    into: UnsafeMutableRawBufferPointer(rebasing: buffer[first..<count]), at: start + Int64(first))
+            }
+            // A file shorter than the end the snapshot covers has no such tail.
+            guard first + rest == count else { return nil }
+        }
+        let checksum = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0.prefix(count))) }
+        return (checksum, first == count)
     }
 
     /// Writes the snapshot aside and renames it into place. A cache: a snapshot lost by a crash

@@ -6,7 +6,7 @@ extension RunLogLoader {
         fileSystem: any FileSystem, directory: String, runID: RunID, useSnapshot: Bool
     ) throws(StoreError) -> (loader: RunLogLoader, fromSnapshot: Bool) {
         var loader = RunLogLoader(fileSystem: fileSystem, directory: directory, runID: runID)
-        var listing: [UInt32]?
+        var listing: RunDirectoryListing?
         let snapshot =
             useSnapshot
             ? validSnapshot(fileSystem: fileSystem, directory: directory, runID: runID, listing: &listing) : nil
@@ -25,9 +25,9 @@ extension RunLogLoader {
     /// The run's snapshot if it describes the segments on disk: the same live segments, each of the
     /// recorded size (the last one may have grown since), and the same bytes at the end of what it
     /// covers. Anything else — missing, stale, torn, corrupt, another run's — is nil. `listing` is
-    /// the segments it listed, if it got that far.
+    /// what it listed, if it got that far, with the last segment's end when it has not grown.
     static func validSnapshot(
-        fileSystem: any FileSystem, directory: String, runID: RunID, listing: inout [UInt32]?
+        fileSystem: any FileSystem, directory: String, runID: RunID, listing: inout RunDirectoryListing?
     ) -> IndexSnapshot? {
         guard case .snapshot(let snapshot) = IndexSnapshot.read(directory: directory, fileSystem: fileSystem) else {
             return nil
@@ -36,9 +36,9 @@ extension RunLogLoader {
             guard snapshot.runID == runID, snapshot.segments.last?.sequence == snapshot.position.sequence else {
                 return nil
             }
-            let sequences = try SegmentName.list(in: directory, fileSystem: fileSystem)
-            listing = sequences
-            let onDisk = sequences.filter { $0 >= snapshot.base && $0 <= snapshot.position.sequence }
+            let listed = try RunDirectoryListing(of: directory, fileSystem: fileSystem)
+            listing = listed
+            let onDisk = listed.segments.filter { $0 >= snapshot.base && $0 <= snapshot.position.sequence }
             guard onDisk == snapshot.segments.map(\.sequence) else { return nil }
             // The last segment holds at least what the snapshot covers when its tail reads whole.
             guard snapshot.segments.last?.size == snapshot.position.offset else { return nil }
@@ -47,9 +47,13 @@ extension RunLogLoader {
                     return nil
                 }
             }
-            let tail = try IndexSnapshot.tailChecksum(
-                directory: directory, position: snapshot.position, fileSystem: fileSystem)
-            return tail == snapshot.tailCRC ? snapshot : nil
+            guard
+                let tail = try IndexSnapshot.tail(
+                    directory: directory, position: snapshot.position, fileSystem: fileSystem),
+                tail.checksum == snapshot.tailCRC
+            else { return nil }
+            if tail.endsThere { listing?.end = snapshot.position }
+            return snapshot
         } catch {
             return nil
         }

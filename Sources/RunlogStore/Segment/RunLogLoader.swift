@@ -19,6 +19,8 @@ struct RunLogLoader {
     private(set) var damagedTail = false
     /// The last segment read and the offset just past its last good record.
     var position: (sequence: UInt32, offset: Int64)?
+    /// Whether the run's directory held a tombstone at the latest listing.
+    private(set) var tombstoned = false
     /// Segments skipped whole because their header is damaged.
     private(set) var skippedSegments: Set<UInt32> = []
     /// The newest compacted segment read; the segments below it are replaced and never read.
@@ -48,7 +50,7 @@ struct RunLogLoader {
     /// Reads what was appended since the last call. A segment that disappears under it was deleted
     /// by a compaction, which left a compacted segment in its place: the read starts over.
     /// `listing`, the run's segments as just listed, saves listing them again on the first try.
-    mutating func refresh(listing: [UInt32]? = nil) throws(StoreError) {
+    mutating func refresh(listing: RunDirectoryListing? = nil) throws(StoreError) {
         var attempts = 0
         var listing = listing
         while true {
@@ -62,13 +64,14 @@ struct RunLogLoader {
         }
     }
 
-    private mutating func refreshOnce(listing: [UInt32]?) throws(StoreError) {
-        let sequences: [UInt32]
+    private mutating func refreshOnce(listing: RunDirectoryListing?) throws(StoreError) {
+        let listed: RunDirectoryListing
         do {
-            sequences = try listing ?? SegmentName.list(in: directory, fileSystem: fileSystem)
+            listed = try listing ?? RunDirectoryListing(of: directory, fileSystem: fileSystem)
         } catch {
             throw StoreError(.io, "listing the segments of run \(runID)", underlying: error)
         }
+        let sequences = listed.segments
         // A compacted segment not read yet replaces everything below it: start over from it. A
         // writer's live compaction puts its output below the segment the writer appends to, so a
         // new sequence below the one this loader is reading counts too.
@@ -82,12 +85,15 @@ struct RunLogLoader {
             base = sequence
             break
         }
+        tombstoned = listed.tombstoned
         replaced = sequences.filter { $0 < base }
         let live = sequences.filter { $0 >= base }
         (tornTail, damagedTail) = (nil, false)
         for (i, sequence) in live.enumerated() {
             if let position, sequence < position.sequence { continue }
             if skippedSegments.contains(sequence) { continue }
+            // Seen to end where this loader stopped: reading on would find nothing.
+            if let end = listed.end, let position, end == position, sequence == end.sequence { continue }
             try read(sequence, isLast: i == live.count - 1)
         }
     }

@@ -19,3 +19,26 @@ package enum SegmentName {
         try fileSystem.contentsOfDirectory(directory).compactMap(sequence(of:)).sorted()
     }
 }
+
+/// What one listing of a run's directory showed: its segments and whether it held a tombstone
+/// (`Store.deleteRun`). A reader learns both from the listing it makes anyway to find new segments.
+struct RunDirectoryListing {
+    /// Sequence numbers, ascending.
+    var segments: [UInt32]
+    var tombstoned: Bool
+    /// Where the segment `sequence` was seen to end just after the listing, when it was looked at:
+    /// reading it from `offset` then finds nothing, so the read is not made again.
+    var end: (sequence: UInt32, offset: Int64)?
+
+    init(segments: [UInt32], tombstoned: Bool) {
+        self.segments = segments
+        self.tombstoned = tombstoned
+    }
+
+    init(of directory: String, fileSystem: any FileSystem) throws {
+        let names = try fileSystem.contentsOfDirectory(directory)
+        self.init(
+            segments: names.compactMap(SegmentName.sequence(of:)).sorted(),
+            tombstoned: names.contains(Store.tombstoneName))
+    }
+}

@@ -34,6 +34,9 @@ public final class RunReader: Sendable {
     public var problems: [StoreProblem] { loader.withLock { $0.problems } }
     /// Where the log currently ends mid-record, if it does (a writer mid-write, or one that crashed).
     public var tornTail: TornTail? { loader.withLock { $0.tornTail } }
+    /// Whether the run was deleted (`Store.deleteRun`) when it was opened or last refreshed: the
+    /// refresh lists the run's directory anyway, tombstone and all.
+    package var isDeleted: Bool { loader.withLock { $0.tombstoned } }
 
     /// The blocks of `key` that overlap `range`, in log order, when they follow each other in
     /// strictly increasing steps — so that consecutive slices can be scanned apart (on several

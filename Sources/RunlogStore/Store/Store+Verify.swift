@@ -69,8 +69,8 @@ extension Store {
             let end = snapshot.position
             let endPath = directory + "/" + SegmentName.fileName(end.sequence)
             if end.sequence >= base, let size = fileSystem.fileSize(endPath), size >= end.offset,
-                let tail = try? IndexSnapshot.tailChecksum(directory: directory, position: end, fileSystem: fileSystem),
-                tail != snapshot.tailCRC
+                let tail = try? IndexSnapshot.tail(directory: directory, position: end, fileSystem: fileSystem),
+                tail.checksum != snapshot.tailCRC
             {
                 problems.append(
                     StoreProblem(

@@ -204,9 +204,19 @@ public final class Store: Sendable {
 
     func openReader(_ id: RunID, useSnapshot: Bool) throws(StoreError) -> RunReader {
         let directory = directory(of: id)
-        guard fileSystem.exists(directory).isDirectory else { throw StoreError(.notFound, "no run \(id) in \(path)") }
-        let (loader, fromSnapshot) = try RunLogLoader.open(
-            fileSystem: fileSystem, directory: directory, runID: id, useSnapshot: useSnapshot)
+        let loader: RunLogLoader
+        let fromSnapshot: Bool
+        do throws(StoreError) {
+            // No run directory fails the listing: asked only then, whether it is there costs
+            // opening a run nothing.
+            (loader, fromSnapshot) = try RunLogLoader.open(
+                fileSystem: fileSystem, directory: directory, runID: id, useSnapshot: useSnapshot)
+        } catch {
+            guard fileSystem.exists(directory).isDirectory else {
+                throw StoreError(.notFound, "no run \(id) in \(path)")
+            }
+            throw error
+        }
         return RunReader(
             runID: id, loader: loader, files: SegmentFiles(fileSystem: fileSystem, directory: directory),
             openedFromSnapshot: fromSnapshot)
