@@ -55,6 +55,37 @@ import Testing
     }
 }
 
+@Suite struct UTF8ValidationTests {
+    func agrees(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            String(validatingUTF8Bytes: raw) == String(validating: raw, as: UTF8.self)
+        }
+    }
+
+    @Test func answersAsTheStandardLibraryDoes() {
+        let cases: [[UInt8]] = [
+            [], Array("loss".utf8), Array("val/accuracy μ 学習 🚀".utf8), [0], [0x41, 0, 0x42],
+            [0xEF, 0xBF, 0xBD],  // U+FFFD itself is valid
+            [0x80], [0xBF, 0x41], [0xC0, 0x80], [0xC1, 0xBF], [0xC2], [0xC2, 0x41], [0xE0, 0x80, 0x80],
+            [0xE0, 0xA0], [0xED, 0xA0, 0x80], [0xF0, 0x90, 0x80], [0xF0, 0x90, 0x80, 0x41],
+            [0xF4, 0x90, 0x80, 0x80], [0xF5, 0x80, 0x80, 0x80], [0xFE], [0xFF, 0xFF],
+            Array("ok".utf8) + [0xE2, 0x82], [0xEF, 0xBF, 0xBD, 0xFF],
+        ]
+        for bytes in cases { #expect(agrees(bytes), "\(bytes)") }
+        #expect(cases.filter { $0.withUnsafeBytes { String(validatingUTF8Bytes: $0) == nil } }.count == 17)
+        // Random short strings, most of them with bytes at and above 0x80.
+        var random = SeededRandom(seed: 7)
+        for _ in 0..<20_000 {
+            let count = Int(random.next() % 9)
+            let bytes = (0..<count).map { _ in
+                let r = random.next()
+                return r % 4 == 0 ? UInt8(truncatingIfNeeded: r >> 8) & 0x7F : UInt8(truncatingIfNeeded: r >> 8) | 0x80
+            }
+            #expect(agrees(bytes), "\(bytes)")
+        }
+    }
+}
+
 @Suite struct ZigZagTests {
     @Test(arguments: [7, 8] as [UInt64])
     func zigzagRoundTripsAndKeepsSmallValuesSmall(seed: UInt64) {

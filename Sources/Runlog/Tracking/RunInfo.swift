@@ -209,6 +209,7 @@ public struct RunInfo: Sendable {
                 saw(time)
             }
         }
+        f.metrics.reserveCapacity(index.series.count)  // grown one rehash at a time, it hashed every key again
         for (key, series) in index.series {
             guard let summary = series.summary else { continue }
             f.metrics[key] = MetricSummary(summary)

@@ -60,7 +60,20 @@ struct ByteReader {
     ) throws(DecodeError) -> String {
         let length = Int(try read(Length.self, field))
         let raw = try readBytes(length, field)
-        guard let string = String(validating: raw, as: UTF8.self) else { throw DecodeError("\(field) is not UTF-8") }
+        guard let string = String(validatingUTF8Bytes: raw) else { throw DecodeError("\(field) is not UTF-8") }
         return string
+    }
+}
+
+extension String {
+    /// The string `bytes` spell in UTF-8, or nil when they are not valid UTF-8: what
+    /// `String(validating:as: UTF8.self)` answers, without its generic validation, whose lookups of
+    /// type metadata took a tenth of opening a run from its snapshot. Decoding repairs invalid
+    /// UTF-8, so the decoded bytes equal `bytes` exactly when they were valid (a repair writes
+    /// U+FFFD where an ill-formed sequence began, and U+FFFD's own bytes are never ill-formed).
+    package init?(validatingUTF8Bytes bytes: UnsafeRawBufferPointer) {
+        var decoded = String(decoding: bytes, as: UTF8.self)
+        guard decoded.withUTF8({ $0.elementsEqual(bytes) }) else { return nil }
+        self = decoded
     }
 }

@@ -106,12 +106,14 @@ package struct IndexSnapshot: Sendable {
         let segmentCount = Int(try reader.read(UInt32.self, "segment count"))
         guard segmentCount * 12 <= reader.remaining else { throw DecodeError("segment count beyond the snapshot") }
         var segments: [(UInt32, Int64)] = []
+        segments.reserveCapacity(segmentCount)
         for _ in 0..<segmentCount {
             segments.append((try reader.read(UInt32.self, "segment"), try reader.read(Int64.self, "segment size")))
         }
         var index = RunIndex()
         let recordCount = Int(try reader.read(UInt32.self, "record count"))
         guard recordCount * 5 <= reader.remaining else { throw DecodeError("record count beyond the snapshot") }
+        index.records.reserveCapacity(recordCount)
         for _ in 0..<recordCount {
             let typeByte = try reader.read(UInt8.self, "record type")
             guard let type = RecordType(rawValue: typeByte), type != .block else {
