@@ -68,7 +68,7 @@ struct ByteReader {
 extension String {
     /// The string `bytes` spell in UTF-8, or nil when they are not valid UTF-8: what
     /// `String(validating:as: UTF8.self)` answers, without its generic validation, whose lookups of
-    /// type metadata took a tenth of opening a run from its snapshot. Decoding repairs invalid
+    /// type metadata took about a tenth of opening a run from its snapshot. Decoding repairs invalid
     /// UTF-8, so the decoded bytes equal `bytes` exactly when they were valid (a repair writes
     /// U+FFFD where an ill-formed sequence began, and U+FFFD's own bytes are never ill-formed).
     package init?(validatingUTF8Bytes bytes: UnsafeRawBufferPointer) {

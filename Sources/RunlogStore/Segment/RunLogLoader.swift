@@ -49,7 +49,7 @@ struct RunLogLoader {
 
     /// Reads what was appended since the last call. A segment that disappears under it was deleted
     /// by a compaction, which left a compacted segment in its place: the read starts over.
-    /// `listing`, the run's segments as just listed, saves listing them again on the first try.
+    /// `listing`, the run's directory as just listed, saves listing it again on the first try.
     mutating func refresh(listing: RunDirectoryListing? = nil) throws(StoreError) {
         var attempts = 0
         var listing = listing
