@@ -16,7 +16,12 @@ package enum SegmentName {
 
     /// The sequence numbers of the segments in `directory`, ascending.
     static func list(in directory: String, fileSystem: any FileSystem) throws -> [UInt32] {
-        try fileSystem.contentsOfDirectory(directory).compactMap(sequence(of:)).sorted()
+        sequences(among: try fileSystem.contentsOfDirectory(directory))
+    }
+
+    /// The sequence numbers of the segments among a directory's entries, ascending.
+    static func sequences(among names: [String]) -> [UInt32] {
+        names.compactMap(sequence(of:)).sorted()
     }
 }
 
@@ -30,15 +35,9 @@ struct RunDirectoryListing {
     /// reading it from `offset` then finds nothing, so the read is not made again.
     var end: (sequence: UInt32, offset: Int64)?
 
-    init(segments: [UInt32], tombstoned: Bool) {
-        self.segments = segments
-        self.tombstoned = tombstoned
-    }
-
     init(of directory: String, fileSystem: any FileSystem) throws {
         let names = try fileSystem.contentsOfDirectory(directory)
-        self.init(
-            segments: names.compactMap(SegmentName.sequence(of:)).sorted(),
-            tombstoned: names.contains(Store.tombstoneName))
+        segments = SegmentName.sequences(among: names)
+        tombstoned = names.contains(Store.tombstoneName)
     }
 }
