@@ -56,6 +56,15 @@ extension ActiveRun {
         try append(.attribute(key: RunAttribute.deletedTag, value: key, timestamp: currentTimeMilliseconds()))
     }
 
+    /// Records a logged model the run produced (MLflow's `log_outputs`), once per model.
+    public func logModelOutput(_ output: ModelOutput) throws(RunlogError) {
+        guard !output.modelID.isEmpty else { throw RunlogError(.invalidArgument, "model output has no model id") }
+        try append(
+            .attribute(
+                key: RunAttribute.modelOutput, value: Validation.canonicalJSON(output),
+                timestamp: currentTimeMilliseconds()))
+    }
+
     /// Records a dataset the run used, as MLflow's `log_input` does: `fields` are the dataset's
     /// (`digest`, `source_type`, `source`, `schema`, `profile`) and its tags (`mlflow.data.context`).
     /// Stored as input `dataset:<name>` whose value is `{"name", …fields, "tags": {…}}` as JSON.

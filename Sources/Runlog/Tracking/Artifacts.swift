@@ -35,6 +35,29 @@ enum RunAttribute {
     /// An artifact stored; its value is the `Artifact` as JSON.
     static let artifact = "artifact"
     static let userID = "user_id"
+    /// A logged model the run produced; its value is the `ModelOutput` as JSON.
+    static let modelOutput = "model_output"
+}
+
+/// A logged model a run produced, and the step it was produced at.
+public struct ModelOutput: Sendable, Hashable, Codable {
+    public let modelID: String
+    public let step: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case modelID = "model_id"
+        case step
+    }
+
+    public init(modelID: String, step: Int64) {
+        self.modelID = modelID
+        self.step = step
+    }
+
+    init?(recorded value: String) {
+        guard let output = try? JSONDecoder().decode(ModelOutput.self, from: Data(value.utf8)) else { return nil }
+        self = output
+    }
 }
 
 /// The rules an artifact path follows: relative, 1–1,000 bytes, no empty, `.` or `..` segment, no
@@ -83,11 +106,22 @@ extension TrackingStore {
     public func listArtifacts(of run: RunID, under directory: String = "") throws(RunlogError)
         -> [(path: String, isDirectory: Bool, size: Int64?)]
     {
+        try ArtifactListing.entries(of: try self.run(run).artifacts, under: directory)
+    }
+}
+
+/// Listings of recorded artifacts (a run's or a logged model's), from the record alone.
+enum ArtifactListing {
+    /// The files directly under `directory` ("" for the top), and the directories that hold deeper
+    /// files, each once, sorted by path.
+    static func entries(of artifacts: [String: Artifact], under directory: String) throws(RunlogError)
+        -> [(path: String, isDirectory: Bool, size: Int64?)]
+    {
         if !directory.isEmpty { try ArtifactPath.check(directory) }
         let prefix = directory.isEmpty ? "" : directory + "/"
         var files: [String: Int64] = [:]
         var directories: Set<String> = []
-        for (path, artifact) in try self.run(run).artifacts where path.hasPrefix(prefix) {
+        for (path, artifact) in artifacts where path.hasPrefix(prefix) {
             let rest = path.dropFirst(prefix.count)
             if let slash = rest.firstIndex(of: "/") {
                 directories.insert(prefix + rest[..<slash])
@@ -107,34 +141,7 @@ extension TrackingStore {
     /// recorded size and SHA-256. Returns one line a problem ("artifact cfg/a.json: …"), none
     /// when all is well.
     public func verifyArtifacts(of run: RunID) throws(RunlogError) -> [String] {
-        var problems: [String] = []
-        for (path, artifact) in try self.run(run).artifacts.sorted(by: { $0.key < $1.key }) {
-            let file = artifactDirectory(of: run) + "/" + path
-            let input = Glibc.open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-            guard input >= 0 else {
-                problems.append("artifact \(path): cannot be opened (\(String(cString: strerror(errno))))")
-                continue
-            }
-            defer { Glibc.close(input) }
-            var info = stat()
-            guard fstat(input, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-                problems.append("artifact \(path): not a regular file")
-                continue
-            }
-            do throws(RunlogError) {
-                let (size, digest) = try ArtifactFiles.digest(input, file) {
-                    (_: UnsafeRawBufferPointer) throws(RunlogError) in
-                }
-                if size != artifact.size {
-                    problems.append("artifact \(path): \(size) bytes, \(artifact.size) recorded")
-                } else if digest != artifact.sha256 {
-                    problems.append("artifact \(path): SHA-256 \(digest), \(artifact.sha256) recorded")
-                }
-            } catch {
-                problems.append("artifact \(path): \(error)")
-            }
-        }
-        return problems
+        ArtifactFiles.verify(try self.run(run).artifacts, in: artifactDirectory(of: run))
     }
 }
 
@@ -170,8 +177,19 @@ enum ArtifactFiles {
         _ source: String, as artifactPath: String, of run: RunID, in store: String, moving: Bool,
         followingLinks: Bool
     ) throws(RunlogError) -> Artifact {
+        try keep(
+            source, as: artifactPath, into: directory(of: run, in: store), in: store, moving: moving,
+            followingLinks: followingLinks)
+    }
+
+    /// Copies (or moves) `source` to `artifactPath` under `root` (a directory inside `store`):
+    /// written to a temporary file, fsynced, renamed into place.
+    static func keep(
+        _ source: String, as artifactPath: String, into root: String, in store: String, moving: Bool,
+        followingLinks: Bool
+    ) throws(RunlogError) -> Artifact {
         try ArtifactPath.check(artifactPath)
-        let destination = directory(of: run, in: store) + "/" + artifactPath
+        let destination = root + "/" + artifactPath
         let parent = String(destination[..<destination.lastIndex(of: "/")!])
         try makeDirectories(parent, below: store)
         let temporary = parent + "/.tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
@@ -277,6 +295,39 @@ enum ArtifactFiles {
         guard handle >= 0 else { throw failure("opening \(directory)") }
         defer { close(handle) }
         guard fsync(handle) == 0 else { throw failure("syncing \(directory)") }
+    }
+
+    /// Checks each recorded artifact against its file under `directory`: present, a regular file,
+    /// of the recorded size and SHA-256. One line a problem.
+    static func verify(_ artifacts: [String: Artifact], in directory: String) -> [String] {
+        var problems: [String] = []
+        for (path, artifact) in artifacts.sorted(by: { $0.key < $1.key }) {
+            let file = directory + "/" + path
+            let input = Glibc.open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard input >= 0 else {
+                problems.append("artifact \(path): cannot be opened (\(String(cString: strerror(errno))))")
+                continue
+            }
+            defer { Glibc.close(input) }
+            var info = stat()
+            guard fstat(input, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+                problems.append("artifact \(path): not a regular file")
+                continue
+            }
+            do throws(RunlogError) {
+                let (size, digest) = try ArtifactFiles.digest(input, file) {
+                    (_: UnsafeRawBufferPointer) throws(RunlogError) in
+                }
+                if size != artifact.size {
+                    problems.append("artifact \(path): \(size) bytes, \(artifact.size) recorded")
+                } else if digest != artifact.sha256 {
+                    problems.append("artifact \(path): SHA-256 \(digest), \(artifact.sha256) recorded")
+                }
+            } catch {
+                problems.append("artifact \(path): \(error)")
+            }
+        }
+        return problems
     }
 
     /// Removes `directory` and everything below it (a deleted run's artifacts, at `gc`).

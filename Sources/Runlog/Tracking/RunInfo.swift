@@ -61,6 +61,7 @@ public struct RunInfo: Sendable {
         var inputs: [String: String] = [:]
         var metrics: [String: MetricSummary] = [:]
         var artifacts: [String: Artifact] = [:]
+        var modelOutputs: [ModelOutput] = []
         var damage: [StoreProblem] = []
 
         init() {}
@@ -79,6 +80,7 @@ public struct RunInfo: Sendable {
             inputs = other.inputs
             metrics = other.metrics
             artifacts = other.artifacts
+            modelOutputs = other.modelOutputs
             damage = other.damage
         }
     }
@@ -165,6 +167,12 @@ public struct RunInfo: Sendable {
         set { unique().artifacts = newValue }
         _modify { yield &unique().artifacts }
     }
+    /// Logged models the run produced (MLflow's `outputs.model_outputs`), in the order logged.
+    public internal(set) var modelOutputs: [ModelOutput] {
+        get { fields.modelOutputs }
+        set { unique().modelOutputs = newValue }
+        _modify { yield &unique().modelOutputs }
+    }
     /// Damage found reading the run's log (records or segments skipped or cut off): when not
     /// empty, what this describes — summaries, params, tags — may be missing what was lost, and
     /// history queries refuse the run unless allowed. Empty for a whole run.
@@ -199,6 +207,10 @@ public struct RunInfo: Sendable {
                 case RunAttribute.deletedTag: f.tags[value] = nil
                 case RunAttribute.artifact:
                     if let artifact = Artifact(recorded: value) { f.artifacts[artifact.path] = artifact }
+                case RunAttribute.modelOutput:
+                    if let output = ModelOutput(recorded: value), !f.modelOutputs.contains(output) {
+                        f.modelOutputs.append(output)
+                    }
                 default: break
                 }
                 saw(time)
