@@ -109,11 +109,18 @@ extension Routes {
     }
 }
 
-/// `<experiment>/<run>/artifacts/<path>` of an artifact URL, percent-decoded and checked.
+/// `<experiment>/<run>/artifacts/<path>` or `<experiment>/models/<model id>/artifacts/<path>` of an
+/// artifact URL, percent-decoded and checked.
 struct ArtifactLocation: Sendable {
+    /// Whose files: a run's, or a logged model's.
+    enum Owner: Sendable, Equatable {
+        case run(RunID)
+        case model(String)
+    }
+
     let experimentID: String
-    let run: RunID
-    /// Empty for the run's artifact root.
+    let owner: Owner
+    /// Empty for the owner's artifact root.
     let path: String
 
     /// The location in the request's path after `prefix`, every segment kept (the router's
@@ -131,14 +138,23 @@ struct ArtifactLocation: Sendable {
             }
             decoded += text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         }
-        guard decoded.count >= (allowRoot ? 3 : 4), decoded[2] == "artifacts", let run = RunID(decoded[1]) else {
+        let root: Int
+        if decoded.count >= 4, decoded[1] == "models", decoded[3] == "artifacts", decoded[2].hasPrefix("m-") {
+            owner = .model(decoded[2])
+            root = 4
+        } else if decoded.count >= 3, decoded[2] == "artifacts", let run = RunID(decoded[1]) {
+            owner = .run(run)
+            root = 3
+        } else {
             throw MLflowError.invalid(
                 "artifact paths are <experiment id>/<run id>/artifacts/<path>, not '\(decoded.joined(separator: "/").prefix(200))'"
             )
         }
+        guard decoded.count >= root + (allowRoot ? 0 : 1) else {
+            throw MLflowError.invalid("artifact path '\(decoded.joined(separator: "/").prefix(200))' names no file")
+        }
         experimentID = decoded[0]
-        self.run = run
-        path = decoded.dropFirst(3).joined(separator: "/")
+        path = decoded.dropFirst(root).joined(separator: "/")
         if !path.isEmpty {
             do throws(RunlogError) {
                 try ArtifactPath.check(path)
@@ -159,31 +175,50 @@ extension StoreAdapter {
     }
 
     func checkWritable(_ location: ArtifactLocation) throws(MLflowError) {
-        let info = try info(location.run)
-        guard info.experimentID == location.experimentID else {
-            throw MLflowError(
-                .resourceDoesNotExist, "Run '\(location.run)' is not in experiment \(location.experimentID)")
-        }
-        guard info.lifecycle == .active else {
-            throw MLflowError.invalid(
-                "The run \(location.run) must be in the 'active' state. Current state is deleted.")
+        switch location.owner {
+        case .run(let id):
+            let info = try info(id)
+            guard info.experimentID == location.experimentID else {
+                throw MLflowError(.resourceDoesNotExist, "Run '\(id)' is not in experiment \(location.experimentID)")
+            }
+            guard info.lifecycle == .active else {
+                throw MLflowError.invalid("The run \(id) must be in the 'active' state. Current state is deleted.")
+            }
+        case .model(let id):
+            _ = try loggedModel(id, in: location.experimentID)
         }
     }
 
     func storeArtifact(_ location: ArtifactLocation, file: String) throws(MLflowError) {
         try checkWritable(location)
-        try run { () throws(RunlogError) in
-            try writers.with(location.run) { (run) throws(RunlogError) in
-                _ = try run.logArtifact(file: file, path: location.path, moving: true)  // flushes
+        switch location.owner {
+        case .run(let id):
+            try run { () throws(RunlogError) in
+                try writers.with(id) { (run) throws(RunlogError) in
+                    _ = try run.logArtifact(file: file, path: location.path, moving: true)  // flushes
+                }
+            }
+        case .model(let id):
+            try run { () throws(RunlogError) in
+                _ = try models.keepArtifact(file: file, path: location.path, of: id, moving: true)
             }
         }
     }
 
     func artifactFile(_ location: ArtifactLocation) throws(MLflowError) -> (Artifact, String) {
-        try refreshIfForeign(location.run)
-        guard (try info(location.run)).experimentID == location.experimentID,
-            let file = try run({ () throws(RunlogError) in try store.artifactFile(of: location.run, location.path) })
-        else { throw MLflowError(.resourceDoesNotExist, "No artifact '\(location.path)' in run \(location.run)") }
+        let file: (Artifact, String)?
+        switch location.owner {
+        case .run(let id):
+            try refreshIfForeign(id)
+            guard (try info(id)).experimentID == location.experimentID else { file = nil; break }
+            file = try run { () throws(RunlogError) in try store.artifactFile(of: id, location.path) }
+        case .model(let id):
+            _ = try loggedModel(id, in: location.experimentID)
+            file = try run { () throws(RunlogError) in try models.artifactFile(of: id, location.path) }
+        }
+        guard let file else {
+            throw MLflowError(.resourceDoesNotExist, "No such artifact: '\(location.path)'")
+        }
         return file
     }
 
@@ -191,9 +226,14 @@ extension StoreAdapter {
     func listArtifacts(proxyPath: String?) throws(MLflowError) -> ListArtifactsResponse {
         guard let proxyPath, !proxyPath.isEmpty else { return ListArtifactsResponse(files: []) }
         let location = try ArtifactLocation(proxyPath.split(separator: "/").map(String.init), allowRoot: true)
-        try refreshIfForeign(location.run)
-        let entries = try run { () throws(RunlogError) in
-            try store.listArtifacts(of: location.run, under: location.path)
+        let entries: [(path: String, isDirectory: Bool, size: Int64?)]
+        switch location.owner {
+        case .run(let id):
+            try refreshIfForeign(id)
+            entries = try run { () throws(RunlogError) in try store.listArtifacts(of: id, under: location.path) }
+        case .model(let id):
+            _ = try loggedModel(id, in: location.experimentID)
+            entries = try run { () throws(RunlogError) in try models.listArtifacts(of: id, under: location.path) }
         }
         return ListArtifactsResponse(
             files: entries.map { entry in
@@ -208,9 +248,19 @@ extension StoreAdapter {
         let id = try runID(text)
         try refreshIfForeign(id)
         let info = try info(id)
-        let entries = try run { () throws(RunlogError) in try store.listArtifacts(of: id, under: path ?? "") }
+        let directory = Self.relative(path)
+        let entries = try run { () throws(RunlogError) in try store.listArtifacts(of: id, under: directory) }
         return ListArtifactsResponse(
             root_uri: "mlflow-artifacts:/\(info.experimentID)/\(id)/artifacts",
             files: entries.map { WireFileInfo(path: $0.path, is_dir: $0.isDirectory, file_size: $0.size) })
+    }
+
+    /// A live logged model of `experimentID`, for its artifact routes.
+    private func loggedModel(_ id: String, in experimentID: String) throws(MLflowError) -> LoggedModel {
+        let model = try modelRead { () throws(RunlogError) in try models.loggedModel(id) }
+        guard model.experimentID == experimentID else {
+            throw MLflowError(.resourceDoesNotExist, "Logged model '\(id)' is not in experiment \(experimentID)")
+        }
+        return model
     }
 }

@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import NIOPosix
 import Runlog
+import RunlogUI
 
 /// Registers MLflow's endpoints under both of MLflow's prefixes. Every handler's store work runs on
 /// the server's thread pool, never on an event loop: a flush may wait for an fsync.
@@ -18,9 +19,8 @@ struct Routes: Sendable {
         registerRuns(on: router)
         registerMetrics(on: router)
         registerArtifacts(on: router)
-        // The client lists a run's logged models beside its artifacts (`list_artifacts`): this
-        // store keeps none, and says so. Every other logged-model endpoint is ENDPOINT_NOT_FOUND.
-        post(router, "logged-models/search") { (_: StoreAdapter, _: Empty) in NoLoggedModels() }
+        registerLoggedModels(on: router)
+        registerRegistry(on: router)
     }
 
     private func registerExperiments(on router: Router<BasicRequestContext>) {
@@ -54,6 +54,7 @@ struct Routes: Sendable {
         post(router, "runs/delete-tag") { a, r in try a.deleteTag(r) }
         post(router, "runs/log-batch", reading: LogBatchRequest.init(json:)) { a, r in try a.logBatch(r) }
         post(router, "runs/log-inputs") { a, r in try a.logInputs(r) }
+        post(router, "runs/outputs") { a, r in try a.logOutputs(r) }
     }
 
     private func registerMetrics(on router: Router<BasicRequestContext>) {
@@ -79,12 +80,21 @@ struct Routes: Sendable {
     // MARK: Registration
 
     /// A POST endpoint taking a JSON body, decoded with `Codable`.
-    private func post<Body: Decodable & Sendable, Answer: Encodable & Sendable>(
+    func post<Body: Decodable & Sendable, Answer: Encodable & Sendable>(
         _ router: Router<BasicRequestContext>, _ path: String,
         _ handler: @escaping @Sendable (StoreAdapter, Body) throws -> Answer
     ) {
-        post(
-            router, path,
+        on(router, .post, path) { a, body, _ in try handler(a, body) }
+    }
+
+    /// An endpoint of `method` taking a JSON body decoded with `Codable`; the handler also gets
+    /// the path's parameters (`{model_id}`), percent-decoded.
+    func on<Body: Decodable & Sendable, Answer: Encodable & Sendable>(
+        _ router: Router<BasicRequestContext>, _ method: HTTPRequest.Method, _ path: String,
+        _ handler: @escaping @Sendable (StoreAdapter, Body, PathParameters) throws -> Answer
+    ) {
+        on(
+            router, method, path,
             reading: { (bytes) throws(MLflowError) in
                 do {
                     return try WireCoding.decoder().decode(Body.self, from: bytes)
@@ -102,29 +112,49 @@ struct Routes: Sendable {
         reading: @escaping @Sendable (Data) throws(MLflowError) -> Body,
         _ handler: @escaping @Sendable (StoreAdapter, Body) throws -> Answer
     ) {
+        on(router, .post, path, reading: reading) { a, body, _ in try handler(a, body) }
+    }
+
+    /// An endpoint of `method` taking a JSON body that `reading` turns into its request.
+    private func on<Body: Sendable, Answer: Encodable & Sendable>(
+        _ router: Router<BasicRequestContext>, _ method: HTTPRequest.Method, _ path: String,
+        reading: @escaping @Sendable (Data) throws(MLflowError) -> Body,
+        _ handler: @escaping @Sendable (StoreAdapter, Body, PathParameters) throws -> Answer
+    ) {
         let adapter = adapter
         let pool = pool
         for prefix in Self.prefixes {
-            router.post(RouterPath(prefix + path)) { request, _ -> Response in
+            router.on(RouterPath(prefix + path), method: method) { request, context -> Response in
+                let parameters = PathParameters(context)
                 let bytes = try await Self.body(request)
                 return try await pool.runIfActive { () throws -> Response in
-                    try Self.json(try handler(adapter, try reading(bytes)))
+                    try Self.json(try handler(adapter, try reading(bytes), parameters))
                 }
             }
         }
     }
 
     /// A GET endpoint taking its arguments from the query string.
-    private func get<Answer: Encodable & Sendable>(
+    func get<Answer: Encodable & Sendable>(
         _ router: Router<BasicRequestContext>, _ path: String,
         _ handler: @escaping @Sendable (StoreAdapter, Query) throws -> Answer
+    ) {
+        get(router, path) { a, q, _ in try handler(a, q) }
+    }
+
+    /// A GET endpoint taking its arguments from the query string and the path (`{model_id}`).
+    func get<Answer: Encodable & Sendable>(
+        _ router: Router<BasicRequestContext>, _ path: String,
+        _ handler: @escaping @Sendable (StoreAdapter, Query, PathParameters) throws -> Answer
     ) {
         let adapter = adapter
         let pool = pool
         for prefix in Self.prefixes {
-            router.get(RouterPath(prefix + path)) { request, _ -> Response in
+            router.get(RouterPath(prefix + path)) { request, context -> Response in
                 let query = Query(request)
-                return try await pool.runIfActive { () throws -> Response in try Self.json(try handler(adapter, query))
+                let parameters = PathParameters(context)
+                return try await pool.runIfActive { () throws -> Response in
+                    try Self.json(try handler(adapter, query, parameters))
                 }
             }
         }
@@ -159,17 +189,18 @@ struct Routes: Sendable {
     }
 }
 
-/// The query string's arguments, decoded.
+/// The query string's arguments, decoded as MLflow's server (Flask) decodes them: `+` is a
+/// space, `%XX` a byte, and a repeated name keeps every value in order.
 struct Query: Sendable {
-    private let pairs: [(String, String)]
+    private let fields: [String: [String]]
 
     init(_ request: Request) {
-        pairs = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+        fields = UIRequest.fields(Substring(request.uri.query ?? ""))
     }
 
-    func string(_ name: String) -> String? { pairs.first { $0.0 == name }?.1 }
+    func string(_ name: String) -> String? { fields[name]?.first }
 
-    func strings(_ name: String) -> [String] { pairs.filter { $0.0 == name }.map(\.1) }
+    func strings(_ name: String) -> [String] { fields[name] ?? [] }
 
     func int64(_ name: String) throws(MLflowError) -> Int64? {
         guard let text = string(name), !text.isEmpty else { return nil }
@@ -190,4 +221,19 @@ struct Query: Sendable {
                 "Invalid value '\(text.prefix(60))' for parameter '\(name)': expected true or false")
         }
     }
+}
+
+/// A route's path parameters (`{model_id}`), percent-decoded.
+struct PathParameters: Sendable {
+    private let values: [String: String]
+
+    init(_ context: BasicRequestContext) {
+        var values: [String: String] = [:]
+        for (name, value) in context.parameters {
+            values[String(name)] = String(value).removingPercentEncoding ?? String(value)
+        }
+        self.values = values
+    }
+
+    subscript(_ name: String) -> String { values[name] ?? "" }
 }

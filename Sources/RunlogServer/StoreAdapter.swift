@@ -13,6 +13,8 @@ import Synchronization
 final class StoreAdapter: Sendable {
     let store: TrackingStore
     let writers: RunWriters
+    /// Logged models and the model registry (`<store>/models/`).
+    let models: ModelStore
     let logger: Logger
     private let refreshInterval: Duration
     private let lastRefresh = Mutex<ContinuousClock.Instant>(.now)
@@ -26,6 +28,7 @@ final class StoreAdapter: Sendable {
         self.logger = logger
         self.refreshInterval = refreshInterval
         self.writers = RunWriters(store: store, logger: logger, maxOpen: maxOpenWriters)
+        self.models = try ModelStore(storePath: store.path)
         try store.experiment(named: "Default", id: StoreAdapter.defaultExperimentID)
     }
 
@@ -124,7 +127,7 @@ final class StoreAdapter: Sendable {
     }
 
     @discardableResult
-    private func activeExperiment(_ id: String) throws(MLflowError) -> Experiment {
+    func activeExperiment(_ id: String) throws(MLflowError) -> Experiment {
         let experiment = try experiment(id)
         guard experiment.lifecycle == .active else {
             throw MLflowError(
@@ -240,12 +243,17 @@ final class StoreAdapter: Sendable {
         }
         var points: [BatchMetric] = []
         points.reserveCapacity(metrics.count)
+        var linked: [(BatchMetric, IncomingMetric)] = []
         for (i, metric) in metrics.enumerated() {
-            points.append(
-                BatchMetric(
-                    key: try required(metric.key, "metrics[\(i)].key"),
-                    value: try required(metric.value, "metrics[\(i)].value"),
-                    timestamp: try required(metric.timestamp, "metrics[\(i)].timestamp"), step: metric.step ?? 0))
+            let point = BatchMetric(
+                key: try required(metric.key, "metrics[\(i)].key"),
+                value: try required(metric.value, "metrics[\(i)].value"),
+                timestamp: try required(metric.timestamp, "metrics[\(i)].timestamp"), step: metric.step ?? 0)
+            if metric.model_id != nil { linked.append((point, metric)) } else { points.append(point) }
+        }
+        if !linked.isEmpty {
+            _ = try info(id)
+            points += try linkModelMetrics(id, linked)
         }
         try write(id) { (run) throws(RunlogError) in
             try run.logBatch(
@@ -395,9 +403,11 @@ final class StoreAdapter: Sendable {
         return viewType
     }
 
-    static func maxResults(_ value: Int64?, default defaultValue: Int, limit: Int) throws(MLflowError) -> Int {
+    static func maxResults(_ value: Int64?, default defaultValue: Int, limit: Int, allowingZero: Bool = false)
+        throws(MLflowError) -> Int
+    {
         guard let value else { return defaultValue }
-        guard value >= 1, value <= Int64(limit) else {
+        guard value >= (allowingZero ? 0 : 1), value <= Int64(limit) else {
             throw MLflowError.invalid(
                 "Invalid value \(value) for parameter 'max_results' supplied. It must be at most \(limit) and positive."
             )

@@ -8,8 +8,3 @@ struct ListArtifactsResponse: Encodable {
     var root_uri: String?
     let files: [WireFileInfo]
 }
-
-/// The answer to `logged-models/search`: this server keeps no logged models.
-struct NoLoggedModels: Codable, Sendable {
-    var models: [String] = []
-}

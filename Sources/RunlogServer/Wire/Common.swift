@@ -67,6 +67,10 @@ struct IncomingMetric: Decodable, Sendable {
     var value: Double?
     var timestamp: Int64?
     var step: Int64?
+    /// The logged model the value belongs to (MLflow 3), and the dataset it was measured on.
+    var model_id: String?
+    var dataset_name: String?
+    var dataset_digest: String?
 
     /// One metric object of a `log-batch` body; `keys` holds the keys of the metrics before it.
     init(_ reader: inout JSONReader, keys: inout JSONReader.StringCache) throws(MLflowError) {
@@ -77,6 +81,9 @@ struct IncomingMetric: Decodable, Sendable {
             case "value": value = try reader.double()
             case "timestamp": timestamp = try reader.int64()
             case "step": step = try reader.int64()
+            case "model_id": model_id = try reader.string()
+            case "dataset_name": dataset_name = try reader.string()
+            case "dataset_digest": dataset_digest = try reader.string()
             default: try reader.skip()
             }
         }

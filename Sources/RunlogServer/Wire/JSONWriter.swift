@@ -302,6 +302,15 @@ extension WireRun: JSONWritable {
             writer.optionalString("profile", dataset.profile)
             writer.raw("}}")
         }
+        writer.raw(#"]},"outputs":{"model_outputs":["#)
+        for (i, output) in outputs.model_outputs.enumerated() {
+            writer.raw(i == 0 ? "{" : ",{")
+            writer.field("model_id", first: true)
+            writer.string(output.modelID)
+            writer.field("step")
+            writer.int(output.step)
+            writer.raw("}")
+        }
         writer.raw("]}}")
     }
 }

@@ -47,6 +47,10 @@ struct WireDatasetInput: Codable, Sendable {
     let dataset: WireDataset
 }
 
+struct WireRunOutputs: Encodable, Sendable {
+    let model_outputs: [ModelOutput]
+}
+
 struct WireRunInputs: Encodable, Sendable {
     let dataset_inputs: [WireDatasetInput]
 }
@@ -56,8 +60,10 @@ struct WireRun: Encodable, Sendable {
     let info: WireRunInfo
     let data: WireRunData
     let inputs: WireRunInputs
+    let outputs: WireRunOutputs
 
     init(_ run: RunInfo) {
+        outputs = WireRunOutputs(model_outputs: run.modelOutputs)
         info = WireRunInfo(run)
         data = WireRunData(
             metrics: run.metrics.keys.sorted().map { key in
