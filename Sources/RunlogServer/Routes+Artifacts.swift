@@ -127,17 +127,18 @@ struct ArtifactLocation: Sendable {
     /// catch-all drops empty ones, which would hide `a//b`).
     init(_ request: Request, after prefix: String) throws(MLflowError) {
         let rest = request.uri.path.dropFirst(prefix.count + 1)
-        try self.init(rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init), allowRoot: false)
-    }
-
-    init(_ segments: [String], allowRoot: Bool) throws(MLflowError) {
         var decoded: [String] = []
-        for segment in segments {
+        for segment in rest.split(separator: "/", omittingEmptySubsequences: false) {
             guard let text = segment.removingPercentEncoding, !text.contains("/") || segment == text else {
                 throw MLflowError.invalid("artifact path segment '\(segment.prefix(80))' is not valid")
             }
             decoded += text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         }
+        try self.init(decoded, allowRoot: false)
+    }
+
+    /// The location of decoded segments (a listing's `path`, which the query string decoded).
+    init(_ decoded: [String], allowRoot: Bool) throws(MLflowError) {
         let root: Int
         if decoded.count >= 4, decoded[1] == "models", decoded[3] == "artifacts", decoded[2].hasPrefix("m-") {
             owner = .model(decoded[2])
@@ -225,7 +226,9 @@ extension StoreAdapter {
     /// The proxy's listing: entries directly under `path`, named by their last segment.
     func listArtifacts(proxyPath: String?) throws(MLflowError) -> ListArtifactsResponse {
         guard let proxyPath, !proxyPath.isEmpty else { return ListArtifactsResponse(files: []) }
-        let location = try ArtifactLocation(proxyPath.split(separator: "/").map(String.init), allowRoot: true)
+        // `.` names the directory it is in (the client lists `…/artifacts/.` to download a whole run).
+        let segments = proxyPath.split(separator: "/").filter { $0 != "." }.map(String.init)
+        let location = try ArtifactLocation(segments, allowRoot: true)
         let entries: [(path: String, isDirectory: Bool, size: Int64?)]
         switch location.owner {
         case .run(let id):

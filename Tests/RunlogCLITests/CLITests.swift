@@ -352,7 +352,7 @@ final class Workspace {
             "line 5: metric key \"../x\" has a \"..\" path segment",
             "line 6: metric key is empty",
             "line 7: step \"9223372036854775808\" is not an integer",
-            "line 8: metric key \"nulU+0key\" contains U+0; keys may hold letters, digits and _ - . / space",
+            "line 8: metric key \"nulU+0key\" contains U+0; keys may hold letters, digits and _ - . / : space",
             "line 9: metric key \"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk…\" is 300 characters; the limit is 250",
         ]
         #expect(Array(csv.err.split(separator: "\n").prefix(expected.count)) == expected.map { Substring($0) })

@@ -212,7 +212,7 @@ import Testing
     /// Names, params and tags are data: markup in them is shown as text on every page.
     @Test func markupInDataIsText() throws {
         let fixture = try UIStore()
-        // Keys are plain (letters, digits, _ - . / space) and names refuse control characters;
+        // Keys are plain (letters, digits, _ - . / : space) and names refuse control characters;
         // values may hold anything.
         let hostile = "<script>alert(1)</script>\u{202E}\"'"
         let control = hostile + "\u{1B}]0;x\u{07}"

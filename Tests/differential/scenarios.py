@@ -181,11 +181,163 @@ def errors():
     }
 
 
-SCENARIOS = [fluent, async_logging, client_batch, search, inputs, artifacts, errors]
+def toy_data():
+    from sklearn.datasets import make_classification
+    return make_classification(n_samples=200, n_features=5, random_state=0)
+
+
+def models():
+    """log_model, then load_model through every kind of URI, and the registry around it."""
+    from sklearn.linear_model import LogisticRegression
+    X, y = toy_data()
+    mlflow.set_experiment("models")
+    with mlflow.start_run() as run:
+        mlflow.log_param("C", 0.5)
+        mlflow.log_metric("acc", 0.9, step=0, timestamp=1)
+        info = mlflow.sklearn.log_model(LogisticRegression(C=0.5).fit(X, y), name="model", input_example=X[:2])
+    client = MlflowClient()
+    predict = lambda uri: mlflow.sklearn.load_model(uri).predict(X[:8]).tolist()
+    expected = LogisticRegression(C=0.5).fit(X, y).predict(X[:8]).tolist()
+    logged = client.get_logged_model(info.model_id)
+    result = {
+        "runs_uri": predict(f"runs:/{run.info.run_id}/model") == expected,
+        "model_uri": predict(info.model_uri) == expected,
+        "pyfunc": mlflow.pyfunc.load_model(info.model_uri).predict(X[:8]).tolist() == expected,
+        "flavors": sorted(mlflow.models.get_model_info(info.model_uri).flavors),
+        "logged": {"name": logged.name, "status": str(logged.status), "params": logged.params,
+                   "metrics": [(m.key, m.value, m.step) for m in logged.metrics],
+                   "source_run": logged.source_run_id == run.info.run_id},
+        "outputs": [o.model_id == info.model_id for o in client.get_run(run.info.run_id).outputs.model_outputs],
+        "files": sorted(f.path for f in client.list_logged_model_artifacts(info.model_id)),
+        "acc_history": history(client, run.info.run_id, "acc"),
+        "search": [m.name for m in client.search_logged_models([run.info.experiment_id], filter_string="name = 'model'")],
+    }
+    mv = mlflow.register_model(info.model_uri, "churn model")
+    client.set_registered_model_alias("churn model", "champion", mv.version)
+    client.set_registered_model_tag("churn model", "team", "risk")
+    client.set_model_version_tag("churn model", mv.version, "validated", "yes")
+    client.update_registered_model("churn model", description="scores churn")
+    second = client.create_model_version("churn model", f"runs:/{run.info.run_id}/model", run.info.run_id)
+    client.transition_model_version_stage("churn model", second.version, "Staging")
+    registered = client.get_registered_model("churn model")
+    by_alias = client.get_model_version_by_alias("churn model", "champion")
+    result["registry"] = {
+        "versions": [mv.version, second.version],
+        "alias_load": predict("models:/churn model@champion") == expected,
+        "version_load": predict("models:/churn model/1") == expected,
+        "aliases": registered.aliases, "tags": registered.tags, "description": registered.description,
+        "latest": sorted((v.version, v.current_stage) for v in registered.latest_versions),
+        "by_alias": (by_alias.version, by_alias.aliases, by_alias.tags),
+        "search": [m.name for m in client.search_registered_models(filter_string="name LIKE 'churn%'")],
+        "versions_search": sorted(v.version for v in client.search_model_versions("name = 'churn model'")),
+        "download_uri_kind": client.get_model_version_download_uri("churn model", "1").split("/")[-3],
+        "duplicate": error_code(lambda: client.create_registered_model("churn model")),
+        "missing": error_code(lambda: client.get_registered_model("nope")),
+        "reserved_alias": error_code(lambda: client.set_registered_model_alias("churn model", "v1", "1")),
+        "missing_alias": error_code(lambda: client.get_model_version_by_alias("churn model", "nope")),
+    }
+    client.rename_registered_model("churn model", "churn model v2")
+    client.delete_model_version("churn model v2", second.version)
+    result["after"] = {
+        "versions": sorted(v.version for v in client.search_model_versions("name = 'churn model v2'")),
+        "old_name": error_code(lambda: client.get_registered_model("churn model")),
+    }
+    client.delete_registered_model("churn model v2")
+    result["deleted"] = [m.name for m in client.search_registered_models()]
+    return result
+
+
+def autolog_sklearn():
+    """sklearn autolog with its defaults: a GridSearchCV parent, its child runs, the model."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    X, y = toy_data()
+    mlflow.set_experiment("autolog sklearn")
+    mlflow.sklearn.autolog()
+    try:
+        with mlflow.start_run() as run:
+            GridSearchCV(LogisticRegression(max_iter=200), {"C": [0.1, 1.0]}, cv=3).fit(X, y)
+    finally:
+        mlflow.sklearn.autolog(disable=True)
+    frame = mlflow.search_runs()
+    client = MlflowClient()
+    return {
+        "runs": len(frame), "status": sorted(frame["status"]),
+        "metric_columns": sorted(c for c in frame.columns if c.startswith("metrics.")),
+        "best_cv_score": sorted(value(v) for v in frame["metrics.best_cv_score"].tolist()),
+        "children": len(client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{run.info.run_id}'")),
+        "artifacts": sorted(a.path for a in client.list_artifacts(run.info.run_id)),
+        "loads": mlflow.sklearn.load_model(f"runs:/{run.info.run_id}/model").predict(X[:4]).tolist(),
+    }
+
+
+def autolog_lightgbm():
+    import lightgbm as lgb
+    X, y = toy_data()
+    mlflow.set_experiment("autolog lightgbm")
+    mlflow.lightgbm.autolog()
+    try:
+        with mlflow.start_run() as run:
+            lgb.train({"objective": "binary", "verbose": -1, "seed": 1}, lgb.Dataset(X, y), num_boost_round=5)
+    finally:
+        mlflow.lightgbm.autolog(disable=True)
+    client = MlflowClient()
+    got = client.get_run(run.info.run_id)
+    model_id = got.outputs.model_outputs[0].model_id
+    return {
+        "status": got.info.status, "params": sorted(got.data.params),
+        "artifacts": sorted(a.path for a in client.list_artifacts(run.info.run_id)),
+        "model_files": sorted(f.path for f in client.list_logged_model_artifacts(model_id)),
+        "loads": len(mlflow.lightgbm.load_model(f"models:/{model_id}").predict(X[:4])),
+    }
+
+
+SECOND_PROCESS = """
+import mlflow
+mlflow.set_experiment("Churn Model v2 #1 & ü+")
+with mlflow.start_run(run_name="from a second process") as run:
+    mlflow.log_metric("val acc:top-1", 0.5, step=1, timestamp=1)
+print(run.info.experiment_id)
+"""
+
+
+def names_with_spaces():
+    """Names with spaces and other characters MLflow accepts, set from two processes."""
+    import subprocess
+    mlflow.set_experiment("Churn Model v2 #1 & ü+")
+    directory = tempfile.mkdtemp()
+    # MLflow's server refuses "#" in a path it lists ("Invalid path"), so it stands in a file name only.
+    os.makedirs(os.path.join(directory, "my plots", "a+b & c%"))
+    for name in ["loss curve.txt", "a+b & c%/50% ü & more.txt"]:
+        with open(os.path.join(directory, "my plots", name), "w") as f:
+            f.write(name)
+    with mlflow.start_run(run_name="first") as run:
+        mlflow.log_metric("val acc:top-1", 0.25, step=0, timestamp=1)
+        mlflow.log_artifacts(os.path.join(directory, "my plots"), artifact_path="my plots")
+    second = subprocess.run([sys.executable, "-c", SECOND_PROCESS], capture_output=True, text=True, timeout=300)
+    client = MlflowClient()
+    out = tempfile.mkdtemp()
+    downloaded = client.download_artifacts(run.info.run_id, "my plots", out)
+    return {
+        "same_experiment": second.stdout.strip().splitlines()[-1:] == [run.info.experiment_id],
+        "runs": sorted(r.info.run_name for r in mlflow.search_runs(experiment_names=["Churn Model v2 #1 & ü+"], output_format="list")),
+        "history": history(client, run.info.run_id, "val acc:top-1"),
+        "listing": sorted((f.path, f.is_dir) for f in client.list_artifacts(run.info.run_id, "my plots")),
+        "nested": sorted(f.path for f in client.list_artifacts(run.info.run_id, "my plots/a+b & c%")),
+        "downloaded": sorted(os.path.relpath(os.path.join(d, f), downloaded) for d, _, fs in os.walk(downloaded) for f in fs),
+        "root_download": sorted(os.listdir(client.download_artifacts(run.info.run_id, ".", tempfile.mkdtemp()))),
+    }
+
+
+SCENARIOS = [fluent, async_logging, client_batch, search, inputs, artifacts, errors, models, autolog_sklearn,
+             autolog_lightgbm, names_with_spaces]
 
 if __name__ == "__main__":
     results = {}
+    only = set(sys.argv[2:])
     for scenario in SCENARIOS:
+        if only and scenario.__name__ not in only:
+            continue
         try:
             results[scenario.__name__] = scenario()
         except Exception as e:  # reported, and compared like any other result

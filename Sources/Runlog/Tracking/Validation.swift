@@ -11,7 +11,7 @@ enum Validation {
     static let maxInputValueLength = 8000
 
     /// Keys of metrics, params, tags and inputs: 1–250 characters of letters, digits and
-    /// `_ - . / space`, with no empty or `..` path segment.
+    /// `_ - . / : space`, with no empty or `..` path segment.
     static func key(_ key: String, _ what: String) throws(RunlogError) {
         guard !key.isEmpty else { throw RunlogError(.invalidArgument, "\(what) key is empty") }
         guard key.count <= maxKeyLength else {
@@ -22,7 +22,7 @@ enum Validation {
         if let bad = key.unicodeScalars.first(where: { !isKeyCharacter($0) }) {
             throw RunlogError(
                 .invalidArgument,
-                "\(what) key \(quoted(key)) contains \(describe(bad)); keys may hold letters, digits and _ - . / space")
+                "\(what) key \(quoted(key)) contains \(describe(bad)); keys may hold letters, digits and _ - . / : space")
         }
         for segment in key.split(separator: "/", omittingEmptySubsequences: false) {
             if segment.isEmpty {
@@ -91,7 +91,7 @@ enum Validation {
 
     private static func isKeyCharacter(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar {
-        case "_", "-", ".", "/", " ": true
+        case "_", "-", ".", "/", " ", ":": true
         default: scalar.properties.isAlphabetic || scalar.properties.numericType == .decimal
         }
     }
