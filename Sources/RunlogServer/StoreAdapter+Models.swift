@@ -65,9 +65,7 @@ extension StoreAdapter {
 
     func searchLoggedModels(_ request: SearchLoggedModelsRequest) throws(MLflowError) -> SearchLoggedModelsResponse {
         guard let experiments = request.experiment_ids, !experiments.isEmpty else {
-            throw MLflowError.invalid(
-                "Missing value for required parameter 'experiment_ids'. See the API docs for more information about "
-                    + "request parameters.")
+            throw MLflowError.missing("experiment_ids")
         }
         let maxResults = try Self.maxResults(request.max_results, default: 50, limit: Limits.searchResults)
         let order = try (request.order_by ?? []).map { (o) throws(MLflowError) in
@@ -140,7 +138,7 @@ extension StoreAdapter {
     // MARK: Registry
 
     func createRegisteredModel(_ request: RegisteredModelRequest) throws(MLflowError) -> RegisteredModelResponse {
-        let name = try mlflowRequired(request.name, "name")
+        let name = try required(request.name, "name")
         for tag in request.tags ?? [] { try checkKey(tag.key, "tag") }
         let model = try run { () throws(RunlogError) in
             try models.createRegisteredModel(
@@ -150,20 +148,20 @@ extension StoreAdapter {
     }
 
     func registeredModel(name: String?) throws(MLflowError) -> RegisteredModelResponse {
-        let name = try mlflowRequired(name, "name")
+        let name = try required(name, "name")
         let model = try modelRead { () throws(RunlogError) in try models.registeredModel(name) }
         return RegisteredModelResponse(registered_model: WireRegisteredModel(model))
     }
 
     func renameRegisteredModel(_ request: RegisteredModelRequest) throws(MLflowError) -> RegisteredModelResponse {
-        let name = try mlflowRequired(request.name, "name")
-        let newName = try mlflowRequired(request.new_name, "new_name")
+        let name = try required(request.name, "name")
+        let newName = try required(request.new_name, "new_name")
         let model = try run { () throws(RunlogError) in try models.renameRegisteredModel(name, to: newName) }
         return RegisteredModelResponse(registered_model: WireRegisteredModel(model))
     }
 
     func updateRegisteredModel(_ request: RegisteredModelRequest) throws(MLflowError) -> RegisteredModelResponse {
-        let name = try mlflowRequired(request.name, "name")
+        let name = try required(request.name, "name")
         let model = try run { () throws(RunlogError) in
             try models.updateRegisteredModel(name, description: request.description)
         }
@@ -171,51 +169,50 @@ extension StoreAdapter {
     }
 
     func deleteRegisteredModel(_ request: RegisteredModelRequest) throws(MLflowError) -> Empty {
-        let name = try mlflowRequired(request.name, "name")
+        let name = try required(request.name, "name")
         try run { () throws(RunlogError) in try models.deleteRegisteredModel(name) }
         return Empty()
     }
 
     func setRegisteredModelTag(_ request: RegisteredModelRequest) throws(MLflowError) -> Empty {
-        let name = try mlflowRequired(request.name, "name")
-        let key = try mlflowRequired(request.key, "key")
+        let name = try required(request.name, "name")
+        let key = try required(request.key, "key")
         try checkKey(key, "tag")
-        let value = try required(request.value, "value") as String?
-        try run { () throws(RunlogError) in try models.setRegisteredModelTag(name, key, value ?? "") }
+        try run { () throws(RunlogError) in try models.setRegisteredModelTag(name, key, request.value ?? "") }
         return Empty()
     }
 
     func deleteRegisteredModelTag(_ request: RegisteredModelRequest) throws(MLflowError) -> Empty {
-        let name = try mlflowRequired(request.name, "name")
-        let key = try mlflowRequired(request.key, "key")
+        let name = try required(request.name, "name")
+        let key = try required(request.key, "key")
         try run { () throws(RunlogError) in try models.deleteRegisteredModelTag(name, key) }
         return Empty()
     }
 
     func setAlias(_ request: RegisteredModelRequest) throws(MLflowError) -> Empty {
-        let name = try mlflowRequired(request.name, "name")
-        let alias = try mlflowRequired(request.alias, "alias")
+        let name = try required(request.name, "name")
+        let alias = try required(request.alias, "alias")
         let version = try Self.versionNumber(request.version)
         try run { () throws(RunlogError) in try models.setAlias(alias, of: name, to: version) }
         return Empty()
     }
 
     func deleteAlias(name: String?, alias: String?) throws(MLflowError) -> Empty {
-        let name = try mlflowRequired(name, "name")
-        let alias = try mlflowRequired(alias, "alias")
+        let name = try required(name, "name")
+        let alias = try required(alias, "alias")
         try run { () throws(RunlogError) in try models.deleteAlias(alias, of: name) }
         return Empty()
     }
 
     func versionByAlias(name: String?, alias: String?) throws(MLflowError) -> ModelVersionResponse {
-        let name = try mlflowRequired(name, "name")
-        let alias = try mlflowRequired(alias, "alias")
+        let name = try required(name, "name")
+        let alias = try required(alias, "alias")
         let version = try modelRead { () throws(RunlogError) in try models.version(name, alias: alias) }
         return ModelVersionResponse(model_version: WireModelVersion(version))
     }
 
     func latestVersions(name: String?, stages: [String]) throws(MLflowError) -> LatestVersionsResponse {
-        let name = try mlflowRequired(name, "name")
+        let name = try required(name, "name")
         let model = try modelRead { () throws(RunlogError) in try models.registeredModel(name) }
         var wanted: Set<ModelStage> = []
         for stage in stages {
@@ -230,8 +227,8 @@ extension StoreAdapter {
     }
 
     func createModelVersion(_ request: ModelVersionRequest) throws(MLflowError) -> ModelVersionResponse {
-        let name = try mlflowRequired(request.name, "name")
-        let source = try mlflowRequired(request.source, "source")
+        let name = try required(request.name, "name")
+        let source = try required(request.source, "source")
         for tag in request.tags ?? [] { try checkKey(tag.key, "tag") }
         var runID = request.run_id.flatMap { $0.isEmpty ? nil : $0 }
         var modelID = request.model_id.flatMap { $0.isEmpty ? nil : $0 }
@@ -258,14 +255,14 @@ extension StoreAdapter {
     }
 
     func modelVersion(name: String?, version: String?) throws(MLflowError) -> ModelVersionResponse {
-        let name = try mlflowRequired(name, "name")
+        let name = try required(name, "name")
         let number = try Self.versionNumber(version.map(VersionValue.text))
         let found = try modelRead { () throws(RunlogError) in try models.version(name, number) }
         return ModelVersionResponse(model_version: WireModelVersion(found))
     }
 
     func updateModelVersion(_ request: ModelVersionRequest) throws(MLflowError) -> ModelVersionResponse {
-        let name = try mlflowRequired(request.name, "name")
+        let name = try required(request.name, "name")
         let number = try Self.versionNumber(request.version)
         let version = try run { () throws(RunlogError) in
             try models.updateVersion(name, number, description: request.description)
@@ -274,33 +271,33 @@ extension StoreAdapter {
     }
 
     func deleteModelVersion(_ request: ModelVersionRequest) throws(MLflowError) -> Empty {
-        let name = try mlflowRequired(request.name, "name")
+        let name = try required(request.name, "name")
         let number = try Self.versionNumber(request.version)
         try run { () throws(RunlogError) in try models.deleteVersion(name, number) }
         return Empty()
     }
 
     func setModelVersionTag(_ request: ModelVersionRequest) throws(MLflowError) -> Empty {
-        let name = try mlflowRequired(request.name, "name")
+        let name = try required(request.name, "name")
         let number = try Self.versionNumber(request.version)
-        let key = try mlflowRequired(request.key, "key")
+        let key = try required(request.key, "key")
         try checkKey(key, "tag")
         try run { () throws(RunlogError) in try models.setVersionTag(name, number, key, request.value ?? "") }
         return Empty()
     }
 
     func deleteModelVersionTag(_ request: ModelVersionRequest) throws(MLflowError) -> Empty {
-        let name = try mlflowRequired(request.name, "name")
+        let name = try required(request.name, "name")
         let number = try Self.versionNumber(request.version)
-        let key = try mlflowRequired(request.key, "key")
+        let key = try required(request.key, "key")
         try run { () throws(RunlogError) in try models.deleteVersionTag(name, number, key) }
         return Empty()
     }
 
     func transitionStage(_ request: ModelVersionRequest) throws(MLflowError) -> ModelVersionResponse {
-        let name = try mlflowRequired(request.name, "name")
+        let name = try required(request.name, "name")
         let number = try Self.versionNumber(request.version)
-        let stage = try mlflowRequired(request.stage, "stage")
+        let stage = try required(request.stage, "stage")
         let version = try run { () throws(RunlogError) in
             try models.transitionStage(
                 name, number, to: stage, archiveExisting: request.archive_existing_versions ?? false)
@@ -310,7 +307,7 @@ extension StoreAdapter {
 
     /// Where a version's files are: its logged model's artifacts, or the run's for `runs:/` sources.
     func downloadURI(name: String?, version: String?) throws(MLflowError) -> DownloadURIResponse {
-        let name = try mlflowRequired(name, "name")
+        let name = try required(name, "name")
         let number = try Self.versionNumber(version.map(VersionValue.text))
         let found = try modelRead { () throws(RunlogError) in try models.version(name, number) }
         if let modelID = found.modelID,
@@ -363,16 +360,6 @@ extension StoreAdapter {
         }
     }
 
-    /// A required string, missing or empty, in MLflow's words.
-    func mlflowRequired(_ value: String?, _ name: String) throws(MLflowError) -> String {
-        guard let value, !value.isEmpty else {
-            throw MLflowError.invalid(
-                "Missing value for required parameter '\(name)'. See the API docs for more information about "
-                    + "request parameters.")
-        }
-        return value
-    }
-
     func checkKey(_ key: String, _ what: String) throws(MLflowError) {
         guard !key.isEmpty, key.utf8.count <= 250 else {
             throw MLflowError.invalid("Invalid value '\(key.prefix(60))' for parameter '\(what) key'")
@@ -380,11 +367,7 @@ extension StoreAdapter {
     }
 
     static func versionNumber(_ value: VersionValue?) throws(MLflowError) -> Int64 {
-        guard let value, !value.text.isEmpty else {
-            throw MLflowError.invalid(
-                "Missing value for required parameter 'version'. See the API docs for more information about "
-                    + "request parameters.")
-        }
+        guard let value, !value.text.isEmpty else { throw MLflowError.missing("version") }
         guard let number = Int64(value.text) else {
             throw MLflowError.invalid("Parameter 'version' must be an integer, got '\(value.text)'.")
         }

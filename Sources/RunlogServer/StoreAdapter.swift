@@ -375,15 +375,13 @@ final class StoreAdapter: Sendable {
     }
 
     func required<T>(_ value: T?, _ name: @autoclosure () -> String) throws(MLflowError) -> T {
-        guard let value else { throw MLflowError.invalid("Missing value for required parameter '\(name())'.") }
+        guard let value else { throw MLflowError.missing(name()) }
         return value
     }
 
     /// A required string: missing and empty are the same to MLflow.
     func required(_ value: String?, _ name: @autoclosure () -> String) throws(MLflowError) -> String {
-        guard let value, !value.isEmpty else {
-            throw MLflowError.invalid("Missing value for required parameter '\(name())'.")
-        }
+        guard let value, !value.isEmpty else { throw MLflowError.missing(name()) }
         return value
     }
 

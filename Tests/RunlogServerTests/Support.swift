@@ -69,6 +69,16 @@ struct Client: Sendable {
         return try await post(path, String(decoding: data, as: UTF8.self))
     }
 
+    /// A request of any method with a JSON body, as the client sends PATCH and DELETE.
+    @discardableResult
+    func send(_ method: HTTPRequest.Method, _ path: String, _ object: [String: Any] = [:]) async throws -> Answer {
+        let data = try JSONSerialization.data(withJSONObject: object)
+        return try await inner.execute(
+            uri: "/api/2.0/mlflow/" + path, method: method, headers: [.contentType: "application/json"],
+            body: ByteBuffer(bytes: data)
+        ) { Answer(status: $0.status, body: $0.body) }
+    }
+
     @discardableResult
     func get(_ path: String, headers: HTTPFields = [:]) async throws -> Answer {
         try await inner.execute(

@@ -50,7 +50,9 @@ final class ModelJournal: @unchecked Sendable {
     func append(
         apply: ([UInt8]) throws(RunlogError) -> Void, event: () throws(RunlogError) -> [UInt8]?
     ) throws(RunlogError) {
-        try ArtifactFiles.makeDirectories(String(path[..<path.lastIndex(of: "/")!]), below: Self.storeRoot(of: path))
+        let root = Self.storeRoot(of: path)
+        guard mkdir(root, 0o755) == 0 || errno == EEXIST else { throw Self.failure("creating \(root)") }
+        try ArtifactFiles.makeDirectories(String(path[..<path.lastIndex(of: "/")!]), below: root)
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard descriptor >= 0 else { throw Self.failure("opening \(path)") }
         defer { close(descriptor) }

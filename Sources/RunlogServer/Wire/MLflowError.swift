@@ -48,6 +48,13 @@ public struct MLflowError: Error, Sendable, Equatable {
 
     static func invalid(_ message: String) -> MLflowError { MLflowError(.invalidParameterValue, message) }
 
+    /// A required parameter missing (or empty), in MLflow's words.
+    static func missing(_ name: String) -> MLflowError {
+        invalid(
+            "Missing value for required parameter '\(name)'. See the API docs for more information about request "
+                + "parameters.")
+    }
+
     /// A request body over `Limits.requestBody`: 413, with MLflow's error JSON.
     static let bodyTooLarge = MLflowError(
         .invalidParameterValue, "The request body is larger than \(Limits.requestBody) bytes", status: .contentTooLarge)
