@@ -22,7 +22,8 @@ enum Validation {
         if let bad = key.unicodeScalars.first(where: { !isKeyCharacter($0) }) {
             throw RunlogError(
                 .invalidArgument,
-                "\(what) key \(quoted(key)) contains \(describe(bad)); keys may hold letters, digits and _ - . / : space")
+                "\(what) key \(quoted(key)) contains \(describe(bad)); keys may hold letters, digits and _ - . / : space"
+            )
         }
         for segment in key.split(separator: "/", omittingEmptySubsequences: false) {
             if segment.isEmpty {
