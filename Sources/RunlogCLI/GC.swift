@@ -8,7 +8,7 @@ struct GC: ParsableCommand {
         abstract: "Permanently remove deleted runs and experiments, as `mlflow gc` does.",
         discussion: """
             Removes what `runs delete` and `experiments delete` (or MLflow's client) soft-deleted, with \
-            its artifacts. Runs still being written are left in place and named; run gc again once \
+            its artifacts, and the files of logged models MLflow's client deleted. Runs still being written are left in place and named; run gc again once \
             they finish. --older-than 30d removes only what was deleted at least 30 days ago (units \
             ms, s, m, h, d, w); --dry-run removes nothing and lists what would go.
             """)
@@ -32,5 +32,12 @@ struct GC: ParsableCommand {
         for experiment in result.removedExperiments { print("  experiment \(experiment)") }
         for (run, reason) in result.skipped { print("  kept run \(run): \(reason)") }
         for (experiment, reason) in result.keptExperiments { print("  kept experiment \(experiment): \(reason)") }
+        let models = try ModelStore(storePath: store.path).removeDeletedModelFiles(dryRun: dryRun)
+        if !models.isEmpty {
+            print(
+                "\(verb) the files of \(models.count) deleted logged models, \(models.reduce(0) { $0 + $1.bytes }) bytes"
+            )
+            for model in models { print("  logged model \(model.id)") }
+        }
     }
 }

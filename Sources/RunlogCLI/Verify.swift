@@ -8,7 +8,8 @@ struct Verify: ParsableCommand {
         discussion: """
             A torn tail (a writer stopped mid-record) is mentioned but is not a failure. Experiment \
             files that cannot be read are errors too, and so is an artifact whose file is missing or \
-            differs from the size and SHA-256 its run recorded.
+            differs from the size and SHA-256 its run recorded. With no runs named, it also checks the \
+            model journal (logged models and the registry) and every logged model's files.
             """)
 
     @OptionGroup var store: StoreOptionsGroup
@@ -44,6 +45,19 @@ struct Verify: ParsableCommand {
             for damage in try tracking.damagedExperimentFiles() {
                 lines.append("error: \(damage)")
                 clean = false
+            }
+            let models = try ModelStore(storePath: tracking.path)
+            if let damage = models.damage {
+                lines.append("error: model journal: \(damage)")
+                clean = false
+            }
+            for model in models.allLoggedModels().filter({ !$0.deleted }).sorted(by: { $0.id < $1.id }) {
+                let problems = try models.verifyArtifacts(of: model.id)
+                lines.append(
+                    "logged model \(model.id) (\(TextSafety.forTerminal(model.name))): \(model.artifacts.count) files checked"
+                )
+                for problem in problems { lines.append("  error: \(problem)") }
+                clean = clean && problems.isEmpty
             }
         }
         for line in lines { print(line) }

@@ -79,6 +79,61 @@ import Testing
         }
     }
 
+    /// 6 kills while registry writes stream in (a registered model, then a version of it): every
+    /// write the server answered 200 for is in the store's model journal afterwards.
+    @Test func aKilledServerKeepsEveryRegistryWriteItAcknowledged() throws {
+        let directory = TemporaryDirectory()
+        let executable = builtProduct("runlog")
+        var random = SeededRandom(seed: 12)
+        var acknowledged: [String: Int] = [:]  // name → versions acknowledged
+        var sent = 0
+        for kill in 0..<6 {
+            let server = try ChildProcess(executable, ["server", "--store", directory.store, "--port", "0"])
+            let port = try #require(Self.port(server), "the server prints its address (kill \(kill))")
+            let socket = try LoopbackSocket(port: port)
+            let delay = 50_000 + UInt32(random.next() % 250_000)
+            let pid = server.pid
+            let killer = Thread {
+                usleep(delay)
+                _ = Glibc.kill(pid, SIGKILL)
+            }
+            var started = false
+            loop: while true {
+                let name = "model \(sent)"
+                sent += 1
+                for (path, body) in [
+                    ("registered-models/create", #"{"name":"\#(name)"}"#),
+                    ("model-versions/create", #"{"name":"\#(name)","source":"s3://bucket/\#(sent)"}"#),
+                ] {
+                    guard (try? socket.send(Self.post(path, body))) != nil, let answer = socket.receiveResponse() else {
+                        break loop
+                    }
+                    #expect(answer.status == 200)
+                    acknowledged[name] = path.hasPrefix("model-versions") ? 1 : 0
+                    if !started {
+                        killer.start()
+                        started = true
+                    }
+                }
+            }
+            socket.close()
+            if !started { server.kill(SIGKILL) }
+            server.wait()
+        }
+        #expect(acknowledged.count >= 6, "every round was answered at least once (\(acknowledged.count) models)")
+        let models = try ModelStore(storePath: directory.store)
+        #expect(models.damage == nil)
+        let kept = Dictionary(uniqueKeysWithValues: models.allRegisteredModels().map { ($0.name, $0.versions.count) })
+        for (name, versions) in acknowledged {
+            guard let found = kept[name], found >= versions else {
+                Issue.record("acknowledged \(name) with \(versions) versions is \(String(describing: kept[name]))")
+                return
+            }
+        }
+        #expect(
+            kept.keys.allSatisfy { Int($0.dropFirst("model ".count)).map { $0 < sent } ?? false }, "nothing never sent")
+    }
+
     static func port(_ server: ChildProcess) -> Int? {
         guard let line = server.readLine(), let colon = line.range(of: "127.0.0.1:") else { return nil }
         return Int(line[colon.upperBound...].prefix { $0.isNumber })

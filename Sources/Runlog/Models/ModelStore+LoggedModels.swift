@@ -97,6 +97,20 @@ extension ModelStore {
         return ArtifactFiles.verify(model.artifacts, in: artifactDirectory(of: id))
     }
 
+    /// Removes the files of deleted logged models (`runlog gc`); their record stays in the journal,
+    /// marked deleted. Returns each model whose files went, with the bytes its record counted.
+    public func removeDeletedModelFiles(dryRun: Bool) throws(RunlogError) -> [(id: String, bytes: Int64)] {
+        var removed: [(id: String, bytes: Int64)] = []
+        for model in allLoggedModels().filter(\.deleted).sorted(by: { $0.id < $1.id }) {
+            let directory = storePath + "/models/" + model.id
+            var info = stat()
+            guard lstat(directory, &info) == 0 else { continue }
+            if !dryRun { try ArtifactFiles.removeTree(directory) }
+            removed.append((model.id, model.artifacts.values.reduce(0) { $0 &+ $1.size }))
+        }
+        return removed
+    }
+
     /// Logged models of `experimentIDs` matching `filter` (MLflow's logged-model filter: attributes
     /// `name`, `model_id`, `model_type`, `status`, `source_run_id`, `creation_timestamp`,
     /// `last_updated_timestamp`, and `params.`, `tags.`, `metrics.`), newest first unless ordered.
