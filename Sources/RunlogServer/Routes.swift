@@ -99,7 +99,7 @@ struct Routes: Sendable {
                 do {
                     return try WireCoding.decoder().decode(Body.self, from: bytes)
                 } catch let error as DecodingError {
-                    throw MLflowError.invalid(WireCoding.describe(error))
+                    throw MLflowError.invalid(WireCoding.describe(error, body: bytes))
                 } catch {
                     throw MLflowError.invalid("The request body could not be read: \(error)")
                 }

@@ -47,9 +47,19 @@ extension StoreAdapter {
         runs: [String], key: String?, startStep: Int64?, endStep: Int64?, maxResults: Int64?, allowDamaged: Bool = false
     ) throws(MLflowError) -> MetricsResponse {
         let key = try required(key, "metric_key")
-        let ids = try bulkRuns(runs)
-        let limit = try Self.maxResults(
-            maxResults, default: Limits.bulkIntervalDefault, limit: Limits.bulkIntervalPoints)
+        // MLflow checks every parameter before it looks a run up.
+        guard !runs.isEmpty else { throw MLflowError.missing("run_ids") }
+        guard runs.count <= Limits.bulkRuns else {
+            throw MLflowError.invalid(
+                "GetMetricHistoryBulkInterval request must specify at most \(Limits.bulkRuns) run_ids. Received "
+                    + "\(runs.count) run_ids.")
+        }
+        if let maxResults, maxResults < 1 || maxResults > Int64(Limits.bulkIntervalPoints) {
+            throw MLflowError.invalid(
+                "max_results must be between 1 and \(Limits.bulkIntervalPoints). See the API docs for more information "
+                    + "about request parameters.")
+        }
+        let limit = maxResults.map { Int($0) } ?? Limits.bulkIntervalPoints
         if (startStep == nil) != (endStep == nil) {
             throw MLflowError.invalid("If either start step or end step are specified, both must be specified.")
         }
@@ -61,6 +71,7 @@ extension StoreAdapter {
             }
             range = ScanRange(steps: startStep...endStep)
         }
+        let ids = try bulkRuns(runs)
         var metrics: [WireMetric] = []
         for id in ids {
             try refreshIfForeign(id)
@@ -78,6 +89,7 @@ extension StoreAdapter {
         return MetricsResponse(metrics: metrics, next_page_token: nil)
     }
 
+    /// The runs of a bulk history, in run id order as MLflow answers them.
     private func bulkRuns(_ runs: [String]) throws(MLflowError) -> [RunID] {
         guard !runs.isEmpty else {
             throw MLflowError.invalid("GetMetricHistoryBulk request must specify at least one run_id.")
@@ -87,7 +99,7 @@ extension StoreAdapter {
                 "GetMetricHistoryBulk request cannot specify more than \(Limits.bulkRuns) run_ids. Received \(runs.count) run_ids."
             )
         }
-        return try runs.map { (text) throws(MLflowError) in try runID(text) }
+        return try runs.sorted().map { (text) throws(MLflowError) in try runID(text) }
     }
 
     /// The points of a run's metric; a metric the run lacks has none (as in MLflow).

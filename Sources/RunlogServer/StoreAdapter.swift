@@ -97,7 +97,7 @@ final class StoreAdapter: Sendable {
     func setExperimentTag(_ request: ExperimentTagRequest) throws(MLflowError) -> Empty {
         let id = try required(request.experiment_id, "experiment_id")
         let key = try required(request.key, "key")
-        let value = try required(request.value, "value")
+        let value = try present(request.value, "value")
         try activeExperiment(id)
         try run { () throws(RunlogError) in _ = try store.setTag(key, value, onExperiment: id) }
         return Empty()
@@ -208,7 +208,7 @@ final class StoreAdapter: Sendable {
     func logParam(_ request: KeyValueRequest) throws(MLflowError) -> Empty {
         let id = try runID(request.run_id ?? request.run_uuid)
         let key = try required(request.key, "key")
-        let value = try required(request.value, "value")
+        let value = cut(try present(request.value, "value"), Limits.paramValue, "param", key)
         try write(id) { (run) throws(RunlogError) in try run.logParam(key, value) }
         return Empty()
     }
@@ -216,7 +216,7 @@ final class StoreAdapter: Sendable {
     func setTag(_ request: KeyValueRequest) throws(MLflowError) -> Empty {
         let id = try runID(request.run_id ?? request.run_uuid)
         let key = try required(request.key, "key")
-        let value = try required(request.value, "value")
+        let value = cut(try present(request.value, "value"), Limits.tagValue, "tag", key)
         try write(id) { (run) throws(RunlogError) in
             try run.setTag(key, value)
             if key == "mlflow.runName" { try run.rename(value) }
@@ -234,7 +234,11 @@ final class StoreAdapter: Sendable {
     func logBatch(_ request: LogBatchRequest) throws(MLflowError) -> Empty {
         let id = try runID(request.run_id)
         // Reading the body refused more than `Limits.batchMetrics`, `batchParams` or `batchTags`.
-        let (metrics, params, tags) = (request.metrics, request.params, request.tags)
+        let metrics = request.metrics
+        let params = request.params.map {
+            KeyValue(key: $0.key, value: cut($0.value, Limits.paramValue, "param", $0.key))
+        }
+        let tags = request.tags.map { KeyValue(key: $0.key, value: cut($0.value, Limits.tagValue, "tag", $0.key)) }
         let total = metrics.count + params.count + tags.count
         if total > Limits.batchEntities {
             throw MLflowError.invalid(
@@ -377,6 +381,22 @@ final class StoreAdapter: Sendable {
     func required<T>(_ value: T?, _ name: @autoclosure () -> String) throws(MLflowError) -> T {
         guard let value else { throw MLflowError.missing(name()) }
         return value
+    }
+
+    /// A string that must be sent but may be empty (a param's or tag's value, as MLflow takes it).
+    func present(_ value: String?, _ name: @autoclosure () -> String) throws(MLflowError) -> String {
+        guard let value else { throw MLflowError.missing(name()) }
+        return value
+    }
+
+    /// `value`, or its first `limit` code points with a warning, as MLflow's server stores a
+    /// longer param or tag value (rather than refusing it and crashing the client's script).
+    func cut(_ value: String, _ limit: Int, _ what: String, _ key: String) -> String {
+        guard let short = Limits.truncated(value, limit: limit) else { return value }
+        logger.warning(
+            "\(what) \(key.debugDescription) has a value of \(value.unicodeScalars.count) characters; stored its first \(limit)"
+        )
+        return short
     }
 
     /// A required string: missing and empty are the same to MLflow.

@@ -86,6 +86,32 @@ func failure(_ filter: String) -> RunlogError? {
             metrics: ["acc": [0.1, 0.9]]),
     ]
 
+    /// MLflow's forms: bare attribute names, double-quoted keys, and `dataset.` columns (a run
+    /// matches when any of its datasets does).
+    @Test func mlflowsBareAttributesQuotedKeysAndDatasets() throws {
+        #expect(try matching("status = 'FINISHED'", runs) == [0, 3])
+        #expect(try matching("run_name LIKE '%a%' AND start_time > 150", runs) == [1, 2])
+        #expect(try matching("params.\"opt\" = 'adam' and tags.\"team\" = 'vision'", runs) == [0])
+        var withData = runs
+        let datasets = [
+            #"{"digest":"d1","name":"train","source_type":"code","tags":{"mlflow.data.context":"training"}}"#,
+            #"{"digest":"d2","name":"eval set","source_type":"code","tags":{"mlflow.data.context":"eval"}}"#,
+        ]
+        var index = RunIndexBuilder()
+        index.record(.attribute(key: "run_name", value: "with data", timestamp: 1))
+        index.record(.input(name: "dataset:train", value: datasets[0], timestamp: 1))
+        index.record(.input(name: "dataset:eval set", value: datasets[1], timestamp: 1))
+        withData.append(RunInfo(id: RunID(String(format: "%032x", 9))!, index: index.index))
+        #expect(try matching("dataset.name = 'eval set'", withData) == [4])
+        #expect(try matching("dataset.digest IN ('d1', 'zz') AND dataset.context = 'training'", withData) == [4])
+        #expect(try matching("dataset.context LIKE 'ev%'", withData) == [4])
+        #expect(try matching("dataset.name = 'nope'", withData) == [])
+        #expect(failure("dataset.size = '1'")?.message.contains("dataset fields are name, digest, context") == true)
+        #expect(failure("bogus = 'x'") != nil)
+        #expect(try FilterParser.parseOrder("run_name").column == .attribute(.runName))
+        #expect(try FilterParser.parseOrder("start_time DESC").ascending == false)
+    }
+
     @Test func comparisonsOnEveryKindOfColumn() throws {
         #expect(try matching("metrics.loss < 0.3", runs) == [0])
         #expect(try matching("metrics.loss >= 0.3", runs) == [1])  // run 2's last loss is NaN

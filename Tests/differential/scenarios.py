@@ -329,8 +329,53 @@ def names_with_spaces():
     }
 
 
+def datasets_and_filters():
+    """A pandas dataset as an input, then MLflow's filter forms: dataset columns, bare attributes,
+    double-quoted keys, order by run name and start time."""
+    import pandas as pd
+    mlflow.set_experiment("filters")
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]})
+    for i, name in enumerate(["b run", "a run", "c run"]):
+        with mlflow.start_run(run_name=name):
+            mlflow.log_param("opt", "adam" if i % 2 else "sgd")
+            if i < 2:
+                mlflow.log_input(mlflow.data.from_pandas(frame, name="toy frame", targets="y"),
+                                 context="training" if i == 0 else "eval")
+    names = lambda text, order=None: [r.info.run_name for r in mlflow.search_runs(
+        filter_string=text, order_by=order or ["attributes.run_name ASC"], output_format="list")]
+    return {
+        "dataset_name": names("dataset.name = 'toy frame'"),
+        "dataset_context": names("dataset.context = 'eval'"),
+        "dataset_digest": names("dataset.digest LIKE '%'"),
+        "bare_status": names("status = 'FINISHED' AND run_name LIKE '%run'"),
+        "quoted_key": names('params."opt" = \'sgd\''),
+        "order_run_name": names("", ["run_name DESC"]),
+        "order_start_time": names("", ["start_time DESC"]),
+    }
+
+
+def values_at_the_limits():
+    """Empty values, and values longer than MLflow's limits (stored cut, with a warning)."""
+    mlflow.set_experiment("limits")
+    client = MlflowClient()
+    with mlflow.start_run() as run:
+        mlflow.log_param("empty", "")
+        mlflow.set_tag("blank", "")
+        mlflow.log_param("long", "p" * 6500)
+        mlflow.set_tag("long tag", "t" * 9000)
+        mlflow.log_params({"long batch": "b" * 7000})
+    client.set_experiment_tag(run.info.experiment_id, "note", "")
+    got = client.get_run(run.info.run_id)
+    return {
+        "params": {k: len(v) for k, v in got.data.params.items()},
+        "tags": {k: len(v) for k, v in user_tags(got.data.tags).items() if k != "mlflow.runName"},
+        "experiment_tag": client.get_experiment(run.info.experiment_id).tags.get("note"),
+        "status": got.info.status,
+    }
+
+
 SCENARIOS = [fluent, async_logging, client_batch, search, inputs, artifacts, errors, models, autolog_sklearn,
-             autolog_lightgbm, names_with_spaces]
+             autolog_lightgbm, names_with_spaces, datasets_and_filters, values_at_the_limits]
 
 if __name__ == "__main__":
     results = {}

@@ -18,6 +18,11 @@ extension FilterComparison {
             guard let number = column.number(in: run) else { return false }
             return op.holds(number, value)
         }
+        if case .dataset(let field) = column {
+            return DatasetInput.all(in: run).contains { dataset in
+                field.value(of: dataset).map { op.holds($0, value, pattern: pattern) } ?? false
+            }
+        }
         guard let text = column.string(in: run) else { return false }
         return op.holds(text, value, pattern: pattern)
     }
@@ -92,7 +97,18 @@ extension FilterColumn {
         case .attribute(.runName): run.name
         case .attribute(.runID): run.id.description
         case .attribute(.experimentID): run.experimentID
+        case .dataset(let field): DatasetInput.all(in: run).lazy.compactMap(field.value).first
         default: nil
+        }
+    }
+}
+
+extension FilterColumn.DatasetField {
+    func value(of dataset: DatasetInput) -> String? {
+        switch self {
+        case .name: dataset.name
+        case .digest: dataset.fields["digest"]
+        case .context: dataset.tags["mlflow.data.context"]
         }
     }
 }

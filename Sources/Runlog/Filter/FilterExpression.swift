@@ -19,16 +19,23 @@ enum FilterColumn: Sendable, Hashable, CustomStringConvertible {
         var isNumeric: Bool { self == .startTime || self == .endTime || self == .lastWriteTime }
     }
 
+    /// What MLflow's `dataset.` columns look at: a dataset input's name, digest, or context (its
+    /// `mlflow.data.context` tag). A run matches when any of its datasets does.
+    enum DatasetField: String, Sendable, CaseIterable {
+        case name, digest, context
+    }
+
     case metric(String, Aggregate)
     case param(String)
     case tag(String)
     case attribute(Attribute)
+    case dataset(DatasetField)
 
     var isNumeric: Bool {
         switch self {
         case .metric: true
         case .attribute(let attribute): attribute.isNumeric
-        case .param, .tag: false
+        case .param, .tag, .dataset: false
         }
     }
 
@@ -38,6 +45,7 @@ enum FilterColumn: Sendable, Hashable, CustomStringConvertible {
         case .param(let key): "params.\(key)"
         case .tag(let key): "tags.\(key)"
         case .attribute(let attribute): "attributes.\(attribute.rawValue)"
+        case .dataset(let field): "dataset.\(field.rawValue)"
         }
     }
 }

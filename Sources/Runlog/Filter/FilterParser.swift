@@ -187,9 +187,17 @@ struct FilterParser {
         return numbers.isEmpty ? .strings(strings) : .numbers(numbers)
     }
 
-    /// `entity.key[.aggregate]`, the key plain or backquoted.
+    /// `entity.key[.aggregate]`, the key plain, backquoted or double-quoted; or an attribute's bare
+    /// name (`status`, `run_name`, `start_time`), as MLflow takes it.
     private mutating func column() throws(RunlogError) -> FilterColumn {
         let token = current
+        if case .word(let word) = token.kind, !word.contains("."),
+            let attribute = FilterColumn.Attribute(
+                rawValue: Self.attributeAliases[word.lowercased()] ?? word.lowercased())
+        {
+            advance()
+            return .attribute(attribute)
+        }
         guard case .word(let word) = token.kind, let dot = word.firstIndex(of: ".") else {
             throw syntax(
                 "expected a column such as metrics.loss, params.lr, tags.team or attributes.status, found \(token.text.quoted)"
@@ -200,8 +208,12 @@ struct FilterParser {
         var key = String(word[word.index(after: dot)...])
         var aggregateText: Substring?
         if key.isEmpty {
-            guard case .quotedKey(let quoted) = current.kind, current.adjacent else {
-                throw syntax("expected a key after \(word.quoted), found \(current.text.quoted)")
+            // `params."opt"` takes a double-quoted key as MLflow does; single quotes stay values.
+            let quoted: String
+            switch current.kind {
+            case .quotedKey(let text) where current.adjacent: quoted = text
+            case .string(let text) where current.adjacent && current.text.hasPrefix("\""): quoted = text
+            default: throw syntax("expected a key after \(word.quoted), found \(current.text.quoted)")
             }
             key = quoted
             advance()
@@ -230,17 +242,25 @@ struct FilterParser {
             }
             if entity.hasPrefix("param") { return .param(key) }
             if entity.hasPrefix("tag") { return .tag(key) }
-            let aliases = ["created": "start_time", "id": "run_id", "name": "run_name"]
-            guard let attribute = FilterColumn.Attribute(rawValue: aliases[key] ?? key) else {
+            guard let attribute = FilterColumn.Attribute(rawValue: Self.attributeAliases[key] ?? key) else {
                 let known = FilterColumn.Attribute.allCases.map(\.rawValue).joined(separator: ", ")
                 throw typeError(token, "unknown attribute \"\(key)\"; attributes are \(known)")
             }
             return .attribute(attribute)
+        case "dataset", "datasets":
+            guard let field = FilterColumn.DatasetField(rawValue: key), aggregateText == nil else {
+                throw typeError(token, "unknown dataset field \"\(key)\"; dataset fields are name, digest, context")
+            }
+            return .dataset(field)
         default:
             throw typeError(
-                token, "unknown column kind \"\(entity)\" in \(word.quoted); use metrics, params, tags or attributes")
+                token,
+                "unknown column kind \"\(entity)\" in \(word.quoted); use metrics, params, tags, attributes or dataset")
         }
     }
+
+    /// Other names of attributes: MLflow's `created` and `name`, and `id`.
+    static let attributeAliases = ["created": "start_time", "id": "run_id", "name": "run_name"]
 
     private func syntax(_ message: String) -> RunlogError {
         RunlogError(.filterSyntax, "syntax error at column \(current.column): \(message)", column: current.column)

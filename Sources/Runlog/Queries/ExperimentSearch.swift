@@ -61,7 +61,7 @@ extension TrackingStore {
     /// Experiments matching `filter` — MLflow's experiment grammar: comparisons of `name`,
     /// `creation_time`, `last_update_time` and `tags.<key>` joined by AND, with `= != < <= > >=` on
     /// times and `= != LIKE ILIKE` on text — ordered by `orderBy` clauses of `name`,
-    /// `experiment_id`, `creation_time` and `last_update_time` (default: last update, newest
+    /// `experiment_id`, `creation_time` and `last_update_time` (default: creation, newest
     /// first), then by id.
     public func searchExperiments(
         _ filter: String = "", orderBy: [String] = [], maxResults: Int = 1000, pageToken: String? = nil,
@@ -78,7 +78,8 @@ extension TrackingStore {
         let matching = try experiments(includeDeleted: true).filter { experiment in
             viewType.includes(experiment.lifecycle) && conditions.allSatisfy { $0.matches(experiment) }
         }
-        let clauses = order.isEmpty ? [(ExperimentFilter.Field.lastUpdateTime, false)] : order
+        // MLflow's default: newest first (its SQL store orders by creation_time DESC, experiment_id ASC).
+        let clauses = order.isEmpty ? [(ExperimentFilter.Field.creationTime, false)] : order
         let sorted = matching.sorted { a, b in
             for (field, ascending) in clauses {
                 let (x, y) = (field.value(a), field.value(b))

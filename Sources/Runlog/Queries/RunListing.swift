@@ -96,6 +96,9 @@ final class RunListing: Sendable {
     func mask(_ expression: FilterExpression) -> [Bool] {
         switch expression {
         case .comparison(let comparison):
+            if case .dataset = comparison.column {
+                return runs.map { comparison.matches($0) }  // any of a run's datasets: no one column value
+            }
             if comparison.column.isNumeric {
                 return numbers(comparison.column).map { $0.map { comparison.op.holds($0, comparison.value) } ?? false }
             }

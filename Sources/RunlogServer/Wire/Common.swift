@@ -108,7 +108,50 @@ enum WireCoding {
         return decoder
     }
 
-    /// A decoding failure as MLflow words it: which field, what was wrong.
+    /// A decoding failure as MLflow words it: which field, what was wrong. With the body, a value
+    /// of the wrong type is named with its value and Python's name of its type, as MLflow's server
+    /// says it ("Invalid value 31 for parameter 'run_id' supplied:  Hint: Value was of type 'int'.").
+    static func describe(_ error: DecodingError, body: Data) -> String {
+        guard case .typeMismatch(_, let context) = error, let last = context.codingPath.last,
+            last.intValue == nil,
+            let root = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
+        else { return describe(error) }
+        var value: Any? = root
+        for key in context.codingPath {
+            if let index = key.intValue {
+                value = (value as? [Any]).flatMap { index < $0.count ? $0[index] : nil }
+            } else {
+                value = (value as? [String: Any])?[key.stringValue]
+            }
+        }
+        guard let value, let (text, type) = pythonRepresentation(value) else { return describe(error) }
+        return
+            "Invalid value \(text) for parameter '\(last.stringValue)' supplied:  Hint: Value was of type '\(type)'. "
+            + "See the API docs for more information about request parameters."
+    }
+
+    /// A JSON value as Python prints it, and its type's name; nil for what has no short form.
+    private static func pythonRepresentation(_ value: Any) -> (String, String)? {
+        switch value {
+        case let number as NSNumber where "\(type(of: number))".contains("Boolean"):
+            return (number.boolValue ? "True" : "False", "bool")
+        case let number as NSNumber where String(cString: number.objCType) == "d":
+            return ("\(number.doubleValue)", "float")
+        case let number as NSNumber:
+            return ("\(number.int64Value)", "int")
+        case let text as String:
+            return ("'\(text.prefix(80))'", "str")
+        case is [Any]:
+            return ("[...]", "list")
+        case is [String: Any]:
+            return ("{...}", "dict")
+        case is NSNull:
+            return ("None", "NoneType")
+        default:
+            return nil
+        }
+    }
+
     static func describe(_ error: DecodingError) -> String {
         func path(_ context: DecodingError.Context) -> String {
             let names = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
