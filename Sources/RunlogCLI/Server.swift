@@ -50,6 +50,13 @@ struct Server: ParsableCommand {
     @Option(help: "The most run writers kept open at once (each holds a thread and file handles).")
     var maxOpenWriters = 256
 
+    @Option(
+        help: ArgumentHelp(
+            "Where to log each request (method, path, status, bytes, seconds; no bodies or tokens) in the Common "
+                + "Log Format: 'stderr' (default), 'off', or a file to append to.",
+            valueName: "stderr|off|FILE"))
+    var accessLog = "stderr"
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535, not \(port)") }
         guard idleTimeout >= 1 else { throw ValidationError("--idle-timeout must be at least 1 second") }
@@ -105,6 +112,11 @@ struct Server: ParsableCommand {
         var logger = Logger(label: "runlog.server")
         logger.logLevel = .warning
         configuration.logger = logger
+        switch accessLog {
+        case "off": configuration.accessLog = nil
+        case "stderr", "-": configuration.accessLog = .standardError
+        default: configuration.accessLog = try AccessLog(path: accessLog)
+        }
         if !["127.0.0.1", "localhost", "::1"].contains(host) && configuration.token == nil {
             standardError(
                 "warning: serving on \(host) without a token: anyone who can reach this port can read and write "

@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import Runlog
 import RunlogUI
+import Synchronization
 
 /// Turns every failure into MLflow's error JSON: `MLflowError`s as they are, an unknown route as
 /// `ENDPOINT_NOT_FOUND` (the client's fallbacks key on it), Hummingbird's own errors by status, and
@@ -130,5 +131,100 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
             difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
         }
         return difference == 0
+    }
+}
+
+/// Where `runlog server` writes its request log: one line a request in the Common Log Format, with
+/// the time taken appended (`- - - [07/Dec/2026:20:53:59 +0000] "GET /health HTTP/1.1" 200 2 0.0004`).
+/// No bodies and no headers, so no token, ever reaches it; bytes outside printable ASCII in the
+/// request line are written `\xNN` (as nginx does), so no control character from a request reaches
+/// a terminal.
+public final class AccessLog: Sendable {
+    private let descriptor: Int32
+    private let owned: Bool
+    private let lock = Mutex(())
+
+    /// Standard error.
+    public static let standardError = AccessLog(descriptor: 2, owned: false)
+
+    private init(descriptor: Int32, owned: Bool) {
+        self.descriptor = descriptor
+        self.owned = owned
+    }
+
+    /// Appends to `path`, created when missing.
+    public convenience init(path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw RunlogError(.storage, "opening the access log \(path): \(String(cString: strerror(errno)))")
+        }
+        self.init(descriptor: descriptor, owned: true)
+    }
+
+    deinit { if owned { close(descriptor) } }
+
+    func write(method: String, target: String, status: Int, bytes: Int?, seconds: Double, at time: time_t) {
+        var moment = tm()
+        gmtime_r([time], &moment)
+        var stamp = [CChar](repeating: 0, count: 40)
+        strftime(&stamp, stamp.count, "%d/%b/%Y:%H:%M:%S +0000", &moment)
+        let line =
+            "- - - [\(String(cString: stamp))] \"\(Self.printable(method)) \(Self.printable(target)) HTTP/1.1\" "
+            + "\(status) \(bytes.map(String.init) ?? "-") \(String(format: "%.4f", seconds))\n"
+        lock.withLock { _ in
+            var bytes = Array(line.utf8)
+            var done = 0
+            while done < bytes.count {
+                let wrote = bytes.withUnsafeMutableBytes {
+                    Glibc.write(descriptor, $0.baseAddress! + done, $0.count - done)
+                }
+                if wrote <= 0 { return }  // a log that cannot be written must not fail the request
+                done += wrote
+            }
+        }
+    }
+
+    /// Printable ASCII as it is; every other byte, and `"` and `\`, as `\xNN`.
+    static func printable(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            if byte > 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                out += String(format: "\\x%02X", byte)
+            }
+        }
+        return out
+    }
+}
+
+/// Writes each request to the access log once its response is made: method, target, status,
+/// bytes of the body when known, seconds taken.
+struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
+    let log: AccessLog
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let start = ContinuousClock.now
+        let time = Glibc.time(nil)
+        func record(_ status: Int, _ bytes: Int?) {
+            let elapsed = ContinuousClock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            log.write(
+                method: request.method.rawValue, target: request.uri.description, status: status, bytes: bytes,
+                seconds: seconds, at: time)
+        }
+        do {
+            let response = try await next(request, context)
+            record(Int(response.status.code), response.body.contentLength)
+            return response
+        } catch let error as HTTPError {
+            record(Int(error.status.code), nil)
+            throw error
+        } catch {
+            record(500, nil)
+            throw error
+        }
     }
 }

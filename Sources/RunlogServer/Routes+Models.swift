@@ -82,3 +82,28 @@ extension Routes {
         }
     }
 }
+
+/// This store keeps no traces (the client's exporter warns and drops them when their POST is
+/// ENDPOINT_NOT_FOUND). A search for traces truthfully finds none, so `mlflow.search_traces()`
+/// returns an empty frame instead of raising; a trace named by id does not exist.
+struct NoTraces: Encodable, Sendable {
+    let traces: [String] = []
+}
+
+extension Routes {
+    func registerTraces(on router: Router<BasicRequestContext>) {
+        for prefix in ["/api/3.0/mlflow/", "/ajax-api/3.0/mlflow/"] {
+            router.post(RouterPath(prefix + "traces/search")) { request, _ -> Response in
+                _ = try await Self.body(request)
+                return try Self.json(NoTraces())
+            }
+        }
+        get(router, "traces") { _, _ in NoTraces() }
+        for method in [HTTPRequest.Method.patch, .delete] {
+            on(router, method, "traces/{request_id}/tags") { (_: StoreAdapter, _: Empty, p: PathParameters) -> Empty in
+                throw MLflowError(
+                    .resourceDoesNotExist, "Trace with ID '\(p["request_id"])' not found. This server keeps no traces.")
+            }
+        }
+    }
+}

@@ -21,6 +21,7 @@ struct Routes: Sendable {
         registerArtifacts(on: router)
         registerLoggedModels(on: router)
         registerRegistry(on: router)
+        registerTraces(on: router)
     }
 
     private func registerExperiments(on router: Router<BasicRequestContext>) {

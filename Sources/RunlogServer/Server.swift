@@ -22,6 +22,8 @@ public struct ServerConfiguration: Sendable {
     /// Threads that do the store's blocking work (flushes wait for fsync there).
     public var threads = 16
     public var logger = Logger(label: "runlog.server")
+    /// The request log (`--access-log`); nil writes none.
+    public var accessLog: AccessLog?
 
     public init() {}
 }
@@ -47,6 +49,7 @@ public final class TrackingServer: Sendable {
     /// The router with every endpoint: for `run`, and for tests that send requests to it directly.
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        if let log = configuration.accessLog { router.add(middleware: AccessLogMiddleware(log: log)) }
         router.add(middleware: ErrorMiddleware())
         if let token = configuration.token { router.add(middleware: TokenMiddleware(token: Array(token.utf8))) }
         router.get("/health") { _, _ in "OK" }

@@ -2,6 +2,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import RunlogReliability
+import RunlogServer
 import RunlogStore
 import Testing
 
@@ -228,4 +230,50 @@ final class LoopbackSocket {
     }
 
     func close() { Glibc.close(descriptor) }
+}
+
+/// The request log, and the trace calls this server answers without keeping traces.
+@Suite struct AccessLogAndTraceTests {
+    /// One Common Log Format line a request, with status, bytes and time; never a token, a body
+    /// or a raw control character.
+    @Test func theAccessLogNamesEachRequestAndNothingSecret() async throws {
+        let directory = TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
+        let path = directory.path + "/access.log"
+        try await ServerHarness(token: "s3cret", accessLog: try AccessLog(path: path)).test { client in
+            let headers: HTTPFields = [.authorization: "Bearer s3cret"]
+            _ = try await client.get("experiments/get-by-name?experiment_name=a%0Ab\u{1B}[31m", headers: headers)
+            _ = try await client.get("/health")
+            _ = try await client.get("experiments/get?experiment_id=0", headers: [.authorization: "Bearer wrong"])
+        }
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines[0].contains("\"GET /api/2.0/mlflow/experiments/get-by-name?experiment_name=a%0Ab\\x"))
+        #expect(lines[0].contains("[31m HTTP/1.1\" 404 "))
+        #expect(lines[1].contains("\"GET /health HTTP/1.1\" 200 2 "))
+        #expect(lines[2].contains("\" 401 "))
+        let text = lines.joined()
+        #expect(!text.contains("s3cret") && !text.contains("wrong"))
+        #expect(!text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F })
+    }
+
+    /// Traces are not kept: a search finds none (the client then returns an empty frame), a trace
+    /// named by id does not exist, and creating one stays ENDPOINT_NOT_FOUND (the client warns and drops it).
+    @Test func traceCallsFailTheWayTheClientHandles() async throws {
+        try await ServerHarness().test { client in
+            let search = try await client.inner.execute(
+                uri: "/api/3.0/mlflow/traces/search", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"locations":[]}"#)
+            ) { Client.Answer(status: $0.status, body: $0.body) }
+            #expect(search.status == .ok && (search.json["traces"] as? [Any])?.isEmpty == true)
+            #expect(try await client.get("traces?experiment_ids=0").json["traces"] != nil)
+            let tag = try await client.send(.patch, "traces/tr-1/tags", ["key": "k", "value": "v"])
+            #expect(tag.errorCode == "RESOURCE_DOES_NOT_EXIST")
+            let create = try await client.inner.execute(
+                uri: "/api/3.0/mlflow/traces", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: "{}")
+            ) { Client.Answer(status: $0.status, body: $0.body) }
+            #expect(create.errorCode == "ENDPOINT_NOT_FOUND")
+        }
+    }
 }

@@ -17,7 +17,10 @@ struct ServerHarness {
     let server: TrackingServer
 
     /// `prepare` may write into the store's directory before the server opens it.
-    init(token: String? = nil, maxOpenWriters: Int = 256, prepare: (String) throws -> Void = { _ in }) throws {
+    init(
+        token: String? = nil, maxOpenWriters: Int = 256, accessLog: AccessLog? = nil,
+        prepare: (String) throws -> Void = { _ in }
+    ) throws {
         try prepare(directory.store)
         var options = StoreOptions()
         options.durability = .never
@@ -27,6 +30,7 @@ struct ServerHarness {
         configuration.token = token
         configuration.threads = 4
         configuration.maxOpenWriters = maxOpenWriters
+        configuration.accessLog = accessLog
         configuration.logger = Logger(label: "runlog.test", factory: { _ in SwiftLogNoOpLogHandler() })
         server = try TrackingServer(store: store, configuration: configuration)
     }

@@ -36,7 +36,9 @@ class Server:
     """`runlog server --port 0` on a fresh store; the port is read from its banner."""
 
     def __init__(self, runlog, store):
-        self.process = subprocess.Popen([runlog, "server", "--store", store, "--port", "0", "--durability", "never"],
+        # The request log goes to a file: this pipe is read only up to the banner, and a full pipe would block.
+        self.process = subprocess.Popen([runlog, "server", "--store", store, "--port", "0", "--durability", "never",
+                                         "--access-log", os.path.join(os.path.dirname(store), "access.log")],
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.time() + 60
         self.base = None
