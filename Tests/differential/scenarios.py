@@ -374,8 +374,53 @@ def values_at_the_limits():
     }
 
 
+def rich_logging():
+    """log_figure, log_image, log_table, system metrics, and tracing calls that must not break the script."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    mlflow.set_experiment("rich logging")
+    figure, axes = plt.subplots()
+    axes.plot([0, 1, 2], [2, 1, 3])
+
+    @mlflow.trace
+    def traced(x):
+        return x + 1
+
+    mlflow.set_system_metrics_sampling_interval(0.5)
+    mlflow.set_system_metrics_samples_before_logging(1)
+    mlflow.enable_system_metrics_logging()
+    try:
+        with mlflow.start_run() as run:
+            mlflow.log_figure(figure, "plots/curve.png")
+            mlflow.log_image(np.zeros((8, 8, 3), dtype=np.uint8), "images/black.png")
+            mlflow.log_table({"x": [1, 2], "label": ["a", "b"]}, "tables/preds.json")
+            traced_value = traced(1)
+            with mlflow.start_span("a span") as span:
+                span.set_inputs({"a": 1})
+            import time
+            time.sleep(2)
+    finally:
+        mlflow.disable_system_metrics_logging()
+    client = MlflowClient()
+    got = client.get_run(run.info.run_id)
+    out = tempfile.mkdtemp()
+    table = json.load(open(client.download_artifacts(run.info.run_id, "tables/preds.json", out)))
+    try:
+        traces = len(mlflow.search_traces(experiment_ids=[run.info.experiment_id]))
+    except MlflowException as e:
+        traces = e.error_code
+    return {
+        "files": sorted(f.path for d in ["plots", "images", "tables"] for f in client.list_artifacts(run.info.run_id, d)),
+        "table": table, "traced": traced_value, "status": got.info.status,
+        "system_metrics": any(k.startswith("system/") for k in got.data.metrics),
+        "png": open(client.download_artifacts(run.info.run_id, "plots/curve.png", out), "rb").read()[:4] == b"\x89PNG",
+        "search_traces_ran": isinstance(traces, int),
+    }
+
+
 SCENARIOS = [fluent, async_logging, client_batch, search, inputs, artifacts, errors, models, autolog_sklearn,
-             autolog_lightgbm, names_with_spaces, datasets_and_filters, values_at_the_limits]
+             autolog_lightgbm, names_with_spaces, datasets_and_filters, values_at_the_limits, rich_logging]
 
 if __name__ == "__main__":
     results = {}
