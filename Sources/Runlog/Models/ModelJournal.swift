@@ -95,62 +95,65 @@ final class ModelJournal: @unchecked Sendable {
         try apply(Array(bytes[(bytes.count - payload.count)...]))
     }
 
-    /// Reads from `validEnd` to the end of the file.
+    /// Reads from `validEnd` to the end of the file, a record at a time (at most `maxPayload`
+    /// bytes held, whatever the file's size says).
     private func read(_ descriptor: Int32, _ apply: ([UInt8]) throws(RunlogError) -> Void) throws(RunlogError) {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw Self.failure("reading \(path)") }
         let size = Int(info.st_size)
         guard size > validEnd, damage == nil else { return }
-        var bytes = [UInt8](repeating: 0, count: size - validEnd)
-        var got = 0
-        while got < bytes.count {
-            let n = bytes.withUnsafeMutableBytes {
-                pread(descriptor, $0.baseAddress! + got, $0.count - got, off_t(validEnd + got))
-            }
-            guard n >= 0 else { throw Self.failure("reading \(path)") }
-            if n == 0 { break }
-            got += n
-        }
-        bytes.removeLast(bytes.count - got)
-        var position = 0
         if validEnd == 0 {
-            guard bytes.count >= Self.headerSize else { return }  // a header cut short: torn
-            let header = Array(bytes[0..<12])
+            guard size >= Self.headerSize else { return }  // a header cut short: torn
+            let header = try bytes(descriptor, at: 0, count: Self.headerSize)
             guard Array(header[0..<8]) == Self.magic,
-                UInt32(littleEndianBytes: bytes[12..<16]) == header.withUnsafeBytes({ CRC32C.checksum($0) })
+                UInt32(littleEndianBytes: header[12..<16]) == header[0..<12].withUnsafeBytes({ CRC32C.checksum($0) })
             else {
                 damage = "the file does not begin with a model journal header"
                 return
             }
-            let version = UInt32(littleEndianBytes: bytes[8..<12])
+            let version = UInt32(littleEndianBytes: header[8..<12])
             guard version == Self.version else {
                 damage = "model journal version \(version); this build reads version \(Self.version)"
                 return
             }
-            position = Self.headerSize
             validEnd = Self.headerSize
         }
-        while bytes.count - position >= 8 {
-            let length = Int(UInt32(littleEndianBytes: bytes[position..<position + 4]))
-            let crc = UInt32(littleEndianBytes: bytes[position + 4..<position + 8])
-            let end = position + 8 + length
-            guard length <= Self.maxPayload, end <= bytes.count else {
-                if length > Self.maxPayload && end < bytes.count {
+        while size - validEnd >= 8 {
+            let head = try bytes(descriptor, at: validEnd, count: 8)
+            let length = Int(UInt32(littleEndianBytes: head[0..<4]))
+            let crc = UInt32(littleEndianBytes: head[4..<8])
+            let end = validEnd + 8 + length
+            guard length <= Self.maxPayload, end <= size else {
+                if length > Self.maxPayload && end < size {
                     damage = "a record at offset \(validEnd) claims \(length) bytes, over the limit"
                 }
                 return  // torn: the record reaches past the end of the file
             }
-            let payload = Array(bytes[position + 8..<end])
+            let payload = try bytes(descriptor, at: validEnd + 8, count: length)
             guard payload.withUnsafeBytes({ CRC32C.checksum($0) }) == crc else {
-                if end < bytes.count {
-                    damage = "the record at offset \(validEnd) fails its checksum"
-                }
+                if end < size { damage = "the record at offset \(validEnd) fails its checksum" }
                 return  // the last record, cut or unwritten: torn
             }
             try apply(payload)
-            position = end
-            validEnd += 8 + length
+            validEnd = end
         }
+    }
+
+    /// `count` bytes at `offset`, read whole (the caller checked the file holds them).
+    private func bytes(_ descriptor: Int32, at offset: Int, count: Int) throws(RunlogError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let n = bytes.withUnsafeMutableBytes {
+                pread(descriptor, $0.baseAddress! + got, count - got, off_t(offset + got))
+            }
+            guard n > 0 else {
+                if n == 0 { throw RunlogError(.storage, "\(path) ended at \(offset + got) while being read") }
+                throw Self.failure("reading \(path)")
+            }
+            got += n
+        }
+        return bytes
     }
 
     private static func storeRoot(of journal: String) -> String {

@@ -62,7 +62,8 @@ struct ModelState: Sendable {
     mutating func apply(_ e: ModelEvent) {
         switch e.op {
         case .createModel:
-            guard let id = e.modelID, loggedModels[id] == nil else { return }
+            // The id names a directory of the store: only ids this code makes are taken.
+            guard let id = e.modelID, ModelState.isModelID(id), loggedModels[id] == nil else { return }
             loggedModels[id] = LoggedModel(
                 id: id, experimentID: e.experimentID ?? "0", name: e.name ?? id, modelType: e.modelType ?? "",
                 sourceRunID: e.runID, creationTime: e.time, lastUpdatedTime: e.time, status: .pending,
@@ -154,6 +155,13 @@ struct ModelState: Sendable {
                 }
             }
         }
+    }
+
+    /// `m-` and 32 lowercase hex digits.
+    static func isModelID(_ id: String) -> Bool {
+        let utf8 = Array(id.utf8)
+        return utf8.count == 34 && id.hasPrefix("m-")
+            && utf8.dropFirst(2).allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 
     private mutating func updateModel(_ e: ModelEvent, _ change: (inout LoggedModel) -> Void) {

@@ -32,7 +32,8 @@ public struct LoggedModelMetric: Sendable, Codable, Hashable {
 
     // NaN and ±Infinity are kept as text: JSON has no number for them.
     enum CodingKeys: String, CodingKey {
-        case key, value, timestamp, step, runID = "run_id", datasetName, datasetDigest
+        case key, value, timestamp, step, runID = "run_id", datasetName = "dataset_name"
+        case datasetDigest = "dataset_digest"
     }
 
     public init(from decoder: any Decoder) throws {
