@@ -14,8 +14,10 @@ struct Server: ParsableCommand {
         discussion: """
             Point any MLflow client at it: MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py. \
             Serves /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/ (experiments, runs, metrics, log-batch, \
-            inputs), MLflow's artifact proxy (/api/2.0/mlflow-artifacts/), GET /health and GET /version, \
-            and the web UI at / (experiments, runs table, run page, compare page). Creates the store \
+            inputs, logged models, the model registry), MLflow's artifact proxy \
+            (/api/2.0/mlflow-artifacts/, for runs' and logged models' files), GET /health and GET \
+            /version, and the web UI at / (experiments, runs table, run page, compare page). Traces are \
+            not kept. Each request is logged to stderr in the Common Log Format (--access-log). Creates the store \
             when missing. Listens on loopback unless --host says otherwise; with a token \
             (--token-file, or $RUNLOG_SERVER_TOKEN) every API request must carry \
             "Authorization: Bearer <token>", which the client sends when MLFLOW_TRACKING_TOKEN is set, \

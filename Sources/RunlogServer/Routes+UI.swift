@@ -22,7 +22,8 @@ struct UIRoutes: Sendable {
                 deleteRun: { id in _ = try adapter.deleteRun(RunIDRequest(run_id: id.description, run_uuid: nil)) },
                 restoreRun: { id in _ = try adapter.restoreRun(RunIDRequest(run_id: id.description, run_uuid: nil)) },
                 refresh: { adapter.refreshInBackground() },
-                refreshRun: { id in try? adapter.refreshIfForeign(id) }))
+                refreshRun: { id in try? adapter.refreshIfForeign(id) }),
+            models: adapter.models)
     }
 
     func register(on router: Router<BasicRequestContext>) {

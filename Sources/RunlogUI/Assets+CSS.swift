@@ -38,6 +38,7 @@ extension Assets {
         .crumbs { display: flex; gap: var(--s2); align-items: center; flex: 1; min-width: 0; white-space: nowrap; overflow: hidden; }
         .crumbs .sep { color: var(--ink-3); }
         .crumbs .here { color: #c9d1de; overflow: hidden; text-overflow: ellipsis; }
+        header.top a.section { color: #c9d1de; }
         .jump input { width: 220px; padding: var(--s1) var(--s2); border-radius: var(--radius); border: 0; }
         main { padding: var(--s5); max-width: 1480px; margin: 0 auto; }
         .heading { display: flex; align-items: baseline; gap: var(--s3); flex-wrap: wrap; margin-bottom: var(--s4); }

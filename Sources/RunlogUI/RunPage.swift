@@ -57,6 +57,12 @@ extension TrackingUI {
                     card.element("h2", ["id": "artifacts"], text: "Artifacts (\(run.artifacts.count))")
                     artifacts(&card, run)
                 }
+                if !run.modelOutputs.isEmpty {
+                    cards.element("section", ["class": "card wide", "aria-labelledby": "logged-models"]) { card in
+                        card.element("h2", ["id": "logged-models"], text: "Logged models (\(run.modelOutputs.count))")
+                        loggedModels(&card, run)
+                    }
+                }
             }
             html.element("section", ["aria-labelledby": "metrics"]) { section in
                 section.element("div", ["class": "heading"]) { heading in
@@ -270,6 +276,11 @@ extension TrackingUI {
         guard let (artifact, file) = try store.artifactFile(of: id, path) else {
             throw UIError(404, "run \(id) has no artifact \(path)")
         }
+        return Self.artifactResponse(artifact, file, path)
+    }
+
+    /// A recorded file as the UI serves it (a run's artifact or a logged model's file).
+    static func artifactResponse(_ artifact: Artifact, _ file: String, _ path: String) -> UIResponse {
         let name = String(path.split(separator: "/").last ?? "artifact")
         var headers: [(String, String)] = []
         let type: String

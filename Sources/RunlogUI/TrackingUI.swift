@@ -104,16 +104,20 @@ public struct UIActions: Sendable {
 public struct TrackingUI: Sendable {
     let store: TrackingStore
     let actions: UIActions
+    /// Logged models and the registry, when the server keeps them.
+    let models: ModelStore?
     let keyCache = KeyCache()
 
-    public init(store: TrackingStore, actions: UIActions) {
+    public init(store: TrackingStore, actions: UIActions, models: ModelStore? = nil) {
         self.store = store
         self.actions = actions
+        self.models = models
     }
 
     /// The paths the UI answers (the server routes these here; the rest is the REST API).
     public static let routes = [
-        "/", "/experiments/**", "/runs/**", "/compare", "/chart", "/static/**", "/favicon.ico",
+        "/", "/experiments/**", "/runs/**", "/compare", "/chart", "/static/**", "/favicon.ico", "/models",
+        "/models/**", "/logged-models/**",
     ]
 
     public func respond(_ request: UIRequest) -> UIResponse {
@@ -141,6 +145,11 @@ public struct TrackingUI: Sendable {
             case ("GET", "runs", 2): return try runPage(try runID(segments[1]), request)
             case ("GET", "runs", _) where segments.count >= 4 && segments[2] == "artifacts":
                 return try artifact(try runID(segments[1]), segments[3...].joined(separator: "/"))
+            case ("GET", "models", 1): return try modelsPage(request)
+            case ("GET", "models", 2): return try registeredModelPage(segments[1])
+            case ("GET", "logged-models", 2): return try loggedModelPage(segments[1])
+            case ("GET", "logged-models", _) where segments.count >= 4 && segments[2] == "files":
+                return try loggedModelFile(segments[1], segments[3...].joined(separator: "/"))
             case ("GET", "compare", 1): return try comparePage(request)
             case ("GET", "chart", 1): return try chart(request)
             default: return notFound("no page \(request.path)")
@@ -247,6 +256,7 @@ struct Page {
                             }
                         }
                     }
+                    header.element("a", ["class": "section", "href": "/models"], text: "Models")
                     header.element("form", ["class": "jump", "action": "/", "method": "get", "role": "search"]) {
                         form in
                         form.void(

@@ -7,17 +7,20 @@ import Runlog
 final class UIStore {
     let path = NSTemporaryDirectory() + "runlog-ui-\(UUID().uuidString)"
     let store: TrackingStore
+    let models: ModelStore
     let ui: TrackingUI
 
     init() throws {
         var options = StoreOptions()
         options.durability = .never
         store = try TrackingStore.open(at: path, options: options)
+        models = try ModelStore(storePath: path)
         let store = store
         ui = TrackingUI(
             store: store,
             actions: UIActions(
-                deleteRun: { try store.deleteRun($0) }, restoreRun: { try store.restoreRun($0) }, refresh: {}))
+                deleteRun: { try store.deleteRun($0) }, restoreRun: { try store.restoreRun($0) }, refresh: {}),
+            models: models)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
