@@ -146,7 +146,9 @@ public struct TrackingUI: Sendable {
             case ("GET", "runs", _) where segments.count >= 4 && segments[2] == "artifacts":
                 return try artifact(try runID(segments[1]), segments[3...].joined(separator: "/"))
             case ("GET", "models", 1): return try modelsPage(request)
-            case ("GET", "models", 2): return try registeredModelPage(segments[1])
+            // A model's name may hold a `/` (sent as %2F, decoded before the path is split).
+            case ("GET", "models", _) where segments.count >= 2:
+                return try registeredModelPage(segments[1...].joined(separator: "/"))
             case ("GET", "logged-models", 2): return try loggedModelPage(segments[1])
             case ("GET", "logged-models", _) where segments.count >= 4 && segments[2] == "files":
                 return try loggedModelFile(segments[1], segments[3...].joined(separator: "/"))

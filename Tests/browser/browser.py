@@ -345,6 +345,36 @@ def walk(server, driver, screenshots, small):
     assert driver.execute_script("return window.__notReloaded === true;"), "the page reloaded"
     check.ok("its row in the runs table shows the new loss, then FINISHED, without a reload")
     check.console_clean("the live pages")
+
+    # The registry: a logged model of the first run, registered under a name that is markup.
+    model = server.api("logged-models", {"experiment_id": experiment, "name": "model", "source_run_id": runs[0],
+                                         "params": [{"key": "lr", "value": "0.1"}]})["model"]["info"]["model_id"]
+    request = urllib.request.Request(
+        f"{base}/api/2.0/mlflow-artifacts/artifacts/{experiment}/models/{model}/artifacts/MLmodel",
+        data=b"flavors:\n  sklearn: {}\n", method="PUT")
+    urllib.request.urlopen(request, timeout=30).read()
+    server.call(f"/api/2.0/mlflow/logged-models/{model}", {"model_id": model, "status": "LOGGED_MODEL_READY"},
+                method="PATCH")
+    server.api("runs/outputs", {"run_id": runs[0], "models": [{"model_id": model, "step": 0}]})
+    server.api("registered-models/create", {"name": HOSTILE, "description": "scores churn"})
+    server.api("model-versions/create", {"name": HOSTILE, "source": f"models:/{model}", "model_id": model})
+    server.api("registered-models/alias", {"name": HOSTILE, "alias": "champion", "version": "1"})
+    driver.get(base + "/")
+    check.wait(lambda d: d.find_element(By.LINK_TEXT, "Models"), "the Models link in the header").click()
+    check.wait(lambda d: d.find_element(By.LINK_TEXT, HOSTILE), "the registered model, its name as text").click()
+    row = check.wait(lambda d: d.find_element(By.CSS_SELECTOR, "#versions tbody tr"), "the version row")
+    assert "Version 1" in row.text and "@champion" in row.text, row.text
+    check.shot("models.png")
+    row.find_element(By.LINK_TEXT, model).click()
+    check.wait(lambda d: d.find_element(By.ID, "files"), "the logged model's files")
+    assert driver.find_element(By.LINK_TEXT, "MLmodel").get_attribute("href").endswith(f"/logged-models/{model}/files/MLmodel")
+    assert "ready" in driver.find_element(By.CSS_SELECTOR, ".heading .badge").text
+    driver.get(f"{base}/runs/{runs[0]}")
+    check.wait(lambda d: d.find_element(By.ID, "logged-models"), "the run's logged models")
+    assert driver.find_element(By.CSS_SELECTOR, f"a[href='/logged-models/{model}']").text == "model"
+    check.console_clean("the model pages")
+    check.ok("Models: the registered model (a markup name, as text) with its version, alias and logged model, "
+             "whose files download; the run page lists the model")
     return check.steps
 
 
