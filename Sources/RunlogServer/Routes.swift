@@ -97,6 +97,10 @@ struct Routes: Sendable {
         on(
             router, method, path,
             reading: { (bytes) throws(MLflowError) in
+                // A DELETE or PATCH may come without a body (the client sends none when it has no
+                // fields): that is an empty request, as MLflow's server takes it.
+                let bytes =
+                    bytes.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 } ? Data("{}".utf8) : bytes
                 do {
                     return try WireCoding.decoder().decode(Body.self, from: bytes)
                 } catch let error as DecodingError {

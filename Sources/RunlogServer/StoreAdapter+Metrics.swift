@@ -25,7 +25,9 @@ extension StoreAdapter {
     func historyBulk(runs: [String], key: String?, maxResults: Int64?, allowDamaged: Bool = false)
         throws(MLflowError) -> MetricsResponse
     {
-        let key = try required(key, "metric_key")
+        guard let key, !key.isEmpty else {
+            throw MLflowError.invalid("GetMetricHistoryBulk request must specify a metric_key.")
+        }
         let ids = try bulkRuns(runs)
         let limit = try Self.maxResults(maxResults, default: Limits.historyPage, limit: Int(Int32.max))
         var metrics: [WireMetric] = []

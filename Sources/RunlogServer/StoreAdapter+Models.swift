@@ -8,7 +8,6 @@ extension StoreAdapter {
     func createLoggedModel(_ request: CreateLoggedModelRequest) throws(MLflowError) -> LoggedModelResponse {
         let experimentID = try required(request.experiment_id, "experiment_id")
         try activeExperiment(experimentID)
-        if let runText = request.source_run_id, !runText.isEmpty { _ = try info(try runID(runText)) }
         let model = try run { () throws(RunlogError) in
             try models.createLoggedModel(
                 experimentID: experimentID, name: request.name, modelType: request.model_type,
@@ -105,22 +104,17 @@ extension StoreAdapter {
         return Empty()
     }
 
-    /// Metrics of a `log-batch` that name a logged model: linked to it. A point the run already
-    /// has (the client sends a run's points again when it logs a model) is not appended twice.
-    func linkModelMetrics(_ run: RunID, _ points: [(BatchMetric, IncomingMetric)]) throws(MLflowError)
-        -> [BatchMetric]
-    {
+    /// Metrics of a `log-batch` or `log-metric` that name a logged model: linked to it. A point the
+    /// run already has (the client sends a run's points again when it logs a model) is not
+    /// appended twice; the others are returned, for the run.
+    func linkModelMetrics(_ run: RunID, _ points: [(BatchMetric, ModelLink)]) throws(MLflowError) -> [BatchMetric] {
         var fresh: [BatchMetric] = []
         var byModel: [String: [LoggedModelMetric]] = [:]
-        for (point, incoming) in points {
-            guard let model = incoming.model_id, !model.isEmpty else {
-                fresh.append(point)
-                continue
-            }
-            byModel[model, default: []].append(
+        for (point, link) in points {
+            byModel[link.model, default: []].append(
                 LoggedModelMetric(
                     key: point.key, value: point.value, timestamp: point.timestamp, step: point.step,
-                    runID: run.description, datasetName: incoming.dataset_name, datasetDigest: incoming.dataset_digest))
+                    runID: run.description, datasetName: link.datasetName, datasetDigest: link.datasetDigest))
             let existing =
                 (try? store.history(
                     of: run, point.key, range: ScanRange(steps: point.step...point.step), allowDamaged: true)) ?? []
@@ -251,6 +245,15 @@ extension StoreAdapter {
                 of: name, source: source, runID: runID, modelID: modelID, description: request.description,
                 tags: KeyValue.dictionary(request.tags ?? []), runLink: request.run_link)
         }
+        if let modelID {
+            // As MLflow's server does: the logged model's `mlflow.modelVersions` tag lists its versions.
+            let listed = (try? models.loggedModel(modelID))?.tags[Self.modelVersionsTag] ?? "[]"
+            let entry = "{\"name\": \(Self.pythonJSONString(name)), \"version\": \(version.version)}"
+            let updated = listed == "[]" ? "[\(entry)]" : String(listed.dropLast()) + ", \(entry)]"
+            _ = try run { () throws(RunlogError) in
+                try models.setLoggedModelTags(modelID, [Self.modelVersionsTag: updated])
+            }
+        }
         return ModelVersionResponse(model_version: WireModelVersion(version))
     }
 
@@ -348,6 +351,25 @@ extension StoreAdapter {
 
     // MARK: Helpers
 
+    static let modelVersionsTag = "mlflow.modelVersions"
+
+    /// A string as Python's `json.dumps` writes it (non-ASCII as `\\uXXXX`).
+    static func pythonJSONString(_ text: String) -> String {
+        var out = "\""
+        for unit in text.utf16 {
+            switch unit {
+            case 0x22: out += "\\\""
+            case 0x5C: out += "\\\\"
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(UInt8(unit)))
+            default: out += String(format: "\\u%04x", unit)
+            }
+        }
+        return out + "\""
+    }
+
     /// Reads after taking in what other processes wrote, so a model another server created is seen.
     func modelRead<T>(_ body: () throws(RunlogError) -> T) throws(MLflowError) -> T {
         do throws(RunlogError) {
@@ -380,4 +402,11 @@ extension StoreAdapter {
         while path.hasSuffix("/") { path.removeLast() }
         return path == "." ? "" : path
     }
+}
+
+/// The logged model (and dataset) a metric value names.
+struct ModelLink: Sendable {
+    let model: String
+    let datasetName: String?
+    let datasetDigest: String?
 }

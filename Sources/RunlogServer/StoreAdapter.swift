@@ -198,10 +198,25 @@ final class StoreAdapter: Sendable {
 
     func logMetric(_ request: LogMetricRequest) throws(MLflowError) -> Empty {
         let id = try runID(request.run_id ?? request.run_uuid)
-        let point = BatchMetric(
-            key: try required(request.key, "key"), value: try required(request.value, "value"),
-            timestamp: try required(request.timestamp, "timestamp"), step: request.step ?? 0)
-        try write(id) { (run) throws(RunlogError) in try run.logBatch(metrics: [point], params: [], tags: []) }
+        var point = [
+            BatchMetric(
+                key: try required(request.key, "key"), value: try required(request.value, "value"),
+                timestamp: try required(request.timestamp, "timestamp"), step: request.step ?? 0)
+        ]
+        if let model = request.model_id, !model.isEmpty {
+            _ = try info(id)
+            point = try linkModelMetrics(
+                id,
+                [
+                    (
+                        point[0],
+                        ModelLink(
+                            model: model, datasetName: request.dataset_name, datasetDigest: request.dataset_digest)
+                    )
+                ])
+        }
+        let points = point
+        try write(id) { (run) throws(RunlogError) in try run.logBatch(metrics: points, params: [], tags: []) }
         return Empty()
     }
 
@@ -247,13 +262,21 @@ final class StoreAdapter: Sendable {
         }
         var points: [BatchMetric] = []
         points.reserveCapacity(metrics.count)
-        var linked: [(BatchMetric, IncomingMetric)] = []
+        var linked: [(BatchMetric, ModelLink)] = []
         for (i, metric) in metrics.enumerated() {
             let point = BatchMetric(
                 key: try required(metric.key, "metrics[\(i)].key"),
                 value: try required(metric.value, "metrics[\(i)].value"),
                 timestamp: try required(metric.timestamp, "metrics[\(i)].timestamp"), step: metric.step ?? 0)
-            if metric.model_id != nil { linked.append((point, metric)) } else { points.append(point) }
+            if let model = metric.model_id, !model.isEmpty {
+                linked.append(
+                    (
+                        point,
+                        ModelLink(model: model, datasetName: metric.dataset_name, datasetDigest: metric.dataset_digest)
+                    ))
+            } else {
+                points.append(point)
+            }
         }
         if !linked.isEmpty {
             _ = try info(id)
@@ -270,7 +293,13 @@ final class StoreAdapter: Sendable {
     func logInputs(_ request: LogInputsRequest) throws(MLflowError) -> Empty {
         let id = try runID(request.run_id)
         let datasets = request.datasets ?? []
+        let models = try (request.models ?? []).map { (m) throws(MLflowError) in
+            try required(m.model_id, "models.model_id")
+        }
+        for model in models { _ = try modelRead { () throws(RunlogError) in try self.models.loggedModel(model) } }
         try write(id) { (run) throws(RunlogError) in
+            let known = Set((try? store.run(id))?.modelInputs ?? [])
+            for model in models where !known.contains(model) { try run.logModelInput(model) }
             for input in datasets {
                 var fields = ["digest": input.dataset.digest, "source_type": input.dataset.source_type]
                 fields["source"] = input.dataset.source

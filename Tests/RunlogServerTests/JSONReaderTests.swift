@@ -101,7 +101,14 @@ import Testing
         (#"{"metrics":[{"key":"k","value":1e999,"timestamp":1}]}"#, "'metrics[0].value'"),
         (#"{"metrics":[{"key":"k","value":"nan","timestamp":1}]}"#, "'metrics[0].value': expected a number"),
         (#"{"metrics":[{"key":7}]}"#, "'metrics[0].key': expected a string"),
-        (#"{"params":{"a":"b"}}"#, "'params': expected a JSON array"),
+        (
+            #"{"params":{"a":"b"}}"#,
+            "Invalid value {...} for parameter 'params' supplied:  Hint: Value was of type 'dict'."
+        ),
+        (
+            #"{"metrics":"foo"}"#,
+            #"Invalid value "foo" for parameter 'metrics' supplied:  Hint: Value was of type 'str'."#
+        ),
         (#"{"params":[{"key":"a"}]}"#, "'params[0].value'"),
         (#"[1,2]"#, "must be a JSON object"),
         (#"{"run_id":"x"} trailing"#, "not valid JSON"),

@@ -194,4 +194,49 @@ import Testing
             #expect(missing.json["message"] as? String == "Registered Model with name=churn v2 not found")
         }
     }
+
+    /// What MLflow's own REST test suite checks beyond the client's round trips: a version made from a
+    /// logged model lists itself in the model's `mlflow.modelVersions` tag, a run records the models it
+    /// used, `log-metric` links a value to a model, and a DELETE without a body is an empty request.
+    @Test func versionsRunInputsAndBodilessDeletesAreAsMLflows() async throws {
+        try await ServerHarness().test { client in
+            let (experiment, run) = try await client.makeRun()
+            let model = try await client.post("logged-models", ["experiment_id": experiment, "source_run_id": "123"])
+            let id = try #require(
+                ((model.json["model"] as? [String: Any])?["info"] as? [String: Any])?["model_id"] as? String)
+            try await client.post("registered-models/create", ["name": "m ü"])
+            for _ in 0..<2 {
+                try await client.post(
+                    "model-versions/create", ["name": "m ü", "source": "models:/\(id)", "model_id": id])
+            }
+            let tags =
+                ((try await client.get("logged-models/\(id)").json["model"] as? [String: Any])?["info"]
+                as? [String: Any])?["tags"] as? [[String: String]]
+            #expect(
+                tags?.first { $0["key"] == "mlflow.modelVersions" }?["value"]
+                    == #"[{"name": "m \u00fc", "version": 1}, {"name": "m \u00fc", "version": 2}]"#)
+
+            try await client.post("runs/log-inputs", ["run_id": run, "models": [["model_id": id]]])
+            let inputs = try await client.get("runs/get?run_id=\(run)").run["inputs"] as? [String: Any]
+            #expect((inputs?["model_inputs"] as? [[String: String]]) == [["model_id": id]])
+
+            try await client.post(
+                "runs/log-metric",
+                [
+                    "run_id": run, "key": "auc", "value": 0.5, "timestamp": 3, "step": 1, "model_id": id,
+                    "dataset_name": "eval", "dataset_digest": "d1",
+                ])
+            let metrics =
+                ((try await client.get("logged-models/\(id)").json["model"] as? [String: Any])?["data"]
+                as? [String: Any])?["metrics"] as? [[String: Any]]
+            #expect(metrics?.first?["dataset_name"] as? String == "eval")
+            #expect(((try await client.get("runs/get?run_id=\(run)").data["metrics"]) as? [Any])?.count == 1)
+
+            try await client.send(.patch, "logged-models/\(id)/tags", ["tags": [["key": "k", "value": "v"]]])
+            let bodiless = try await client.inner.execute(
+                uri: "/api/2.0/mlflow/logged-models/\(id)/tags/k", method: .delete, headers: [:], body: nil
+            ) { Client.Answer(status: $0.status, body: $0.body) }
+            #expect(bodiless.status == .ok)
+        }
+    }
 }

@@ -129,7 +129,8 @@ extension ModelStore {
                 let (x, y) = (a.sortValue(field), b.sortValue(field))
                 if x != y { return ModelFilter.less(x, y) == ascending }
             }
-            return a.id < b.id
+            // Created in the same millisecond: in creation order, the way the first clause runs.
+            return (a.sequence < b.sequence) == order[0].ascending
         }
         return try ModelFilter.page(matching, maxResults: maxResults, token: pageToken)
     }

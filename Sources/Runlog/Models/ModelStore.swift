@@ -68,7 +68,7 @@ struct ModelState: Sendable {
                 id: id, experimentID: e.experimentID ?? "0", name: e.name ?? id, modelType: e.modelType ?? "",
                 sourceRunID: e.runID, creationTime: e.time, lastUpdatedTime: e.time, status: .pending,
                 statusMessage: "", tags: e.tags ?? [:], params: e.params ?? [:], metrics: [], artifacts: [:],
-                deleted: false)
+                deleted: false, sequence: loggedModels.count)
         case .finalizeModel:
             updateModel(e) { model in
                 model.status = e.status.flatMap(LoggedModelStatus.init(rawValue:)) ?? model.status

@@ -81,6 +81,8 @@ public struct LoggedModel: Sendable, Hashable {
     public internal(set) var metrics: [LoggedModelMetric]
     public internal(set) var artifacts: [String: Artifact]
     public internal(set) var deleted: Bool
+    /// Its place in the order models were created (ties of creation time break on it).
+    var sequence = 0
 
     /// `mlflow-artifacts:/<experiment>/models/<id>/artifacts`, where the client uploads its files.
     public var artifactURI: String { "mlflow-artifacts:/\(experimentID)/models/\(id)/artifacts" }

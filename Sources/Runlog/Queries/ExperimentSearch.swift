@@ -53,7 +53,7 @@ extension TrackingStore {
     public func deleteTag(_ key: String, onExperiment id: String) throws(RunlogError) -> Experiment {
         try experimentFiles.update(id) { (experiment) throws(RunlogError) in
             guard experiment.tags.removeValue(forKey: key) != nil else {
-                throw RunlogError(.notFound, "experiment \(id) has no tag \(Validation.quoted(key))")
+                throw RunlogError(.notFound, "No tag with name: \(key) in experiment with id \(id)")
             }
         }
     }

@@ -51,7 +51,7 @@ extension ActiveRun {
     public func deleteTag(_ key: String) throws(RunlogError) {
         try Validation.key(key, "tag")
         guard (try? catalog.entry(id))?.info.tags[key] != nil else {
-            throw RunlogError(.notFound, "run \(id) has no tag \(Validation.quoted(key))")
+            throw RunlogError(.notFound, "No tag with name: \(key) in run with id \(id)")
         }
         try append(.attribute(key: RunAttribute.deletedTag, value: key, timestamp: currentTimeMilliseconds()))
     }
@@ -63,6 +63,12 @@ extension ActiveRun {
             .attribute(
                 key: RunAttribute.modelOutput, value: Validation.canonicalJSON(output),
                 timestamp: currentTimeMilliseconds()))
+    }
+
+    /// Records a logged model the run used (MLflow's `log_inputs(models=…)`).
+    public func logModelInput(_ modelID: String) throws(RunlogError) {
+        guard !modelID.isEmpty else { throw RunlogError(.invalidArgument, "model input has no model id") }
+        try append(.attribute(key: RunAttribute.modelInput, value: modelID, timestamp: currentTimeMilliseconds()))
     }
 
     /// Records a dataset the run used, as MLflow's `log_input` does: `fields` are the dataset's

@@ -37,6 +37,8 @@ enum RunAttribute {
     static let userID = "user_id"
     /// A logged model the run produced; its value is the `ModelOutput` as JSON.
     static let modelOutput = "model_output"
+    /// A logged model the run used (MLflow's `model_inputs`); its value is the model's id.
+    static let modelInput = "model_input"
 }
 
 /// A logged model a run produced, and the step it was produced at.

@@ -62,6 +62,7 @@ public struct RunInfo: Sendable {
         var metrics: [String: MetricSummary] = [:]
         var artifacts: [String: Artifact] = [:]
         var modelOutputs: [ModelOutput] = []
+        var modelInputs: [String] = []
         var damage: [StoreProblem] = []
 
         init() {}
@@ -81,6 +82,7 @@ public struct RunInfo: Sendable {
             metrics = other.metrics
             artifacts = other.artifacts
             modelOutputs = other.modelOutputs
+            modelInputs = other.modelInputs
             damage = other.damage
         }
     }
@@ -173,6 +175,12 @@ public struct RunInfo: Sendable {
         set { unique().modelOutputs = newValue }
         _modify { yield &unique().modelOutputs }
     }
+    /// Ids of logged models the run used (MLflow's `inputs.model_inputs`), in the order logged.
+    public internal(set) var modelInputs: [String] {
+        get { fields.modelInputs }
+        set { unique().modelInputs = newValue }
+        _modify { yield &unique().modelInputs }
+    }
     /// Damage found reading the run's log (records or segments skipped or cut off): when not
     /// empty, what this describes — summaries, params, tags — may be missing what was lost, and
     /// history queries refuse the run unless allowed. Empty for a whole run.
@@ -207,6 +215,8 @@ public struct RunInfo: Sendable {
                 case RunAttribute.deletedTag: f.tags[value] = nil
                 case RunAttribute.artifact:
                     if let artifact = Artifact(recorded: value) { f.artifacts[artifact.path] = artifact }
+                case RunAttribute.modelInput:
+                    if !f.modelInputs.contains(value) { f.modelInputs.append(value) }
                 case RunAttribute.modelOutput:
                     if let output = ModelOutput(recorded: value), !f.modelOutputs.contains(output) {
                         f.modelOutputs.append(output)

@@ -130,25 +130,24 @@ enum WireCoding {
             + "See the API docs for more information about request parameters."
     }
 
-    /// A JSON value as Python prints it, and its type's name; nil for what has no short form.
+    /// A JSON value as MLflow's message shows it (`json.dumps`), and Python's name of its type.
     private static func pythonRepresentation(_ value: Any) -> (String, String)? {
         switch value {
         case let number as NSNumber where "\(type(of: number))".contains("Boolean"):
-            return (number.boolValue ? "True" : "False", "bool")
+            return (number.boolValue ? "true" : "false", "bool")
         case let number as NSNumber where String(cString: number.objCType) == "d":
             return ("\(number.doubleValue)", "float")
         case let number as NSNumber:
             return ("\(number.int64Value)", "int")
-        case let text as String:
-            return ("'\(text.prefix(80))'", "str")
-        case is [Any]:
-            return ("[...]", "list")
-        case is [String: Any]:
-            return ("{...}", "dict")
         case is NSNull:
-            return ("None", "NoneType")
+            return ("null", "NoneType")
         default:
-            return nil
+            guard
+                let data = try? JSONSerialization.data(
+                    withJSONObject: value, options: [.fragmentsAllowed, .withoutEscapingSlashes])
+            else { return nil }
+            let type = value is String ? "str" : value is [Any] ? "list" : "dict"
+            return (String(decoding: data.prefix(200), as: UTF8.self), type)
         }
     }
 

@@ -464,10 +464,58 @@ struct JSONReader {
 
     // MARK: Errors
 
+    /// A value of the wrong type. A top-level field's is worded as MLflow's server words it, with
+    /// the value as sent and Python's name of its type; a nested one names its whole path.
     func typeMismatch(_ expected: String) -> MLflowError {
-        pathCount == 0
-            ? MLflowError.invalid("The request body must be \(expected)")
-            : MLflowError.invalid("Invalid value for \(qualified): expected \(expected)")
+        guard pathCount > 0 else { return MLflowError.invalid("The request body must be \(expected)") }
+        guard pathCount == 1, let (text, type) = valueAhead() else {
+            return MLflowError.invalid("Invalid value for \(qualified): expected \(expected)")
+        }
+        return MLflowError.invalid(
+            "Invalid value \(text) for parameter \(qualified) supplied:  Hint: Value was of type '\(type)'. See the API "
+                + "docs for more information about request parameters.")
+    }
+
+    /// The JSON text of the value at the reading position (at most 200 bytes of it), and Python's
+    /// name of its type.
+    private func valueAhead() -> (String, String)? {
+        guard let first = peek() else { return nil }
+        var end = position + 1
+        switch first {
+        case UInt8(ascii: "["), UInt8(ascii: "{"):
+            return (first == UInt8(ascii: "[") ? "[...]" : "{...}", first == UInt8(ascii: "[") ? "list" : "dict")
+        case UInt8(ascii: "\""):
+            var escaped = false
+            while end < bytes.count {
+                let byte = bytes[end]
+                end += 1
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    break
+                }
+            }
+        default:
+            while end < bytes.count,
+                ![UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x0A, 0x0D, 0x09].contains(bytes[end])
+            {
+                end += 1
+            }
+        }
+        let text = String(
+            decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<min(end, position + 200)]), as: UTF8.self)
+        let type: String
+        switch first {
+        case UInt8(ascii: "\""): type = "str"
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): type = "bool"
+        case UInt8(ascii: "n"): type = "NoneType"
+        case UInt8(ascii: "["): type = "list"
+        case UInt8(ascii: "{"): type = "dict"
+        default: type = text.contains(".") || text.lowercased().contains("e") ? "float" : "int"
+        }
+        return (text, type)
     }
 
     func syntax(_ problem: String) -> MLflowError {

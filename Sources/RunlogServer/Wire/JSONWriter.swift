@@ -302,6 +302,13 @@ extension WireRun: JSONWritable {
             writer.optionalString("profile", dataset.profile)
             writer.raw("}}")
         }
+        writer.raw(#"],"model_inputs":["#)
+        for (i, input) in inputs.model_inputs.enumerated() {
+            writer.raw(i == 0 ? "{" : ",{")
+            writer.field("model_id", first: true)
+            writer.string(input.model_id)
+            writer.raw("}")
+        }
         writer.raw(#"]},"outputs":{"model_outputs":["#)
         for (i, output) in outputs.model_outputs.enumerated() {
             writer.raw(i == 0 ? "{" : ",{")

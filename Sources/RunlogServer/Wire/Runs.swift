@@ -51,8 +51,13 @@ struct WireRunOutputs: Encodable, Sendable {
     let model_outputs: [ModelOutput]
 }
 
+struct WireModelInput: Encodable, Sendable {
+    let model_id: String
+}
+
 struct WireRunInputs: Encodable, Sendable {
     let dataset_inputs: [WireDatasetInput]
+    var model_inputs: [WireModelInput] = []
 }
 
 /// A run in MLflow's shape: `data.metrics` holds each metric's latest point.
@@ -79,7 +84,7 @@ struct WireRun: Encodable, Sendable {
                         name: input.name, digest: input.fields["digest"] ?? "",
                         source_type: input.fields["source_type"] ?? "", source: input.fields["source"] ?? "",
                         schema: input.fields["schema"], profile: input.fields["profile"]))
-            })
+            }, model_inputs: run.modelInputs.map(WireModelInput.init))
     }
 }
 
@@ -132,6 +137,9 @@ struct LogMetricRequest: Decodable {
     let value: Double?
     let timestamp: Int64?
     let step: Int64?
+    let model_id: String?
+    let dataset_name: String?
+    let dataset_digest: String?
 }
 
 struct KeyValueRequest: Decodable {
@@ -191,8 +199,13 @@ struct LogBatchRequest: Sendable {
 }
 
 struct LogInputsRequest: Decodable {
+    struct Model: Decodable {
+        let model_id: String?
+    }
+
     let run_id: String?
     let datasets: [WireDatasetInput]?
+    let models: [Model]?
 }
 
 struct SearchRunsRequest: Decodable {
