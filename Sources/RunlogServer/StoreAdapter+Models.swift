@@ -31,7 +31,7 @@ extension StoreAdapter {
         case .number(let number) where number == 2: status = .ready
         case .number(let number) where number == 3: status = .uploadFailed
         case .number(let number) where number == 1: status = .pending
-        case .name(let name) where LoggedModelStatus(rawValue: name) != nil: status = LoggedModelStatus(rawValue: name)!
+        case .text(let name) where LoggedModelStatus(rawValue: name) != nil: status = LoggedModelStatus(rawValue: name)!
         default: throw MLflowError.invalid("Invalid value for parameter 'status' supplied.")
         }
         let model = try run { () throws(RunlogError) in try models.finalizeLoggedModel(id, status: status) }
@@ -259,7 +259,7 @@ extension StoreAdapter {
 
     func modelVersion(name: String?, version: String?) throws(MLflowError) -> ModelVersionResponse {
         let name = try required(name, "name")
-        let number = try Self.versionNumber(version.map(VersionValue.text))
+        let number = try Self.versionNumber(version.map(TextOrNumber.text))
         let found = try modelRead { () throws(RunlogError) in try models.version(name, number) }
         return ModelVersionResponse(model_version: WireModelVersion(found))
     }
@@ -311,7 +311,7 @@ extension StoreAdapter {
     /// Where a version's files are: its logged model's artifacts, or the run's for `runs:/` sources.
     func downloadURI(name: String?, version: String?) throws(MLflowError) -> DownloadURIResponse {
         let name = try required(name, "name")
-        let number = try Self.versionNumber(version.map(VersionValue.text))
+        let number = try Self.versionNumber(version.map(TextOrNumber.text))
         let found = try modelRead { () throws(RunlogError) in try models.version(name, number) }
         if let modelID = found.modelID,
             let model = try? models.loggedModel(modelID, includeDeleted: true)
@@ -388,7 +388,7 @@ extension StoreAdapter {
         }
     }
 
-    static func versionNumber(_ value: VersionValue?) throws(MLflowError) -> Int64 {
+    static func versionNumber(_ value: TextOrNumber?) throws(MLflowError) -> Int64 {
         guard let value, !value.text.isEmpty else { throw MLflowError.missing("version") }
         guard let number = Int64(value.text) else {
             throw MLflowError.invalid("Parameter 'version' must be an integer, got '\(value.text)'.")

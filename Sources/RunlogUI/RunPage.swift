@@ -223,26 +223,7 @@ extension TrackingUI {
             html.element("p", ["class": "none"], text: "No artifacts.")
             return
         }
-        html.element("table", ["class": "grid compact"]) { table in
-            table.element("thead") { head in
-                head.element("tr") { row in
-                    for title in ["Path", "Size", "SHA-256"] { row.element("th", ["scope": "col"], text: title) }
-                }
-            }
-            table.element("tbody") { body in
-                for (path, artifact) in run.artifacts.sorted(by: { $0.key < $1.key }) {
-                    body.element("tr") { row in
-                        row.element("td") { cell in
-                            cell.element("a", ["href": Self.artifactURL(run.id, path), "download": ""], text: path)
-                        }
-                        row.element("td", ["class": "num"], text: Format.bytes(artifact.size))
-                        row.element(
-                            "td", ["class": "mono digest", "title": artifact.sha256],
-                            text: String(artifact.sha256.prefix(16)) + "…")
-                    }
-                }
-            }
-        }
+        Self.files(&html, run.artifacts) { Self.artifactURL(run.id, $0) }
         // Previews: small text files inline, images as images.
         for (path, artifact) in run.artifacts.sorted(by: { $0.key < $1.key }) {
             let kind = ArtifactKind(path)

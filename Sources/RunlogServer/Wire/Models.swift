@@ -69,22 +69,8 @@ struct CreateLoggedModelRequest: Decodable {
 
 struct FinalizeLoggedModelRequest: Decodable {
     let model_id: String?
-    let status: StatusValue?
-
-    /// The status by name (`"LOGGED_MODEL_READY"`) or by number (2), as protobuf's JSON takes it.
-    enum StatusValue: Decodable {
-        case name(String)
-        case number(Int64)
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let number = try? container.decode(Int64.self) {
-                self = .number(number)
-            } else {
-                self = .name(try container.decode(String.self))
-            }
-        }
-    }
+    /// By name (`"LOGGED_MODEL_READY"`) or by number (2), as protobuf's JSON takes an enum.
+    let status: TextOrNumber?
 }
 
 struct LoggedModelTagsRequest: Decodable {
@@ -207,12 +193,12 @@ struct RegisteredModelRequest: Decodable {
     let key: String?
     let value: String?
     let alias: String?
-    let version: VersionValue?
+    let version: TextOrNumber?
     let stages: [String]?
 }
 
-/// A version number as the client sends it: a string ("1") or a number.
-enum VersionValue: Decodable, Sendable {
+/// A value protobuf's JSON sends as a string or a number: a version ("1" or 1), an enum.
+enum TextOrNumber: Decodable, Sendable {
     case text(String)
     case number(Int64)
 
@@ -235,7 +221,7 @@ enum VersionValue: Decodable, Sendable {
 
 struct ModelVersionRequest: Decodable {
     let name: String?
-    let version: VersionValue?
+    let version: TextOrNumber?
     let source: String?
     let run_id: String?
     let model_id: String?
