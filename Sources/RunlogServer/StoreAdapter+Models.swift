@@ -70,10 +70,16 @@ extension StoreAdapter {
         let order = try (request.order_by ?? []).map { (o) throws(MLflowError) in
             (field: try required(o.field_name, "order_by.field_name"), ascending: o.ascending ?? true)
         }
+        let datasets = try (request.datasets ?? []).map { (d) throws(MLflowError) in
+            (
+                name: try required(d.dataset_name, "datasets.dataset_name"),
+                digest: d.dataset_digest.flatMap { $0.isEmpty ? nil : $0 }
+            )
+        }
         let page = try run { () throws(RunlogError) in
             try models.searchLoggedModels(
-                experimentIDs: experiments, filter: request.filter ?? "", orderBy: order, maxResults: maxResults,
-                pageToken: request.page_token)
+                experimentIDs: experiments, filter: request.filter ?? "", datasets: datasets, orderBy: order,
+                maxResults: maxResults, pageToken: request.page_token)
         }
         return SearchLoggedModelsResponse(
             models: page.models.map(WireLoggedModel.init), next_page_token: page.nextPageToken)
@@ -226,6 +232,7 @@ extension StoreAdapter {
         for tag in request.tags ?? [] { try checkKey(tag.key, "tag") }
         var runID = request.run_id.flatMap { $0.isEmpty ? nil : $0 }
         var modelID = request.model_id.flatMap { $0.isEmpty ? nil : $0 }
+        try Self.checkVersionSource(source, byModel: modelID != nil)
         if source.hasPrefix("runs:/") {
             // runs:/<run>/<path>: the run must be the one the request names (or named by it alone).
             let rest = source.dropFirst("runs:/".count)
@@ -350,6 +357,34 @@ extension StoreAdapter {
     }
 
     // MARK: Helpers
+
+    /// MLflow's rules for a version's source: no local path (this server's runs and models keep
+    /// their files behind the artifact proxy, so a local path is never inside one), and no `..`
+    /// segment or NUL, however often percent-encoded.
+    static func checkVersionSource(_ source: String, byModel: Bool) throws(MLflowError) {
+        let scheme = source.range(of: ":").map { String(source[..<$0.lowerBound]) }
+        let isLocal =
+            scheme == nil || scheme == "file" || (scheme!.count == 1 && scheme!.first!.isLetter)
+            || scheme!.contains("/")
+        if isLocal {
+            let owner = byModel ? "model_id" : "run_id"
+            let what = byModel ? "the run specified by the model_id" : "the run specified by the run_id"
+            throw MLflowError.invalid(
+                "Invalid model version source: '\(source)'. To use a local path as a model version source, the "
+                    + "\(owner) request parameter has to be specified and the local path has to be contained within "
+                    + "the artifact directory of \(what).")
+        }
+        var decoded = source
+        while let next = decoded.replacingOccurrences(of: "+", with: " ").removingPercentEncoding, next != decoded {
+            decoded = next
+        }
+        if decoded.contains("\u{0}") || decoded.split(separator: "/", omittingEmptySubsequences: false).contains("..") {
+            throw MLflowError.invalid(
+                "Invalid model version source: '\(source)'. If supplying a source as an http, https, local file path, "
+                    + "ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative "
+                    + "path references present. Please provide an absolute path.")
+        }
+    }
 
     static let modelVersionsTag = "mlflow.modelVersions"
 

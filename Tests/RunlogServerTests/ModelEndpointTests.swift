@@ -125,6 +125,13 @@ import Testing
             let badSource = try await client.post(
                 "model-versions/create", ["name": "churn model", "source": "runs:/\(run)/model", "run_id": "other"])
             #expect(badSource.errorCode == "INVALID_PARAMETER_VALUE")
+            for source in ["/tmp/model", "file:///tmp/model", "s3://bucket/a/../../b", "s3://bucket/%252e%252e/b"] {
+                let refused = try await client.post("model-versions/create", ["name": "churn model", "source": source])
+                #expect(
+                    (refused.json["message"] as? String)?.hasPrefix("Invalid model version source: '\(source)'.")
+                        == true,
+                    "\(source): \(refused.text)")
+            }
 
             // Aliases: set, read back (with a + for the space), reserved names refused.
             try await client.post(

@@ -114,15 +114,25 @@ extension ModelStore {
     /// Logged models of `experimentIDs` matching `filter` (MLflow's logged-model filter: attributes
     /// `name`, `model_id`, `model_type`, `status`, `source_run_id`, `creation_timestamp`,
     /// `last_updated_timestamp`, and `params.`, `tags.`, `metrics.`), newest first unless ordered.
+    /// With `datasets`, only models with a linked metric measured on one of them (a digest of nil
+    /// matches any digest).
     public func searchLoggedModels(
-        experimentIDs: [String], filter: String, orderBy: [(field: String, ascending: Bool)], maxResults: Int,
-        pageToken: String?
+        experimentIDs: [String], filter: String, datasets: [(name: String, digest: String?)] = [],
+        orderBy: [(field: String, ascending: Bool)], maxResults: Int, pageToken: String?
     ) throws(RunlogError) -> (models: [LoggedModel], nextPageToken: String?) {
         let clauses = try ModelFilter.parse(filter)
         let models = try read { state in
             state.loggedModels.values.filter { !$0.deleted && experimentIDs.contains($0.experimentID) }
         }
-        var matching = models.filter { model in clauses.allSatisfy { $0.matches(model.filterValue) } }
+        var matching = models.filter { model in
+            clauses.allSatisfy { $0.matches(model.filterValue) }
+                && (datasets.isEmpty
+                    || model.metrics.contains { metric in
+                        datasets.contains {
+                            $0.name == metric.datasetName && ($0.digest == nil || $0.digest == metric.datasetDigest)
+                        }
+                    })
+        }
         let order = orderBy.isEmpty ? [(field: "creation_timestamp", ascending: false)] : orderBy
         matching.sort { a, b in
             for (field, ascending) in order {

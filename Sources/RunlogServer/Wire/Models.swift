@@ -87,8 +87,14 @@ struct SearchLoggedModelsRequest: Decodable {
         let ascending: Bool?
     }
 
+    struct Dataset: Decodable {
+        let dataset_name: String?
+        let dataset_digest: String?
+    }
+
     let experiment_ids: [String]?
     let filter: String?
+    let datasets: [Dataset]?
     let max_results: Int64?
     let order_by: [Order]?
     let page_token: String?
