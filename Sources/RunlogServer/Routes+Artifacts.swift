@@ -156,13 +156,7 @@ struct ArtifactLocation: Sendable {
         }
         experimentID = decoded[0]
         path = decoded.dropFirst(root).joined(separator: "/")
-        if !path.isEmpty {
-            do throws(RunlogError) {
-                try ArtifactPath.check(path)
-            } catch {
-                throw MLflowError.invalid(error.message)
-            }
-        }
+        if !path.isEmpty { try StoreAdapter.checkPath(path) }
     }
 }
 
@@ -252,10 +246,20 @@ extension StoreAdapter {
         try refreshIfForeign(id)
         let info = try info(id)
         let directory = Self.relative(path)
+        if !directory.isEmpty { try Self.checkPath(directory) }
         let entries = try run { () throws(RunlogError) in try store.listArtifacts(of: id, under: directory) }
         return ListArtifactsResponse(
             root_uri: "mlflow-artifacts:/\(info.experimentID)/\(id)/artifacts",
             files: entries.map { WireFileInfo(path: $0.path, is_dir: $0.isDirectory, file_size: $0.size) })
+    }
+
+    /// An artifact path MLflow's server would take (`validate_path_is_safe`) and Runlog's rules
+    /// allow (`ArtifactPath`: relative, no empty, `.` or `..` segment, no control character); any
+    /// other is "Invalid path", MLflow's words.
+    static func checkPath(_ path: String) throws(MLflowError) {
+        guard !path.contains("#"), (try? ArtifactPath.check(path)) != nil else {
+            throw MLflowError.invalid("Invalid path")
+        }
     }
 
     /// A live logged model of `experimentID`, for its artifact routes.

@@ -22,6 +22,7 @@ struct Routes: Sendable {
         registerLoggedModels(on: router)
         registerRegistry(on: router)
         registerTraces(on: router)
+        registerAjax(on: router)
     }
 
     private func registerExperiments(on router: Router<BasicRequestContext>) {
@@ -166,15 +167,15 @@ struct Routes: Sendable {
     }
 
     /// The request body, up to the limit (a larger one is answered 413 with MLflow's error JSON).
-    static func body(_ request: Request) async throws -> Data {
+    static func body(_ request: Request, limit: Int = Limits.requestBody) async throws -> Data {
         var request = request
         let buffer: ByteBuffer
         do {
-            buffer = try await request.collectBody(upTo: Limits.requestBody)
+            buffer = try await request.collectBody(upTo: limit)
         } catch is NIOTooManyBytesError {
-            throw MLflowError.bodyTooLarge
+            throw limit == Limits.requestBody ? MLflowError.bodyTooLarge : MLflowError.tooLarge(limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw MLflowError.bodyTooLarge
+            throw limit == Limits.requestBody ? MLflowError.bodyTooLarge : MLflowError.tooLarge(limit)
         }
         return Data(buffer: buffer)
     }

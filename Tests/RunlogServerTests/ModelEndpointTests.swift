@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import NIOCore
 import Testing
 
 /// MLflow 3's logged models and the model registry over REST: each endpoint's success and error
@@ -244,6 +245,69 @@ import Testing
                 uri: "/api/2.0/mlflow/logged-models/\(id)/tags/k", method: .delete, headers: [:], body: nil
             ) { Client.Answer(status: $0.status, body: $0.body) }
             #expect(bodiless.status == .ok)
+        }
+    }
+}
+
+/// The endpoints MLflow's web UI calls beside the REST API, as MLflow's server answers them.
+@Suite struct AjaxEndpointTests {
+    private func raw(
+        _ client: Client, _ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil
+    ) async throws -> Client.Answer {
+        try await client.inner.execute(
+            uri: uri, method: method, headers: [.contentType: "application/json"],
+            body: body.map { ByteBuffer(string: $0) }
+        ) { Client.Answer(status: $0.status, body: $0.body) }
+    }
+
+    @Test func uploadGetArtifactSearchDatasetsAndPathChecks() async throws {
+        try await ServerHarness().test { client in
+            let (experiment, run) = try await client.makeRun()
+            let upload = "/ajax-api/2.0/mlflow/upload-artifact"
+            for (query, message) in [
+                ("", "Request must specify run_uuid."), ("?run_uuid=\(run)", "Request must specify path."),
+                ("?run_uuid=\(run)&path=..%2Ftest.txt", "Invalid path"),
+                ("?run_uuid=\(run)&path=a%23b", "Invalid path"),
+                ("?run_uuid=\(run)&path=test.txt", "Request must specify data."),
+            ] {
+                let answer = try await raw(client, .post, upload + query)
+                #expect(answer.status == .badRequest && answer.json["message"] as? String == message, "\(query)")
+            }
+            #expect(
+                try await raw(client, .post, upload + "?run_uuid=\(run)&path=my+dir%2Ftest.txt", "hello world").status
+                    == .ok)
+            #expect(
+                try await raw(client, .get, "/get-artifact?run_uuid=\(run)&path=my+dir%2Ftest.txt").text
+                    == "hello world")
+            let listing = try await client.get("artifacts/list?run_id=\(run)&path=..%2Fx")
+            #expect(listing.json["message"] as? String == "Invalid path")
+
+            try await client.post(
+                "runs/log-inputs",
+                [
+                    "run_id": run,
+                    "datasets": [
+                        [
+                            "tags": [["key": "mlflow.data.context", "value": "training"]],
+                            "dataset": ["name": "name1", "digest": "digest1", "source_type": "s", "source": "s"],
+                        ]
+                    ],
+                ])
+            let datasets = try await raw(
+                client, .post, "/ajax-api/2.0/mlflow/experiments/search-datasets",
+                #"{"experiment_ids":["\#(experiment)"]}"#)
+            #expect(
+                (datasets.json["dataset_summaries"] as? [[String: String]])
+                    == [["experiment_id": experiment, "name": "name1", "digest": "digest1", "context": "training"]])
+            let none = try await raw(client, .post, "/ajax-api/2.0/mlflow/experiments/search-datasets", "{}")
+            #expect(
+                none.json["message"] as? String == "SearchDatasets request must specify at least one experiment_id.")
+
+            try await client.post("registered-models/create", ["name": "m"])
+            try await client.post(
+                "model-versions/create", ["name": "m", "source": "runs:/\(run)/my dir", "run_id": run])
+            let versionFile = try await raw(client, .get, "/model-versions/get-artifact?name=m&version=1&path=test.txt")
+            #expect(versionFile.text == "hello world")
         }
     }
 }

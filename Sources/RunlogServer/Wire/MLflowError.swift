@@ -55,6 +55,13 @@ public struct MLflowError: Error, Sendable, Equatable {
                 + "parameters.")
     }
 
+    /// An upload over `limit` bytes (MLflow's UI upload takes 10 MB): 413, in MLflow's words.
+    static func tooLarge(_ limit: Int) -> MLflowError {
+        MLflowError(
+            .invalidParameterValue, "Artifact size is too large. Max size is \(limit >> 20)MB.",
+            status: .contentTooLarge)
+    }
+
     /// A request body over `Limits.requestBody`: 413, with MLflow's error JSON.
     static let bodyTooLarge = MLflowError(
         .invalidParameterValue, "The request body is larger than \(Limits.requestBody) bytes", status: .contentTooLarge)
