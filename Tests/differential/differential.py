@@ -88,7 +88,11 @@ def main():
     passed = failed = 0
     for name in sorted(set(ours) | set(theirs)):
         a, b = ours.get(name), theirs.get(name)
-        if a == b:
+        if isinstance(a, dict) and "exception" in a and a == b:
+            # Both raised the same: the scenario itself is broken, and it compared nothing.
+            failed += 1
+            print(f"FAIL  {name}: the scenario raised against both servers: {a['exception']}")
+        elif a == b:
             passed += 1
             print(f"ok    {name}")
         else:

@@ -264,7 +264,7 @@ def autolog_sklearn():
     return {
         "runs": len(frame), "status": sorted(frame["status"]),
         "metric_columns": sorted(c for c in frame.columns if c.startswith("metrics.")),
-        "best_cv_score": sorted(value(v) for v in frame["metrics.best_cv_score"].tolist()),
+        "best_cv_score": sorted((value(v) for v in frame["metrics.best_cv_score"].tolist()), key=str),
         "children": len(client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{run.info.run_id}'")),
         "artifacts": sorted(a.path for a in client.list_artifacts(run.info.run_id)),
         "loads": mlflow.sklearn.load_model(f"runs:/{run.info.run_id}/model").predict(X[:4]).tolist(),
