@@ -104,7 +104,9 @@ func sparkline(_ buckets: [Bucket]) -> String {
     return String(
         buckets.map { bucket in
             guard bucket.mean.isFinite else { return " " }
-            let position = high > low ? (bucket.mean - low) / (high - low) : 0.5
-            return levels[min(levels.count - 1, Int(position * Double(levels.count)))]
+            // Halves first: the span of ±1.8e308 is not a finite double.
+            let position = high > low ? (bucket.mean / 2 - low / 2) / (high / 2 - low / 2) : 0.5
+            guard position.isFinite else { return " " }
+            return levels[max(0, min(levels.count - 1, Int(position * Double(levels.count))))]
         })
 }

@@ -68,7 +68,7 @@ enum Chart {
         switch axis {
         case .step: point.step
         case .time: point.timestamp
-        case .relative: point.timestamp - origin
+        case .relative: point.timestamp.clampedMinus(origin)
         }
     }
 
@@ -126,7 +126,8 @@ enum Chart {
             let x = format(layout.x(tick))
             svg.raw("<line x1=\"\(x)\" x2=\"\(x)\" y1=\"\(top)\" y2=\"\(bottom)\"/>")
             svg.svgText(
-                Ticks.xLabel(tick, o.axis, span: layout.xSpan.high - layout.xSpan.low), class: "xlabel", x: x,
+                Ticks.xLabel(tick, o.axis, span: layout.xSpan.high.clampedMinus(layout.xSpan.low)), class: "xlabel",
+                x: x,
                 y: bottom + 16, anchor: "middle")
         }
         svg.svgText(
@@ -205,8 +206,11 @@ enum Chart {
         svg.raw("</g>")
     }
 
+    /// A pixel coordinate to one decimal. Total: what is not finite is 0, and what lies far outside
+    /// any plot is held at ±1e9 (extreme data must never trap the renderer).
     static func format(_ value: Double) -> String {
-        let rounded = (value * 10).rounded() / 10
+        guard value.isFinite else { return "0" }
+        let rounded = (Swift.min(Swift.max(value, -1e9), 1e9) * 10).rounded() / 10
         return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
     }
 
@@ -259,7 +263,9 @@ enum Chart {
                 yRange = 0...1
                 return
             }
-            if xLow == xHigh { xHigh = xLow + 1 }
+            if xLow == xHigh {
+                if xHigh == Int64.max { xLow -= 1 } else { xHigh += 1 }
+            }
             xSpan = Span(low: xLow, high: xHigh)
             var lowY = options.logarithmic ? log10(yLow) : yLow
             var highY = options.logarithmic ? log10(yHigh) : yHigh
@@ -267,11 +273,13 @@ enum Chart {
                 lowY -= Swift.max(1e-9, abs(lowY) * 0.05 + (options.logarithmic ? 0.5 : 0))
                 highY += Swift.max(1e-9, abs(highY) * 0.05 + (options.logarithmic ? 0.5 : 0))
             } else {
-                let pad = (highY - lowY) * 0.04
+                // Halves first: the span of ±1.8e308 is not a finite double.
+                let pad = (highY * 0.5 - lowY * 0.5) * 0.08
                 lowY -= pad
                 highY += pad
             }
-            yRange = lowY...highY
+            let most = Double.greatestFiniteMagnitude
+            yRange = Swift.max(-most, lowY)...Swift.min(most, highY)
         }
 
         /// The y range in scale units (log10 on a log axis).
@@ -285,15 +293,18 @@ enum Chart {
         }
 
         func x(_ value: Double) -> Double {
-            Double(ChartOptions.margin.left) + (value - xSpan.lowD) / (xSpan.highD - xSpan.lowD)
-                * Double(options.plotWidth)
+            let span = xSpan.highD - xSpan.lowD  // ≥ 0; 0 where two neighbouring Int64s meet as one double
+            let fraction = span > 0 ? (value - xSpan.lowD) / span : 0.5
+            return Double(ChartOptions.margin.left) + fraction * Double(options.plotWidth)
         }
 
         func x(_ value: Int64) -> Double { x(Double(value)) }
 
         func y(_ value: Double) -> Double {
             let scaled = options.logarithmic ? log10(value) : value
-            let fraction = (scaled - yRange.lowerBound) / (yRange.upperBound - yRange.lowerBound)
+            // Halves first, so that a range of ±1.8e308 has a finite span.
+            let span = yRange.upperBound * 0.5 - yRange.lowerBound * 0.5
+            let fraction = span > 0 ? (scaled * 0.5 - yRange.lowerBound * 0.5) / span : 0.5
             return Double(bottom) - fraction * Double(options.plotHeight)
         }
 
@@ -309,7 +320,7 @@ enum Chart {
 
         var xTicks: [Int64] {
             Ticks.nice(xSpan.lowD, xSpan.highD, count: Swift.max(2, options.plotWidth / 110))
-                .map { Int64($0.rounded()) }.filter { $0 >= xSpan.low && $0 <= xSpan.high }
+                .map { Int64(clamping: $0.rounded()) }.filter { $0 >= xSpan.low && $0 <= xSpan.high }
         }
     }
 
@@ -339,13 +350,14 @@ enum Chart {
 /// Axis ticks at 1, 2 and 5 times a power of ten, and their labels.
 enum Ticks {
     static func nice(_ low: Double, _ high: Double, count: Int) -> [Double] {
-        guard high > low, low.isFinite, high.isFinite else { return [low] }
-        let raw = (high - low) / Double(Swift.max(1, count))
+        guard high > low, low.isFinite, high.isFinite else { return low.isFinite ? [low] : [] }
+        let raw = high / Double(Swift.max(1, count)) - low / Double(Swift.max(1, count))
         let magnitude = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
         var ticks: [Double] = []
         var tick = (low / step).rounded(.up) * step
-        while tick <= high + step * 1e-9, ticks.count < 50 {
+        // `tick - tolerance <= high`, not `tick <= high + tolerance`: near the largest double the sum is inf.
+        while tick.isFinite, tick - step * 1e-9 <= high, ticks.count < 50 {
             ticks.append(abs(tick) < step * 1e-9 ? 0 : tick)
             tick += step
         }
@@ -371,17 +383,20 @@ enum Ticks {
 
     static func xLabel(_ value: Int64, _ axis: XAxis, span: Int64) -> String {
         switch axis {
-        case .step: return abs(value) >= 10_000 ? compact(Double(value)) : String(value)
+        case .step: return value.magnitude >= 10_000 ? compact(Double(value)) : String(value)
         case .time:
             let date = Date(timeIntervalSince1970: Double(value) / 1000)
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = TimeZone(identifier: "UTC")!
             let c = calendar.dateComponents([.month, .day, .hour, .minute, .second], from: date)
+            let (month, day, hour, minute, second) = (
+                c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0, c.second ?? 0
+            )
             if span > 2 * 86_400_000 {
-                return String(format: "%02d-%02d %02d:%02d", c.month!, c.day!, c.hour!, c.minute!)
+                return String(format: "%02d-%02d %02d:%02d", month, day, hour, minute)
             }
-            if span > 600_000 { return String(format: "%02d:%02d", c.hour!, c.minute!) }
-            return String(format: "%02d:%02d:%02d", c.hour!, c.minute!, c.second!)
+            if span > 600_000 { return String(format: "%02d:%02d", hour, minute) }
+            return String(format: "%02d:%02d:%02d", hour, minute, second)
         case .relative: return duration(value)
         }
     }
@@ -389,7 +404,7 @@ enum Ticks {
     /// Milliseconds as 850ms, 12s, 3m20s, 2h05m.
     static func duration(_ milliseconds: Int64) -> String {
         let sign = milliseconds < 0 ? "-" : ""
-        let ms = abs(milliseconds)
+        let ms = milliseconds.magnitude  // abs(Int64.min) would trap
         if ms < 1000 { return sign + "\(ms)ms" }
         let seconds = ms / 1000
         if seconds < 60 { return sign + "\(seconds)s" }
@@ -397,5 +412,32 @@ enum Ticks {
             return sign + "\(seconds / 60)m" + (seconds % 60 == 0 ? "" : String(format: "%02ds", seconds % 60))
         }
         return sign + "\(seconds / 3600)h" + String(format: "%02dm", (seconds % 3600) / 60)
+    }
+}
+
+extension Int64 {
+    /// `self - other`, held at the ends of Int64 instead of trapping.
+    func clampedMinus(_ other: Int64) -> Int64 {
+        let (result, overflow) = subtractingReportingOverflow(other)
+        return overflow ? (other < 0 ? .max : .min) : result
+    }
+
+    /// `self + other`, held at the ends of Int64 instead of trapping.
+    func clampedPlus(_ other: Int64) -> Int64 {
+        let (result, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : result
+    }
+
+    /// A double as the nearest Int64 (NaN as 0), never trapping.
+    init(clamping value: Double) {
+        if value.isNaN {
+            self = 0
+        } else if value >= 9_223_372_036_854_775_807 {
+            self = .max
+        } else if value <= -9_223_372_036_854_775_808 {
+            self = .min
+        } else {
+            self = Int64(value)
+        }
     }
 }

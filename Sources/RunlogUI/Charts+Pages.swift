@@ -15,12 +15,8 @@ extension TrackingUI {
                 run, key, buckets: options.buckets, range: ScanRange(timestamps: options.range), axis: .time,
                 allowDamaged: true)
         case .relative:
-            let range = options.range.map { range in
-                range.lowerBound.addingReportingOverflow(origin)
-                    .partialValue...range.upperBound.addingReportingOverflow(
-                        origin
-                    ).partialValue
-            }
+            // Held at the ends of Int64: a wrapped bound would invert the range.
+            let range = options.range.map { $0.lowerBound.clampedPlus(origin)...$0.upperBound.clampedPlus(origin) }
             return try store.downsample(
                 run, key, buckets: options.buckets, range: ScanRange(timestamps: range), axis: .time, allowDamaged: true
             )

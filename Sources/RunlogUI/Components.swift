@@ -29,7 +29,7 @@ enum Format {
 
     /// "just now", "5 min ago", "3 h ago", "2 d ago", then the date.
     static func relativeTime(_ milliseconds: Int64, now: Int64) -> String {
-        let seconds = (now - milliseconds) / 1000
+        let seconds = now.clampedMinus(milliseconds) / 1000
         if seconds < 0 { return "in the future" }
         if seconds < 45 { return "just now" }
         if seconds < 3600 { return "\(Swift.max(1, (seconds + 30) / 60)) min ago" }
@@ -41,7 +41,7 @@ enum Format {
     static func duration(_ run: RunInfo, now: Int64) -> String? {
         guard let start = run.startTime else { return nil }
         let end = run.endTime ?? (run.status == .running ? now : run.lastWriteTime ?? start)
-        return Ticks.duration(Swift.max(0, end - start))
+        return Ticks.duration(Swift.max(0, end.clampedMinus(start)))
     }
 
     /// A metric value in at most 6 significant digits; NaN and ±Inf by name.

@@ -125,4 +125,27 @@ import Testing
             #expect(result.out.contains("legend: a ⣿ x   b ⣿ y"), "\(options)")
         }
     }
+
+    /// Steps, timestamps and values at the ends of Int64 and Double: `show`'s sparkline and every
+    /// chart of `compare` answer, never trap (issue 33, point 1).
+    @Test func extremesDrawWithoutTrapping() throws {
+        let workspace = try Workspace(importing: false)
+        let rows = [
+            "m,-9223372036854775808,-1.7976931348623157e308,-9223372036854775808",
+            "m,-1,5e-324,-1", "m,0,NaN,0", "m,9223372036854775807,1.7976931348623157e308,9223372036854775807",
+        ]
+        for name in ["a", "b"] {
+            let ingested = try runlog(
+                ["ingest", "--experiment", "e", "--run-name", name], in: workspace.path,
+                input: rows.joined(separator: "\n") + "\n")
+            #expect(ingested.status == 0, "\(ingested.err)")
+        }
+        let shown = try runlog(["show", "e/a"], in: workspace.path)
+        #expect(shown.status == 0, "\(shown.err)")
+        #expect(shown.out.contains("min -1.798e+308"))
+        for extra in [["--x", "step"], ["--x", "time"], ["--x", "relative"], ["--log-y", "--smooth", "0.9"]] {
+            let drawn = try runlog(["compare", "e/a", "e/b", "--chart"] + extra, in: workspace.path)
+            #expect(drawn.status == 0, "\(extra): \(drawn.err)")
+        }
+    }
 }
