@@ -22,13 +22,7 @@ extension Routes {
             guard FileManager.default.createFile(atPath: incoming, contents: body) else {
                 throw MLflowError(.internalError, "could not write \(incoming)")
             }
-            do {
-                try await pool.runIfActive { try adapter.storeArtifact(location, file: incoming) }
-            } catch {
-                unlink(incoming)
-                throw error
-            }
-            return try Self.json(Empty())
+            return try await Self.publish(incoming, at: location, adapter, pool)
         }
         post(router, "experiments/search-datasets") { a, r in try a.searchDatasets(r) }
         router.get("/get-artifact") { request, _ -> Response in

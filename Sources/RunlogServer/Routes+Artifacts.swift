@@ -19,13 +19,7 @@ extension Routes {
                 let location = try ArtifactLocation(request, after: prefix)
                 try await pool.runIfActive { try adapter.checkWritable(location) }
                 let incoming = try await Self.receive(request, into: adapter.incomingDirectory())
-                do {
-                    try await pool.runIfActive { try adapter.storeArtifact(location, file: incoming) }
-                } catch {
-                    unlink(incoming)
-                    throw error
-                }
-                return try Self.json(Empty())
+                return try await Self.publish(incoming, at: location, adapter, pool)
             }
             router.get(RouterPath(prefix + "/**")) { request, _ -> Response in
                 let location = try ArtifactLocation(request, after: prefix)
@@ -49,6 +43,21 @@ extension Routes {
                 }
             }
         }
+    }
+
+    /// Makes the received file `incoming` the artifact at `location`; removes it when that fails.
+    static func publish(
+        _ incoming: String, at location: ArtifactLocation, _ adapter: StoreAdapter, _ pool: NIOThreadPool
+    )
+        async throws -> Response
+    {
+        do {
+            try await pool.runIfActive { try adapter.storeArtifact(location, file: incoming) }
+        } catch {
+            unlink(incoming)
+            throw error
+        }
+        return try Self.json(Empty())
     }
 
     /// Streams the request body into a new file of `directory`; returns its path.
