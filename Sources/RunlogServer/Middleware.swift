@@ -69,7 +69,8 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         }
         if path == "/login" { return try await login(request) }
-        if let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+        // The scheme is case-insensitive (RFC 7235): `bearer` is `Bearer`.
+        if let header = request.headers[.authorization], header.prefix(7).lowercased() == "bearer ",
             Self.equal(Array(header.utf8.dropFirst("Bearer ".utf8.count)), token)
         {
             return try await next(request, context)

@@ -114,7 +114,14 @@ extension Routes {
             }
             try await writer.finish(nil)
         }
-        return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: body)
+        // An artifact is data, never a page or a script of this origin: no sniffing, a download,
+        // and a sandbox should a browser render it anyway.
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/octet-stream", HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+                .contentDisposition: "attachment", .contentSecurityPolicy: "sandbox; default-src 'none'",
+            ], body: body)
     }
 }
 

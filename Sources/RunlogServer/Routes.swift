@@ -102,6 +102,9 @@ struct Routes: Sendable {
                 // fields): that is an empty request, as MLflow's server takes it.
                 let bytes =
                     bytes.allSatisfy { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 } ? Data("{}".utf8) : bytes
+                // Foundation's decoder forgives what MLflow's server refuses (a trailing comma, a bad
+                // escape in a member no endpoint reads): the body is checked as JSON first.
+                try JSONReader.validate(bytes)
                 do {
                     return try WireCoding.decoder().decode(Body.self, from: bytes)
                 } catch let error as DecodingError {
@@ -155,13 +158,18 @@ struct Routes: Sendable {
     ) {
         let adapter = adapter
         let pool = pool
+        let respond: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
+            let query = Query(request)
+            let parameters = PathParameters(context)
+            return try await pool.runIfActive { () throws -> Response in
+                try Self.json(try handler(adapter, query, parameters))
+            }
+        }
         for prefix in Self.prefixes {
-            router.get(RouterPath(prefix + path)) { request, context -> Response in
-                let query = Query(request)
-                let parameters = PathParameters(context)
-                return try await pool.runIfActive { () throws -> Response in
-                    try Self.json(try handler(adapter, query, parameters))
-                }
+            router.get(RouterPath(prefix + path), use: respond)
+            // HEAD answers as GET would, without the body (RFC 9110).
+            router.head(RouterPath(prefix + path)) { request, context in
+                Response.headOnly(try await respond(request, context))
             }
         }
     }
@@ -242,4 +250,20 @@ struct PathParameters: Sendable {
     }
 
     subscript(_ name: String) -> String { values[name] ?? "" }
+}
+
+extension Response {
+    /// The answer to a HEAD: `response`'s status and headers, its length, no body.
+    static func headOnly(_ response: Response) -> Response {
+        var head = response
+        let length = head.body.contentLength
+        head.body = ResponseBody()
+        if let length { head.headers[.contentLength] = String(length) }
+        return head
+    }
+
+    /// A HEAD's answer for a body of `length` bytes of text.
+    static func headOnly(length: Int) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .contentLength: String(length)])
+    }
 }

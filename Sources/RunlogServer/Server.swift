@@ -54,6 +54,9 @@ public final class TrackingServer: Sendable {
         if let token = configuration.token { router.add(middleware: TokenMiddleware(token: Array(token.utf8))) }
         router.get("/health") { _, _ in "OK" }
         router.get("/version") { _, _ in TrackingServer.mlflowVersion }
+        // HEAD answers as GET would, without the body (RFC 9110): load balancers and `curl -I` ask it.
+        router.head("/health") { _, _ in Response.headOnly(length: 2) }
+        router.head("/version") { _, _ in Response.headOnly(length: TrackingServer.mlflowVersion.utf8.count) }
         Routes(adapter: adapter, pool: pool).register(on: router)
         UIRoutes(adapter: adapter, pool: pool).register(on: router)
         return router

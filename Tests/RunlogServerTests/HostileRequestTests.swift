@@ -277,3 +277,50 @@ final class LoopbackSocket {
         }
     }
 }
+
+/// Protocol edges of issue 33 (points 8 and 10): invalid JSON is refused even in members no endpoint
+/// reads, HEAD answers, the bearer scheme is case-insensitive, and an artifact is served as a download
+/// no browser sniffs or runs.
+@Suite struct ProtocolEdgeTests {
+    @Test func strictJSONHeadBearerCaseAndArtifactHeaders() async throws {
+        try await ServerHarness(token: "s3cret").test { client in
+            let auth: HTTPFields = [.authorization: "bearer s3cret", .contentType: "application/json"]
+            for body in [
+                #"{"name":"x",}"#, #"{"name":"x","a":1e}"#, #"{"name":"x","a":01}"#, #"{"name":"x","a":"\uZZZZ"}"#,
+                "{\"name\":\"x\",\"a\":\"\t\"}",
+            ] {
+                let answer = try await client.inner.execute(
+                    uri: "/api/2.0/mlflow/experiments/create", method: .post, headers: auth,
+                    body: ByteBuffer(string: body)
+                ) { Client.Answer(status: $0.status, body: $0.body) }
+                #expect(answer.status == .badRequest && answer.errorCode == "INVALID_PARAMETER_VALUE", "\(body)")
+            }
+            let named = try await client.get("experiments/get-by-name?experiment_name=x", headers: auth)
+            #expect(named.status == .notFound, "nothing was created by a refused body")
+            let created = try await client.inner.execute(
+                uri: "/api/2.0/mlflow/experiments/create", method: .post, headers: auth,
+                body: ByteBuffer(string: #"{"name":"e"}"#)
+            ) { Client.Answer(status: $0.status, body: $0.body) }
+            let experiment = try #require(created.json["experiment_id"] as? String)
+            let run = try await client.inner.execute(
+                uri: "/api/2.0/mlflow/runs/create", method: .post, headers: auth,
+                body: ByteBuffer(string: #"{"experiment_id":"\#(experiment)"}"#)
+            ) { Client.Answer(status: $0.status, body: $0.body) }
+            let runID = try #require(run.info["run_id"] as? String)
+            let path = "/api/2.0/mlflow-artifacts/artifacts/\(experiment)/\(runID)/artifacts/evil.js"
+            _ = try await client.inner.execute(
+                uri: path, method: .put, headers: auth, body: ByteBuffer(string: "alert(1)")
+            ) { $0.status }
+            let headers = try await client.inner.execute(uri: path, method: .get, headers: auth) { $0.headers }
+            #expect(headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+            #expect(headers[.contentDisposition] == "attachment")
+            #expect(headers[.contentSecurityPolicy]?.hasPrefix("sandbox") == true)
+            for uri in ["/health", "/version", "/api/2.0/mlflow/experiments/get?experiment_id=\(experiment)"] {
+                let head = try await client.inner.execute(uri: uri, method: .head, headers: auth) {
+                    ($0.status, $0.body.readableBytes)
+                }
+                #expect(head.0 == .ok && head.1 == 0, "\(uri)")
+            }
+        }
+    }
+}

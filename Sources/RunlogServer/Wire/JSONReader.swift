@@ -267,6 +267,12 @@ struct JSONReader {
     }
 
     /// Skips one value of any kind.
+    /// Checks that `data` is one valid JSON value (RFC 8259: no trailing comma, no leading zero, no
+    /// bad escape or raw control character), members the endpoint ignores included.
+    static func validate(_ data: Data) throws(MLflowError) {
+        try read(data) { (reader) throws(MLflowError) in try reader.skip() }
+    }
+
     mutating func skip() throws(MLflowError) {
         skipWhitespace()
         switch peek() {
