@@ -32,6 +32,10 @@ struct GC: ParsableCommand {
         for experiment in result.removedExperiments { print("  experiment \(experiment)") }
         for (run, reason) in result.skipped { print("  kept run \(run): \(reason)") }
         for (experiment, reason) in result.keptExperiments { print("  kept experiment \(experiment): \(reason)") }
+        if !dryRun {
+            let debris = store.removeAbandonedUploads()
+            if !debris.isEmpty { print("removed \(debris.count) files of uploads a stopped process left") }
+        }
         let models = try ModelStore(storePath: store.path).removeDeletedModelFiles(dryRun: dryRun)
         if !models.isEmpty {
             print(

@@ -18,7 +18,7 @@ extension Routes {
             }
             let body = try await Self.body(request, limit: StoreAdapter.uploadLimit)
             guard !body.isEmpty else { throw MLflowError.invalid("Request must specify data.") }
-            let incoming = try adapter.incomingDirectory() + "/upload-\(UInt64.random(in: 0...UInt64.max))"
+            let incoming = try adapter.incomingFile()
             guard FileManager.default.createFile(atPath: incoming, contents: body) else {
                 throw MLflowError(.internalError, "could not write \(incoming)")
             }

@@ -18,7 +18,7 @@ extension Routes {
             router.put(RouterPath(prefix + "/**")) { request, _ -> Response in
                 let location = try ArtifactLocation(request, after: prefix)
                 try await pool.runIfActive { try adapter.checkWritable(location) }
-                let incoming = try await Self.receive(request, into: adapter.incomingDirectory())
+                let incoming = try await Self.receive(request, into: adapter.incomingFile())
                 return try await Self.publish(incoming, at: location, adapter, pool)
             }
             router.get(RouterPath(prefix + "/**")) { request, _ -> Response in
@@ -60,9 +60,8 @@ extension Routes {
         return try Self.json(Empty())
     }
 
-    /// Streams the request body into a new file of `directory`; returns its path.
-    static func receive(_ request: Request, into directory: String) async throws -> String {
-        let path = directory + "/upload-\(UInt64.random(in: 0...UInt64.max))"
+    /// Streams the request body into the new file `path`; returns it.
+    static func receive(_ request: Request, into path: String) async throws -> String {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else {
             throw MLflowError(.internalError, "creating \(path): \(String(cString: strerror(errno)))")
@@ -183,6 +182,12 @@ extension StoreAdapter {
         let directory = store.path + "/artifacts/.incoming"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         return directory
+    }
+
+    /// A new file name in `incomingDirectory()`, with this process's pid in it: a later start tells
+    /// an abandoned upload from a live one by it (`TrackingStore.removeAbandonedUploads`).
+    func incomingFile() throws -> String {
+        try incomingDirectory() + "/upload-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
     }
 
     func checkWritable(_ location: ArtifactLocation) throws(MLflowError) {

@@ -44,6 +44,10 @@ public final class TrackingServer: Sendable {
             store: store, logger: configuration.logger, maxOpenWriters: configuration.maxOpenWriters)
         self.pool = NIOThreadPool(numberOfThreads: max(1, configuration.threads))
         pool.start()
+        let debris = store.removeAbandonedUploads()
+        if !debris.isEmpty {
+            configuration.logger.notice("removed \(debris.count) files of uploads that a stopped process left")
+        }
     }
 
     /// The router with every endpoint: for `run`, and for tests that send requests to it directly.

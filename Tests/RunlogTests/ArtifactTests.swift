@@ -47,3 +47,40 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: store.artifactDirectory(of: run.id)))
     }
 }
+
+/// What a writer that died mid-upload leaves is removed at the next start or `gc` (issue 33,
+/// point 9); a live process's files are not.
+@Suite struct AbandonedUploadTests {
+    @Test func deadWritersTemporaryFilesGoAndLiveOnesStay() throws {
+        let directory = TemporaryDirectory()
+        let store = try makeStore(directory)
+        defer { store.engine.close() }
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let dead = finished.processIdentifier
+        let incoming = store.path + "/artifacts/.incoming"
+        let runDirectory = store.path + "/artifacts/0123456789abcdef0123456789abcdef/plots"
+        let modelDirectory = store.path + "/models/m-00000000000000000000000000000000/artifacts"
+        for folder in [incoming, runDirectory, modelDirectory] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        }
+        let gone = [
+            incoming + "/upload-\(dead)-1", runDirectory + "/.tmp-\(dead)-2", modelDirectory + "/.tmp-\(dead)-3",
+        ]
+        let kept = [
+            incoming + "/upload-\(getpid())-4", runDirectory + "/.tmp-\(getpid())-5", incoming + "/upload-6",
+            runDirectory + "/kept.png",
+        ]
+        for file in gone + kept { FileManager.default.createFile(atPath: file, contents: Data("x".utf8)) }
+        let removed = store.removeAbandonedUploads()
+        #expect(Set(removed) == Set(gone))
+        #expect(gone.allSatisfy { !FileManager.default.fileExists(atPath: $0) })
+        #expect(kept.allSatisfy { FileManager.default.fileExists(atPath: $0) })
+        // An upload named without a pid (an older server's) goes once it is an hour old.
+        let old = incoming + "/upload-6"
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: old)
+        #expect(store.removeAbandonedUploads() == [old])
+    }
+}

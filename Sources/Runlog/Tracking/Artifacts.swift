@@ -139,6 +139,36 @@ enum ArtifactListing {
 }
 
 extension TrackingStore {
+    /// Removes what writers that died mid-upload left under `artifacts/` and `models/`: temporary
+    /// files (`.tmp-<pid>-…`, `upload-<pid>-…` in `artifacts/.incoming`) whose process is gone,
+    /// and uploads named without a pid (older servers) once they are an hour old. A live process's
+    /// files are left alone. Returns the paths removed.
+    @discardableResult
+    public func removeAbandonedUploads() -> [String] {
+        var removed: [String] = []
+        let hourAgo = Date().addingTimeInterval(-3600)
+        for root in [path + "/artifacts", path + "/models"] {
+            guard let walker = FileManager.default.enumerator(atPath: root) else { continue }
+            while let relative = walker.nextObject() as? String {
+                let name = relative.split(separator: "/").last.map(String.init) ?? relative
+                let inIncoming = relative.hasPrefix(".incoming/")
+                guard name.hasPrefix(".tmp-") || (inIncoming && name.hasPrefix("upload-")) else { continue }
+                let file = root + "/" + relative
+                var info = stat()
+                guard lstat(file, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
+                let fields = name.drop { $0 != "-" }.dropFirst().split(separator: "-")
+                let abandoned: Bool
+                if fields.count >= 2, let pid = Int32(fields[0]) {
+                    abandoned = kill(pid, 0) != 0 && errno == ESRCH
+                } else {
+                    abandoned = Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec)) < hourAgo
+                }
+                if abandoned, unlink(file) == 0 { removed.append(file) }
+            }
+        }
+        return removed
+    }
+
     /// Checks each artifact the run recorded against its file: present, a regular file, of the
     /// recorded size and SHA-256. Returns one line a problem ("artifact cfg/a.json: …"), none
     /// when all is well.
