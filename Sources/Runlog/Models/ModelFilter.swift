@@ -136,6 +136,17 @@ struct ModelFilter: Sendable {
         }
     }
 
+    /// Whether `a` sorts before `b` by `order`'s columns and directions, or nil when they tie on all.
+    static func precedes(
+        _ a: (Column) -> Value?, _ b: (Column) -> Value?, by order: [(column: Column, ascending: Bool)]
+    ) -> Bool? {
+        for (column, ascending) in order {
+            let (x, y) = (a(column), b(column))
+            if x != y { return less(x, y) == ascending }
+        }
+        return nil
+    }
+
     /// Numbers before text; nil (no value) last.
     static func less(_ a: Value?, _ b: Value?) -> Bool {
         switch (a, b) {

@@ -134,13 +134,14 @@ extension ModelStore {
                     })
         }
         let order = orderBy.isEmpty ? [(field: "creation_timestamp", ascending: false)] : orderBy
+        // Parsed once, not in every comparison; a field that names no column sorts nothing.
+        let columns = order.compactMap { clause in
+            (try? ModelFilter.column(clause.field)).map { (column: $0, ascending: clause.ascending) }
+        }
         matching.sort { a, b in
-            for (field, ascending) in order {
-                let (x, y) = (a.sortValue(field), b.sortValue(field))
-                if x != y { return ModelFilter.less(x, y) == ascending }
-            }
             // Created in the same millisecond: in creation order, the way the first clause runs.
-            return (a.sequence < b.sequence) == order[0].ascending
+            ModelFilter.precedes(a.filterValue, b.filterValue, by: columns)
+                ?? ((a.sequence < b.sequence) == order[0].ascending)
         }
         return try ModelFilter.page(matching, maxResults: maxResults, token: pageToken)
     }
@@ -184,11 +185,6 @@ extension LoggedModel {
         case .tag(let key): tags[key].map { .text($0) }
         case .metric(let key): metrics.last { $0.key == key }.map { .number($0.value) }
         }
-    }
-
-    func sortValue(_ field: String) -> ModelFilter.Value? {
-        guard let column = try? ModelFilter.column(field) else { return nil }
-        return filterValue(column)
     }
 }
 

@@ -163,12 +163,9 @@ extension ModelStore {
         let models = try read { Array($0.registered.values) }.filter { model in
             clauses.allSatisfy { $0.matches(model.filterValue) }
         }
+        let columns = order.map { (column: ModelFilter.Column.attribute($0.0), ascending: $0.1) }
         let sorted = models.sorted { a, b in
-            for (field, ascending) in order {
-                let (x, y) = (a.filterValue(.attribute(field)), b.filterValue(.attribute(field)))
-                if x != y { return ModelFilter.less(x, y) == ascending }
-            }
-            return a.name < b.name
+            ModelFilter.precedes(a.filterValue, b.filterValue, by: columns) ?? (a.name < b.name)
         }
         return try ModelFilter.page(sorted, maxResults: maxResults, token: pageToken)
     }
@@ -184,12 +181,10 @@ extension ModelStore {
         let versions = try read { state in
             state.registered.values.flatMap { model in model.versions.keys.compactMap(model.version) }
         }.filter { version in clauses.allSatisfy { $0.matches(version.filterValue) } }
+        let columns = order.map { (column: ModelFilter.Column.attribute($0.0), ascending: $0.1) }
         let sorted = versions.sorted { a, b in
-            for (field, ascending) in order {
-                let (x, y) = (a.filterValue(.attribute(field)), b.filterValue(.attribute(field)))
-                if x != y { return ModelFilter.less(x, y) == ascending }
-            }
-            return a.name != b.name ? a.name < b.name : a.version > b.version
+            ModelFilter.precedes(a.filterValue, b.filterValue, by: columns)
+                ?? (a.name != b.name ? a.name < b.name : a.version > b.version)
         }
         let page = try ModelFilter.page(sorted, maxResults: maxResults, token: pageToken)
         return (page.models, page.nextPageToken)
