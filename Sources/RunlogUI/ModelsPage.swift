@@ -119,7 +119,8 @@ extension TrackingUI {
     }
 
     func loggedModelPage(_ id: String) throws -> UIResponse {
-        let model = try modelStore().loggedModel(id)
+        let models = try modelStore()  // reads what others appended, once for the page
+        let model = try models.loggedModel(id)
         let run = model.sourceRunID.flatMap(RunID.init).flatMap { try? store.run($0) }
         var crumbs: [(String, String?)] = []
         if let run {
@@ -129,7 +130,7 @@ extension TrackingUI {
             crumbs.append((run.name.isEmpty ? run.id.description : run.name, "/runs/\(run.id)"))
         }
         crumbs.append((model.name, nil))
-        let versions = try modelStore().allRegisteredModels().flatMap { registered in
+        let versions = models.allRegisteredModels().flatMap { registered in
             registered.versions.values.filter { $0.modelID == id }.map { (registered.name, $0.version) }
         }.sorted { $0 < $1 }
         var page = Page(title: model.name, crumbs: crumbs)
@@ -138,7 +139,7 @@ extension TrackingUI {
                 heading.element("h1", text: model.name)
                 heading.element(
                     "span", ["class": model.status == .ready ? "badge finished" : "badge running"],
-                    text: model.status == .ready ? "ready" : model.status == .pending ? "pending" : "upload failed")
+                    text: Self.label(model.status))
             }
             html.element("div", ["class": "cards"]) { cards in
                 cards.element("section", ["class": "card", "aria-labelledby": "about"]) { card in
@@ -196,7 +197,7 @@ extension TrackingUI {
                     body.element("tr") { row in
                         row.element("td") { $0.element("a", ["href": "/logged-models/\(model.id)"], text: model.name) }
                         row.element("td", ["class": "mono"], text: model.id)
-                        row.element("td", text: model.status == .ready ? "ready" : model.status.rawValue)
+                        row.element("td", text: Self.label(model.status))
                         row.element("td", ["class": "num"], text: String(model.artifacts.count))
                     }
                 }
@@ -227,6 +228,15 @@ extension TrackingUI {
                     }
                 }
             }
+        }
+    }
+
+    /// A logged model's status as the pages name it.
+    static func label(_ status: LoggedModelStatus) -> String {
+        switch status {
+        case .ready: "ready"
+        case .pending: "pending"
+        case .uploadFailed: "upload failed"
         }
     }
 
