@@ -104,8 +104,7 @@ extension StoreAdapter {
             _ = try modelRead { () throws(RunlogError) in try models.loggedModel(output.modelID) }
         }
         try write(id) { (run) throws(RunlogError) in
-            let known = Set((try? store.run(id))?.modelOutputs ?? [])
-            for output in outputs where !known.contains(output) { try run.logModelOutput(output) }
+            for output in outputs { try run.logModelOutput(output) }  // each once
         }
         return Empty()
     }

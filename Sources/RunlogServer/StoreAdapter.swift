@@ -298,8 +298,7 @@ final class StoreAdapter: Sendable {
         }
         for model in models { _ = try modelRead { () throws(RunlogError) in try self.models.loggedModel(model) } }
         try write(id) { (run) throws(RunlogError) in
-            let known = Set((try? store.run(id))?.modelInputs ?? [])
-            for model in models where !known.contains(model) { try run.logModelInput(model) }
+            for model in models { try run.logModelInput(model) }  // each once
             for input in datasets {
                 var fields = ["digest": input.dataset.digest, "source_type": input.dataset.source_type]
                 fields["source"] = input.dataset.source

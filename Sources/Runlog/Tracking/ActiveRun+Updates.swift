@@ -59,15 +59,18 @@ extension ActiveRun {
     /// Records a logged model the run produced (MLflow's `log_outputs`), once per model.
     public func logModelOutput(_ output: ModelOutput) throws(RunlogError) {
         guard !output.modelID.isEmpty else { throw RunlogError(.invalidArgument, "model output has no model id") }
+        // Already recorded (as of the last flush): nothing to write.
+        if (try? catalog.entry(id))?.info.modelOutputs.contains(output) == true { return }
         try append(
             .attribute(
                 key: RunAttribute.modelOutput, value: Validation.canonicalJSON(output),
                 timestamp: currentTimeMilliseconds()))
     }
 
-    /// Records a logged model the run used (MLflow's `log_inputs(models=…)`).
+    /// Records a logged model the run used (MLflow's `log_inputs(models=…)`), once per model.
     public func logModelInput(_ modelID: String) throws(RunlogError) {
         guard !modelID.isEmpty else { throw RunlogError(.invalidArgument, "model input has no model id") }
+        if (try? catalog.entry(id))?.info.modelInputs.contains(modelID) == true { return }
         try append(.attribute(key: RunAttribute.modelInput, value: modelID, timestamp: currentTimeMilliseconds()))
     }
 
